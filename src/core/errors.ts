@@ -1,0 +1,52 @@
+/**
+ * The two error classes of the core, with the names Python users know.
+ *
+ * @module
+ */
+
+/**
+ * Thrown into a greenlet to kill it: `g.throw()` with no argument throws a new
+ * `GreenletExit`. A greenlet that dies of an uncaught `GreenletExit` does not pass it on
+ * as an error: its parent receives the exception object as an ordinary value.
+ *
+ * Python's `GreenletExit` derives from `BaseException`, so `except Exception` does not
+ * catch it. JavaScript has no such split: a bare `catch (e)` catches a kill too. Rethrow
+ * what you did not mean to handle:
+ *
+ * ```ts
+ * try {
+ *   yield* work();
+ * } catch (e) {
+ *   if (isGreenletExit(e)) throw e; // let the kill through
+ *   log(e);
+ * }
+ * ```
+ */
+export class GreenletExit extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'GreenletExit';
+  }
+}
+
+/**
+ * Misuse of the greenlet machinery: a switch that was built but never performed
+ * (`switch()` without `yield*`), a switch from inside a trace function, a cyclic parent
+ * chain, a greenlet of another thread, an `async` function as `run`. The message says
+ * what happened and what to write instead. Python's `greenlet.error`.
+ */
+export class GreenletError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'GreenletError';
+  }
+}
+
+/** `true` when `e` is a {@link GreenletExit} (the error a kill throws). */
+export function isGreenletExit(e: unknown): e is GreenletExit {
+  return e instanceof GreenletExit;
+}

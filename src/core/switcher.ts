@@ -1,0 +1,790 @@
+/**
+ * The switcher: the trampoline that moves control between greenlets of one thread.
+ *
+ * A greenlet's body is a generator; its "stack" is that generator, plus, when it used
+ * `call()`, the generators of the calls above it (a {@link Frames} stack). A switch is a
+ * request that travels out of the generator through `yield*` to this loop, which then
+ * resumes (or starts) the target. Nothing is copied.
+ *
+ * How a request travels. `target.switch(v)` inside a greenlet stores the request in the
+ * switcher state `S` (`reqKind`, `reqTarget`, `reqPayload`) and returns {@link PORT}, a
+ * singleton iterator. `yield*` asks the port for its first result; the port sees the
+ * pending request and answers with the frozen {@link MARK} result, which V8 hands
+ * unchanged to whoever called `generator.next()`: this loop. When the loop later resumes
+ * the greenlet, `generator.next(value)` is forwarded by `yield*` to the port, which now
+ * sees no pending request and answers `{done: true, value}`, so the `yield*` expression
+ * evaluates to `value`. One shared port means a suspended greenlet costs no memory for
+ * its pending switch.
+ *
+ * Where a greenlet's state lives. To keep a suspended greenlet small (the goal is a few
+ * hundred bytes, generator included), the public greenlet object is its own record: the
+ * fields below are symbol-keyed properties of the object, and `g[REC] === g`. Only when
+ * unreachable greenlets are to be killed ({@link setKillUnreachable}) does a greenlet,
+ * the first time it suspends, move its state to a separate record that does not point
+ * back at it (`g[REC] !== g`), so that a FinalizationRegistry can see the public object
+ * die and still reach the state to throw `GreenletExit` in. The switcher always goes
+ * through `g[REC]`.
+ *
+ * Invariants (true whenever no user code is running):
+ * - exactly one greenlet is current; it is main whenever `S.running` is false;
+ * - `S.running` is true exactly while a top-level switch is inside {@link drive}; a
+ *   top-level switch never nests in another;
+ * - `S.reqState` is IDLE whenever the loop resumes a generator, so the port can tell a
+ *   resume (IDLE) from a new request (REQUESTED);
+ * - `S.reqState` is HOOK while the loop runs plain user code on a greenlet's behalf (a
+ *   trace function, the `run` lookup, a plain `run` or callee); `request()` refuses to
+ *   build a switch then, because nothing would ever deliver it;
+ * - a started greenlet that is not current is suspended at a `yield*` on the port, in
+ *   its top frame.
+ *
+ * Greenlet states (`[STATE]`) and their transitions (FRAMED, not drawn, is STARTED with a
+ * `Frames` body; it goes back to STARTED when the last `call()` returns):
+ *
+ * ```text
+ *                 first switch()                 run returns or raises,
+ *   PENDING ─────────────────────────▶ STARTED ──────────────────────────▶ DEAD
+ *   (body = run,   (run looked up,     (body = top generator,             (body = null,
+ *    not called)    then called)        or a Frames stack;                 parent kept)
+ *      │                                current or suspended)                ▲
+ *      └───────────── throw() before start: run never called ────────────────┘
+ * ```
+ *
+ * The main greenlet is STARTED for the life of the thread and has no body: "switching to
+ * main" means returning from the top-level `switch()` that started the loop.
+ *
+ * @module
+ */
+import type { Context } from './context.js';
+import type { Greenlet } from './greenlet.js';
+import { GreenletError, GreenletExit } from './errors.js';
+
+/** Where a greenlet's state is: the greenlet itself, or its detached record. */
+export const REC: unique symbol = Symbol('greenlet-ts.record');
+/** PENDING, STARTED, FRAMED or DEAD. */
+export const STATE: unique symbol = Symbol('greenlet-ts.state');
+/** PENDING: the `run` given to the constructor; STARTED: the top generator or a Frames stack; DEAD: null. */
+export const BODY: unique symbol = Symbol('greenlet-ts.body');
+/** Where the result goes; null only for main. */
+export const PARENT: unique symbol = Symbol('greenlet-ts.parent');
+/** The context of its context variables (Python's `gr_context`); null until needed. */
+export const CTX: unique symbol = Symbol('greenlet-ts.context');
+
+export const PENDING = 0;
+export const STARTED = 1;
+export const DEAD = 2;
+/** STARTED, with a {@link Frames} stack as body (a state of its own so that telling it
+ * apart costs a compare; `instanceof` on a generator walks four prototypes). */
+export const FRAMED = 3;
+
+/** The state the switcher keeps about a greenlet (see "Where a greenlet's state lives"). */
+export interface Rec {
+  [REC]: Rec;
+  [STATE]: number;
+  [BODY]: unknown;
+  [PARENT]: Greenlet | null;
+  [CTX]: Context | null;
+}
+
+/** Transfer kinds: what a request or a delivery carries. */
+export const K_ARGS = 0; // payload: the switch() arguments as an array, packed on delivery
+export const K_VALUE = 1; // payload: one value, delivered as it is
+export const K_THROW = 2; // payload: an error, raised at the target's suspension point
+export const K_CALL = 3; // target: a function to push as a frame; payload: its arguments
+
+/** The brand of what every suspension yields; user code never sees it unless it misuses `yield`. */
+export interface SwitchSignal {
+  readonly '#greenlet-ts': 'switch';
+}
+
+/** What `yield*` consumes: the switcher's port, typed with the value the switch returns. */
+export interface SwitchOp<T> {
+  [Symbol.iterator](): Iterator<SwitchSignal, T, unknown>;
+}
+
+/** A trace function: see `settrace`. */
+export type TraceFunction = (event: 'switch' | 'throw', args: [origin: Greenlet, target: Greenlet]) => void;
+
+// --- state of this thread's switcher ---------------------------------------------------
+
+const IDLE = 0;
+const REQUESTED = 1;
+const HOOK = 2;
+
+/**
+ * All mutable state of the switcher, in one object: V8 reads and writes the fields of an
+ * object with a stable shape much faster than module-level `let` bindings (measured: a
+ * switch round trip went from ~70 ns to ~45 ns).
+ */
+class SwitcherState {
+  current!: Greenlet;
+  curRec!: Rec;
+  main!: Greenlet;
+  mainRec!: Rec;
+  running = false;
+  tracer: TraceFunction | null = null;
+  /** Detach and watch greenlets at their first suspension (see setKillUnreachable). */
+  killUnreachable = false;
+  reqState = IDLE;
+  /** What plain code the switcher is running while `reqState === HOOK` (for messages). */
+  hook = '';
+  reqKind = K_ARGS;
+  reqTarget: unknown = null;
+  reqPayload: unknown = undefined;
+}
+
+const S = new SwitcherState();
+
+const HOOK_TRACE = 'a trace function';
+const HOOK_LOOKUP = 'the lookup of run';
+const HOOK_PLAIN = 'a plain (non-generator) function';
+
+const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({
+  done: false as const,
+  value: Object.freeze({ '#greenlet-ts': 'switch' as const }),
+});
+
+/**
+ * What the port answers on a resume. Reused: `yield*` reads `value` at once, and the
+ * loop clears it as soon as the generator hands control back, so no value outlives its
+ * delivery (R-22).
+ */
+const RESUMED: IteratorReturnResult<unknown> = { done: true, value: undefined };
+
+/** Arguments of a switch with none: Python's `()`. Shared and frozen. */
+export const EMPTY: readonly [] = Object.freeze([]) as readonly [];
+
+class Port implements Iterator<SwitchSignal, unknown, unknown> {
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(value?: unknown): IteratorResult<SwitchSignal, unknown> {
+    if (S.reqState === REQUESTED) {
+      S.reqState = IDLE;
+      return MARK;
+    }
+    RESUMED.value = value;
+    return RESUMED;
+  }
+  throw(error?: unknown): IteratorResult<SwitchSignal, unknown> {
+    throw error;
+  }
+  return(value?: unknown): IteratorResult<SwitchSignal, unknown> {
+    return { done: true, value };
+  }
+}
+
+/** The one iterator every `yield*` of a switch delegates to. */
+const PORT = new Port();
+
+/**
+ * The frames of a greenlet that used `call()`: `top` runs, `below` wait for it. The
+ * switcher resumes a greenlet through its body's `next`/`throw`, so a greenlet with a
+ * Frames body costs one extra call per resume, whatever its depth.
+ */
+class Frames {
+  constructor(
+    public top: Iterator<unknown>,
+    readonly below: Iterator<unknown>[],
+  ) {}
+  next(value: unknown): IteratorResult<unknown> {
+    return this.top.next(value);
+  }
+  throw(error: unknown): IteratorResult<unknown> {
+    return (this.top.throw as (e: unknown) => IteratorResult<unknown>).call(this.top, error);
+  }
+  get depth(): number {
+    return this.below.length + 1;
+  }
+}
+
+/** Called once by greenlet.ts with this thread's main greenlet. */
+export function initMain(main: Greenlet): void {
+  S.main = main;
+  S.mainRec = main[REC];
+  S.current = main;
+  S.curRec = main[REC];
+}
+
+export function getCurrentGreenlet(): Greenlet {
+  return S.current;
+}
+
+export function getCurrentRecord(): Rec {
+  return S.curRec;
+}
+
+export function getMainGreenlet(): Greenlet {
+  return S.main;
+}
+
+export function getTracer(): TraceFunction | null {
+  return S.tracer;
+}
+
+export function setTracer(fn: TraceFunction | null): TraceFunction | null {
+  const previous = S.tracer;
+  S.tracer = fn;
+  return previous;
+}
+
+/** The record of a greenlet of this thread, or undefined for anything else. */
+export function recordOf(g: unknown): Rec | undefined {
+  return typeof g === 'object' && g !== null ? (g as { [REC]?: Rec })[REC] : undefined;
+}
+
+/** How many `call()` frames deep a started greenlet is (1 without any). */
+export function depthOf(rec: Rec): number {
+  return rec[STATE] === FRAMED ? (rec[BODY] as Frames).depth : 1;
+}
+
+// --- building requests -----------------------------------------------------------------
+
+/**
+ * Entry point of `switch()`, `throw()` and `call()`. Inside a greenlet it only records
+ * the request and returns the port for `yield*` to carry out. From the main greenlet it
+ * performs the whole transfer synchronously and returns what main is sent (J1).
+ */
+export function request(target: unknown, kind: number, payload: unknown): unknown {
+  if (S.curRec !== S.mainRec) {
+    if (S.reqState !== IDLE) throw refuseRequest(target);
+    S.reqState = REQUESTED;
+    S.reqKind = kind;
+    S.reqTarget = target;
+    S.reqPayload = payload;
+    return PORT;
+  }
+  if (S.running) throw refuseRequest(target);
+  if (kind === K_CALL) {
+    throw new GreenletError(
+      'call() runs a function as a frame of the current greenlet, and the main greenlet has no frames: ' +
+        'call the function directly here, or write `yield* call(fn, ...args)` inside a greenlet',
+    );
+  }
+  return transferFromMain(target as Greenlet, kind, payload);
+}
+
+function refuseRequest(target: unknown): GreenletError {
+  if (S.reqState === REQUESTED) {
+    const forgotten = S.reqTarget;
+    const kind = S.reqKind;
+    clearRequest();
+    return new GreenletError(
+      `${describe(S.current)} built ${describeRequest(kind, forgotten)} but never performed it: ` +
+        'inside a greenlet write `yield* target.switch(...)` (or `yield* target.throw(...)`, `yield* call(fn)`); ' +
+        'without `yield*` the call only builds the request',
+    );
+  }
+  const where = S.reqState === HOOK ? S.hook : 'plain code called by the switcher';
+  return new GreenletError(
+    `cannot switch to ${describeTarget(target)} from inside ${where}: only a greenlet's generator code can ` +
+      'switch, with `yield* target.switch(...)`; trace functions, getters and plain functions run while the ' +
+      'switcher is busy, so record what you need there and switch afterwards',
+  );
+}
+
+function clearRequest(): void {
+  S.reqState = IDLE;
+  S.reqTarget = null;
+  S.reqPayload = undefined;
+}
+
+// --- the loop --------------------------------------------------------------------------
+
+function transferFromMain(target: Greenlet, kind: number, payload: unknown): unknown {
+  S.running = true;
+  try {
+    return drive(target, kind, payload);
+  } finally {
+    S.running = false;
+    if (S.curRec !== S.mainRec) {
+      // Only an internal failure leaves the loop without switching to main.
+      S.current = S.main;
+      S.curRec = S.mainRec;
+    }
+    if (S.reqState !== IDLE) clearRequest();
+  }
+}
+
+/** A unique marker for "no error" where `undefined` could be a thrown value. */
+const NONE: unique symbol = Symbol('none');
+
+const NEXT = 0;
+const RAISE = 1;
+
+/**
+ * Deliver `p` (of kind `k`) to `t`, then keep driving whichever greenlet is current
+ * until a transfer reaches main. Returns what main is sent, or throws what main is
+ * thrown. Precondition: `S.running` is true and main is current.
+ */
+function drive(t: Greenlet, k: number, p: unknown): unknown {
+  /** The greenlet the transfer comes from. */
+  let o: Greenlet = S.current;
+  /** False when an error goes back to the caller without any transfer (no trace event). */
+  let transfer = true;
+  for (;;) {
+    let tr = (t as { [REC]?: Rec })[REC];
+    if (tr === undefined) {
+      p = new GreenletError(
+        `cannot switch to ${describeTarget(t)}: it is not a greenlet of this thread. Greenlets never move ` +
+          'between threads (one sent with postMessage arrives as a plain copy): switch only to greenlets ' +
+          'created in this thread',
+      );
+      k = K_THROW;
+      t = o;
+      tr = o[REC];
+      transfer = false;
+    }
+    if (tr[STATE] === DEAD) {
+      // R-32, R-39: a transfer to a dead greenlet goes to its first live ancestor, and a
+      // kill sent to a dead greenlet comes back as a value.
+      if (k === K_THROW && p instanceof GreenletExit) k = K_VALUE;
+      do {
+        t = tr[PARENT] as Greenlet;
+        tr = t[REC];
+      } while (tr[STATE] === DEAD);
+    }
+
+    let act = NEXT;
+    let val: unknown;
+    if (tr[STATE] === PENDING) {
+      // Starting. R-6/R-7: `run` is looked up now, as an attribute, in the caller.
+      let run: unknown;
+      let failure: unknown = NONE;
+      S.reqState = HOOK;
+      S.hook = HOOK_LOOKUP;
+      try {
+        run = (t as { run?: unknown }).run;
+      } catch (e) {
+        failure = e;
+      }
+      S.reqState = IDLE;
+      if (failure === NONE && run === undefined) {
+        failure = new GreenletError(
+          `${describe(t)} has no run function: pass one to \`new Greenlet(run)\`, assign \`g.run\` before ` +
+            'the first switch, or define `*run()` in a subclass',
+        );
+      }
+      if (failure !== NONE) {
+        // R-27: a caller that is alive gets the error; a dying greenlet's result goes to
+        // the next ancestor instead.
+        k = K_THROW;
+        p = failure;
+        if (o[REC][STATE] !== DEAD) {
+          t = o;
+          transfer = false;
+        } else {
+          t = tr[PARENT] as Greenlet;
+        }
+        continue;
+      }
+      tr[BODY] = null;
+      S.current = t;
+      S.curRec = tr;
+      if (k === K_THROW) {
+        // R-38: killed before it started; run is never called.
+        tr[STATE] = DEAD;
+        if (S.tracer !== null) p = traceOr('throw', o, t, p);
+        o = t;
+        t = tr[PARENT] as Greenlet;
+        if (p instanceof GreenletExit) k = K_VALUE;
+        continue;
+      }
+      tr[STATE] = STARTED;
+      if (S.tracer !== null) {
+        const e = traceOr('switch', o, t, NONE);
+        if (e !== NONE) {
+          // R-76: the tracer's error replaces the transfer; run never runs.
+          tr[STATE] = DEAD;
+          o = t;
+          t = tr[PARENT] as Greenlet;
+          k = e instanceof GreenletExit ? K_VALUE : K_THROW;
+          p = e;
+          continue;
+        }
+      }
+      const body = start(t, run, k, p);
+      if (body === NONE) {
+        val = undefined;
+      } else {
+        // run raised, was no function, or returned a plain value: dead at once.
+        tr[STATE] = DEAD;
+        o = t;
+        t = tr[PARENT] as Greenlet;
+        if (body instanceof StartFailure) {
+          p = body.error;
+          k = p instanceof GreenletExit ? K_VALUE : K_THROW;
+        } else {
+          p = body;
+          k = K_VALUE;
+        }
+        continue;
+      }
+    } else {
+      S.current = t;
+      S.curRec = tr;
+      if (S.tracer !== null && transfer) {
+        const e = traceOr(k === K_THROW ? 'throw' : 'switch', o, t, NONE);
+        if (e !== NONE) {
+          k = K_THROW;
+          p = e;
+        }
+      }
+      if (k === K_VALUE) {
+        val = p;
+      } else if (k === K_ARGS) {
+        val = pack(p as unknown[]);
+      } else {
+        act = RAISE;
+        val = p;
+      }
+      if (tr === S.mainRec) {
+        if (act === RAISE) throw val;
+        return val;
+      }
+    }
+    transfer = true;
+
+    // Drive the current greenlet until it asks for a transfer or dies.
+    for (;;) {
+      let res: IteratorResult<unknown>;
+      try {
+        const body = tr[BODY] as Iterator<unknown>;
+        res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
+        RESUMED.value = undefined;
+      } catch (e) {
+        RESUMED.value = undefined;
+        if (tr[STATE] === FRAMED) {
+          popFrame(tr);
+          act = RAISE;
+          val = e;
+          continue;
+        }
+        if (S.reqState === REQUESTED) clearRequest();
+        tr[STATE] = DEAD;
+        tr[BODY] = null;
+        o = t;
+        t = tr[PARENT] as Greenlet;
+        k = e instanceof GreenletExit ? K_VALUE : K_THROW;
+        p = e;
+        break;
+      }
+      if (res === MARK) {
+        const kind = S.reqKind;
+        const target = S.reqTarget;
+        const payload = S.reqPayload;
+        S.reqTarget = null;
+        S.reqPayload = undefined;
+        if (kind === K_CALL) {
+          const frame = open(target, payload as unknown[]);
+          if (frame === NONE) {
+            pushFrame(tr, openedFrame as Iterator<unknown>);
+            openedFrame = null;
+            act = NEXT;
+            val = undefined;
+          } else if (frame instanceof StartFailure) {
+            act = RAISE;
+            val = frame.error;
+          } else {
+            act = NEXT;
+            val = frame;
+          }
+          continue;
+        }
+        if (S.killUnreachable && tr === (t as Rec)) watch(t);
+        o = t;
+        t = target as Greenlet;
+        k = kind;
+        p = payload;
+        break;
+      }
+      if (res.done === true) {
+        if (tr[STATE] === FRAMED) {
+          popFrame(tr);
+          act = NEXT;
+          val = res.value;
+          continue;
+        }
+        tr[STATE] = DEAD;
+        tr[BODY] = null;
+        o = t;
+        t = tr[PARENT] as Greenlet;
+        if (S.reqState === REQUESTED) {
+          const forgotten = S.reqTarget;
+          const forgottenKind = S.reqKind;
+          clearRequest();
+          k = K_THROW;
+          p = new GreenletError(
+            `${describe(o)} finished with ${describeRequest(forgottenKind, forgotten)} that was never performed: ` +
+              'write `yield* target.switch(...)`; without `yield*` the call only builds the request',
+          );
+        } else {
+          k = K_VALUE;
+          p = res.value;
+        }
+        break;
+      }
+      act = RAISE;
+      val = new GreenletError(
+        `${describe(t)} yielded ${describeValue(res.value)} to the switcher: inside a greenlet every suspension ` +
+          'is a `yield*` (`yield* other.switch(...)`, `yield* call(fn)`); a bare `yield` is not a switch',
+      );
+    }
+  }
+}
+
+function pack(args: unknown[]): unknown {
+  return args.length === 1 ? args[0] : args.length === 0 ? EMPTY : args;
+}
+
+function pushFrame(rec: Rec, frame: Iterator<unknown>): void {
+  if (rec[STATE] === FRAMED) {
+    const frames = rec[BODY] as Frames;
+    frames.below.push(frames.top);
+    frames.top = frame;
+  } else {
+    rec[BODY] = new Frames(frame, [rec[BODY] as Iterator<unknown>]);
+    rec[STATE] = FRAMED;
+  }
+}
+
+/** The top frame ended; its caller becomes the top again (and the stack goes when empty). */
+function popFrame(rec: Rec): void {
+  const frames = rec[BODY] as Frames;
+  const caller = frames.below.pop() as Iterator<unknown>;
+  if (frames.below.length === 0) {
+    rec[BODY] = caller;
+    rec[STATE] = STARTED;
+  } else {
+    frames.top = caller;
+  }
+}
+
+class StartFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Call `run` for the greenlet `g`, which is now current. Returns NONE when `run`
+ * produced a generator (stored as the body, not yet advanced), a StartFailure when it
+ * raised or cannot be used, or else the plain value a non-generator `run` returned (J4).
+ */
+function start(g: Greenlet, run: unknown, k: number, p: unknown): unknown {
+  if (typeof run !== 'function') {
+    return new StartFailure(new TypeError(`run of ${describe(g)} must be a function, not ${typeName(run)}`));
+  }
+  if (isAsync(run)) return new StartFailure(asyncError(`run of ${describe(g)}`));
+  S.reqState = HOOK;
+  S.hook = HOOK_PLAIN;
+  let body: unknown;
+  try {
+    body = k === K_VALUE ? run.call(g, p) : Reflect.apply(run, g, p as unknown[]);
+  } catch (e) {
+    return new StartFailure(e);
+  } finally {
+    S.reqState = IDLE;
+  }
+  if (isIterator(body)) {
+    g[REC][BODY] = body;
+    return NONE;
+  }
+  return body;
+}
+
+let openedFrame: Iterator<unknown> | null = null;
+
+/** Like {@link start}, for `call(fn, ...args)`; a new generator is left in `openedFrame`. */
+function open(fn: unknown, args: unknown[]): unknown {
+  if (typeof fn !== 'function') {
+    return new StartFailure(new TypeError(`call() needs a function, not ${typeName(fn)}`));
+  }
+  if (isAsync(fn)) return new StartFailure(asyncError('the function given to call()'));
+  S.reqState = HOOK;
+  S.hook = HOOK_PLAIN;
+  let frame: unknown;
+  try {
+    frame = Reflect.apply(fn, undefined, args);
+  } catch (e) {
+    return new StartFailure(e);
+  } finally {
+    S.reqState = IDLE;
+  }
+  if (isIterator(frame)) {
+    openedFrame = frame;
+    return NONE;
+  }
+  return frame;
+}
+
+function isIterator(x: unknown): x is Iterator<unknown> & object {
+  return typeof x === 'object' && x !== null && typeof (x as { next?: unknown }).next === 'function';
+}
+
+/** Async functions cannot be suspended by the switcher (J4): refuse them before they run. */
+export function isAsync(fn: Function): boolean {
+  const tag = (fn as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag];
+  return tag === 'AsyncFunction' || tag === 'AsyncGeneratorFunction';
+}
+
+export function asyncError(what: string): GreenletError {
+  return new GreenletError(
+    `${what} is async: the switcher cannot suspend an \`await\`. Write it as a generator function ` +
+      '(`function*`) and switch with `yield*`; a promise is waited for from a greenlet through the hub, ' +
+      'not with `await`',
+  );
+}
+
+/** Run the tracer for a transfer; returns `otherwise`, or the tracer's error (R-76). */
+function traceOr(event: 'switch' | 'throw', origin: Greenlet, target: Greenlet, otherwise: unknown): unknown {
+  const fn = S.tracer as TraceFunction;
+  S.reqState = HOOK;
+  S.hook = HOOK_TRACE;
+  try {
+    fn(event, [origin, target]);
+    return otherwise;
+  } catch (e) {
+    S.tracer = null;
+    return e;
+  } finally {
+    S.reqState = IDLE;
+  }
+}
+
+// --- killing greenlets nobody can reach (R-55..R-58, J6) -------------------------------
+
+/** Receives errors that have nowhere else to go, like Python's `sys.unraisablehook`. */
+export type UnraisableHook = (error: unknown, greenlet: Greenlet) => void;
+
+let unraisableHook: UnraisableHook = (error, greenlet) => {
+  console.error(`greenlet-ts: error ignored while killing ${describe(greenlet)} after it became unreachable:`, error);
+};
+
+export function setUnraisableHook(hookFn: UnraisableHook): UnraisableHook {
+  if (typeof hookFn !== 'function') throw new TypeError('setUnraisableHook() takes a function');
+  const previous = unraisableHook;
+  unraisableHook = hookFn;
+  return previous;
+}
+
+export function setKillUnreachable(on: boolean): boolean {
+  const previous = S.killUnreachable;
+  S.killUnreachable = on && registry !== null;
+  return previous;
+}
+
+/** A greenlet's state once it lives apart from the greenlet (see setKillUnreachable). */
+class DetachedRec implements Rec {
+  [REC]: Rec;
+  [STATE]: number;
+  [BODY]: unknown;
+  [PARENT]: Greenlet | null;
+  [CTX]: Context | null;
+  /** The prototype of the greenlet, to make a new object for it if it is killed. */
+  proto: object;
+
+  constructor(g: Greenlet) {
+    const own = g[REC];
+    this[REC] = this;
+    this[STATE] = own[STATE];
+    this[BODY] = own[BODY];
+    this[PARENT] = own[PARENT];
+    this[CTX] = own[CTX];
+    this.proto = Object.getPrototypeOf(g) as object;
+  }
+}
+
+const survivors = new Set<Greenlet>();
+
+const registry: FinalizationRegistry<DetachedRec> | null =
+  typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<DetachedRec>(collect) : null;
+
+/** A started greenlet suspends for the first time: move its state out and watch it. */
+function watch(g: Greenlet): void {
+  const rec = new DetachedRec(g);
+  const own = g as unknown as Rec;
+  own[REC] = rec;
+  own[BODY] = null;
+  own[PARENT] = null;
+  own[CTX] = null;
+  (registry as FinalizationRegistry<DetachedRec>).register(g, rec);
+}
+
+/**
+ * The public object of a suspended greenlet was garbage-collected. Throw GreenletExit
+ * into the greenlet, from main, with main as its parent for the time of the kill, so
+ * that its `finally` blocks run (R-55, R-56). Finalization callbacks run as tasks of
+ * their own, never inside a switch (J6).
+ */
+function collect(rec: DetachedRec): void {
+  if (rec[STATE] === DEAD || S.running) return;
+  // A new object for the same greenlet: what getcurrent() returns during the kill (R-58).
+  const g = Object.create(rec.proto) as Greenlet;
+  (g as unknown as Rec)[REC] = rec;
+  const parent = rec[PARENT];
+  rec[PARENT] = S.main;
+  try {
+    transferFromMain(g, K_THROW, new GreenletExit('Killing the greenlet because all references have vanished.'));
+  } catch (e) {
+    reportUnraisable(e, g); // R-57
+  }
+  // The kill ran user code, which may have left the greenlet alive.
+  if ((rec[STATE] as number) !== DEAD) {
+    rec[PARENT] = parent;
+    survivors.add(g);
+    reportUnraisable(
+      new GreenletError(
+        `GreenletExit did not kill ${describe(g)}: it caught the kill and switched away instead of ending; ` +
+          'it is kept alive from now on. Let GreenletExit propagate (rethrow it when isGreenletExit(e))',
+      ),
+      g,
+    );
+  }
+}
+
+function reportUnraisable(error: unknown, g: Greenlet): void {
+  try {
+    unraisableHook(error, g);
+  } catch {
+    // The hook of last resort has failed; there is no one left to tell.
+  }
+}
+
+// --- descriptions for messages and toString() ------------------------------------------
+
+/** `<Greenlet suspended active started>`-style text with the reference's state words. */
+export function describe(g: Greenlet): string {
+  const rec = g[REC];
+  const ctor = (Object.getPrototypeOf(g) as { constructor?: { name?: string } } | null)?.constructor;
+  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'Greenlet';
+  const label = (g as { name?: unknown }).name;
+  const head = typeof label === 'string' && label !== '' ? `${name} "${label}"` : name;
+  let words: string;
+  if (rec[STATE] === DEAD) words = 'dead';
+  else if (rec[STATE] === PENDING) words = 'pending';
+  else words = `${rec === S.curRec ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
+  return `<${head} ${words}>`;
+}
+
+function describeTarget(t: unknown): string {
+  return recordOf(t) !== undefined ? describe(t as Greenlet) : describeValue(t);
+}
+
+function describeRequest(kind: number, target: unknown): string {
+  if (kind === K_CALL) return `a call() of ${typeof target === 'function' && target.name ? target.name : 'a function'}`;
+  return `a ${kind === K_THROW ? 'throw into' : 'switch to'} ${describeTarget(target)}`;
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'function') return `function ${v.name || '(anonymous)'}`;
+  if (typeof v === 'object' && v !== null) return `an object (${typeName(v)})`;
+  return String(v);
+}
+
+export function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') {
+    const ctor = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor;
+    return ctor?.name || 'Object';
+  }
+  return typeof v;
+}

@@ -1,0 +1,6 @@
+/**
+ * greenlet-ts: Python's greenlet and gevent's cooperative model for TypeScript.
+ *
+ * @module
+ */
+export * from './core/index.js';
