@@ -16,7 +16,7 @@ import {
   K_ARGS,
   K_THROW,
   PENDING,
-  REC,
+  recOf,
   type Rec,
   STARTED,
   describe,
@@ -88,9 +88,8 @@ export type ErrorClass = new (...args: never[]) => Error;
  */
 export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements Rec {
   // The switcher's state for this greenlet; symbol keys keep it out of the way of
-  // subclasses and of Object.keys / JSON (see switcher.ts, "Where a greenlet's state lives").
-  /** @internal */
-  declare [REC]: Rec;
+  // subclasses and of Object.keys / JSON (see switcher.ts, "Where a greenlet's state
+  // lives"). Read it through recOf(), never directly.
   /** @internal */
   declare [STATE]: number;
   /** @internal */
@@ -125,7 +124,6 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
       p = parent;
     }
     if (typeof run === 'function' && isAsync(run)) throw asyncError('run');
-    this[REC] = this;
     this[STATE] = PENDING;
     this[BODY] = run;
     this[PARENT] = p;
@@ -172,18 +170,18 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
 
   /** True once the greenlet has finished, by returning, raising or being killed. */
   get dead(): boolean {
-    return this[REC][STATE] === DEAD;
+    return recOf(this)[STATE] === DEAD;
   }
 
   /** True while started and not dead: Python's `bool(g)`. The main greenlet is always active. */
   get active(): boolean {
-    const state = this[REC][STATE];
+    const state = recOf(this)[STATE];
     return state === STARTED || state === FRAMED;
   }
 
   /** True once the greenlet has started (it stays true after death). */
   get started(): boolean {
-    return this[REC][STATE] !== PENDING;
+    return recOf(this)[STATE] !== PENDING;
   }
 
   /**
@@ -193,15 +191,15 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
    * cannot be set.
    */
   get parent(): Greenlet | null {
-    return this[REC][PARENT];
+    return recOf(this)[PARENT];
   }
 
   set parent(value: Greenlet | null) {
-    const rec = this[REC];
+    const rec = recOf(this);
     if (rec[PARENT] === null) throw new GreenletError('cannot set the parent of a main greenlet');
     checkGreenlet(value);
-    for (let g: Greenlet | null = value; g !== null; g = g[REC][PARENT]) {
-      if (g[REC] === rec) throw new GreenletError('cyclic parent chain');
+    for (let g: Greenlet | null = value; g !== null; g = recOf(g)[PARENT]) {
+      if (recOf(g) === rec) throw new GreenletError('cyclic parent chain');
     }
     rec[PARENT] = value;
   }
@@ -214,14 +212,14 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
    * it to empty. A new greenlet does not inherit its creator's variables.
    */
   get context(): Context | null {
-    return this[REC][CTX];
+    return recOf(this)[CTX];
   }
 
   set context(value: Context | null) {
     if (value !== null && !(value instanceof Context)) {
       throw new TypeError(`greenlet context must be a Context or null, not ${typeName(value)}`);
     }
-    this[REC][CTX] = value;
+    recOf(this)[CTX] = value;
   }
 
   /**
@@ -230,8 +228,8 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
    * outside, so it only tells how many frames deep (`call()` levels) the greenlet waits.
    */
   get frame(): { readonly greenlet: Greenlet; readonly depth: number } | null {
-    const rec = this[REC];
-    if (rec[STATE] === PENDING || rec[STATE] === DEAD || rec[PARENT] === null || rec === getCurrentGreenlet()[REC]) return null;
+    const rec = recOf(this);
+    if (rec[STATE] === PENDING || rec[STATE] === DEAD || rec[PARENT] === null || rec === recOf(getCurrentGreenlet())) return null;
     return { greenlet: this, depth: depthOf(rec) };
   }
 
@@ -257,11 +255,11 @@ Object.defineProperty(Greenlet.prototype, 'run', {
   configurable: true,
   enumerable: false,
   get(this: Greenlet) {
-    const rec = this[REC];
+    const rec = recOf(this);
     return rec[STATE] === PENDING ? rec[BODY] : undefined;
   },
   set(this: Greenlet, value: unknown) {
-    const rec = this[REC];
+    const rec = recOf(this);
     if (rec[STATE] !== PENDING) {
       throw new GreenletError(
         rec[PARENT] === null ? 'the main greenlet has no run' : 'run cannot be set after the start of the greenlet',
@@ -302,7 +300,6 @@ export function getcurrent(): Greenlet {
 }
 
 const mainGreenlet = Object.create(Greenlet.prototype) as Greenlet;
-mainGreenlet[REC] = mainGreenlet;
 mainGreenlet[STATE] = STARTED;
 mainGreenlet[BODY] = null;
 mainGreenlet[PARENT] = null;

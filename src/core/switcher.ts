@@ -18,12 +18,12 @@
  *
  * Where a greenlet's state lives. To keep a suspended greenlet small (the goal is a few
  * hundred bytes, generator included), the public greenlet object is its own record: the
- * fields below are symbol-keyed properties of the object, and `g[REC] === g`. Only when
- * unreachable greenlets are to be killed ({@link setKillUnreachable}) does a greenlet,
- * the first time it suspends, move its state to a separate record that does not point
- * back at it (`g[REC] !== g`), so that a FinalizationRegistry can see the public object
- * die and still reach the state to throw `GreenletExit` in. The switcher always goes
- * through `g[REC]`.
+ * four fields below are symbol-keyed properties of the object. Only when unreachable
+ * greenlets are to be killed ({@link setKillUnreachable}) does a greenlet, the first time
+ * it suspends, move its state to a separate record that does not point back at it; its
+ * own STATE then reads WATCHED and its BODY holds that record, so that a
+ * FinalizationRegistry can see the public object die and still reach the state to throw
+ * `GreenletExit` in. The switcher always finds the record with {@link recOf}.
  *
  * Invariants (true whenever no user code is running):
  * - exactly one greenlet is current; it is main whenever `S.running` is false;
@@ -58,11 +58,12 @@ import type { Context } from './context.js';
 import type { Greenlet } from './greenlet.js';
 import { GreenletError, GreenletExit } from './errors.js';
 
-/** Where a greenlet's state is: the greenlet itself, or its detached record. */
-export const REC: unique symbol = Symbol('greenlet-ts.record');
-/** PENDING, STARTED, FRAMED or DEAD. */
+/** PENDING, STARTED, FRAMED or DEAD; WATCHED on a greenlet whose record lives apart. */
 export const STATE: unique symbol = Symbol('greenlet-ts.state');
-/** PENDING: the `run` given to the constructor; STARTED: the top generator or a Frames stack; DEAD: null. */
+/**
+ * PENDING: the `run` given to the constructor; STARTED: the top generator; FRAMED: a
+ * Frames stack; DEAD: null; WATCHED: the detached record.
+ */
 export const BODY: unique symbol = Symbol('greenlet-ts.body');
 /** Where the result goes; null only for main. */
 export const PARENT: unique symbol = Symbol('greenlet-ts.parent');
@@ -75,10 +76,11 @@ export const DEAD = 2;
 /** STARTED, with a {@link Frames} stack as body (a state of its own so that telling it
  * apart costs a compare; `instanceof` on a generator walks four prototypes). */
 export const FRAMED = 3;
+/** On a greenlet object only: its state lives in the DetachedRec held in its BODY. */
+export const WATCHED = 4;
 
 /** The state the switcher keeps about a greenlet (see "Where a greenlet's state lives"). */
 export interface Rec {
-  [REC]: Rec;
   [STATE]: number;
   [BODY]: unknown;
   [PARENT]: Greenlet | null;
@@ -200,9 +202,9 @@ class Frames {
 /** Called once by greenlet.ts with this thread's main greenlet. */
 export function initMain(main: Greenlet): void {
   S.main = main;
-  S.mainRec = main[REC];
+  S.mainRec = main;
   S.current = main;
-  S.curRec = main[REC];
+  S.curRec = main;
 }
 
 export function getCurrentGreenlet(): Greenlet {
@@ -227,9 +229,16 @@ export function setTracer(fn: TraceFunction | null): TraceFunction | null {
   return previous;
 }
 
+/** Where the state of greenlet `g` is: `g` itself, or its detached record. */
+export function recOf(g: Rec): Rec {
+  return g[STATE] === WATCHED ? (g[BODY] as Rec) : g;
+}
+
 /** The record of a greenlet of this thread, or undefined for anything else. */
 export function recordOf(g: unknown): Rec | undefined {
-  return typeof g === 'object' && g !== null ? (g as { [REC]?: Rec })[REC] : undefined;
+  return typeof g === 'object' && g !== null && typeof (g as Partial<Rec>)[STATE] === 'number'
+    ? recOf(g as Rec)
+    : undefined;
 }
 
 /** How many `call()` frames deep a started greenlet is (1 without any). */
@@ -322,8 +331,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
   /** False when an error goes back to the caller without any transfer (no trace event). */
   let transfer = true;
   for (;;) {
-    let tr = (t as { [REC]?: Rec })[REC];
-    if (tr === undefined) {
+    let tr = (t as Partial<Rec>)[STATE] === WATCHED ? ((t as Rec)[BODY] as Rec) : (t as Rec);
+    if (tr[STATE] === undefined) {
       p = new GreenletError(
         `cannot switch to ${describeTarget(t)}: it is not a greenlet of this thread. Greenlets never move ` +
           'between threads (one sent with postMessage arrives as a plain copy): switch only to greenlets ' +
@@ -331,7 +340,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       );
       k = K_THROW;
       t = o;
-      tr = o[REC];
+      tr = recOf(o);
       transfer = false;
     }
     if (tr[STATE] === DEAD) {
@@ -340,7 +349,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       if (k === K_THROW && p instanceof GreenletExit) k = K_VALUE;
       do {
         t = tr[PARENT] as Greenlet;
-        tr = t[REC];
+        tr = recOf(t);
       } while (tr[STATE] === DEAD);
     }
 
@@ -369,7 +378,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // the next ancestor instead.
         k = K_THROW;
         p = failure;
-        if (o[REC][STATE] !== DEAD) {
+        if (recOf(o)[STATE] !== DEAD) {
           t = o;
           transfer = false;
         } else {
@@ -584,7 +593,7 @@ function start(g: Greenlet, run: unknown, k: number, p: unknown): unknown {
     S.reqState = IDLE;
   }
   if (isIterator(body)) {
-    g[REC][BODY] = body;
+    recOf(g)[BODY] = body;
     return NONE;
   }
   return body;
@@ -673,7 +682,6 @@ export function setKillUnreachable(on: boolean): boolean {
 
 /** A greenlet's state once it lives apart from the greenlet (see setKillUnreachable). */
 class DetachedRec implements Rec {
-  [REC]: Rec;
   [STATE]: number;
   [BODY]: unknown;
   [PARENT]: Greenlet | null;
@@ -682,8 +690,7 @@ class DetachedRec implements Rec {
   proto: object;
 
   constructor(g: Greenlet) {
-    const own = g[REC];
-    this[REC] = this;
+    const own: Rec = g;
     this[STATE] = own[STATE];
     this[BODY] = own[BODY];
     this[PARENT] = own[PARENT];
@@ -700,9 +707,9 @@ const registry: FinalizationRegistry<DetachedRec> | null =
 /** A started greenlet suspends for the first time: move its state out and watch it. */
 function watch(g: Greenlet): void {
   const rec = new DetachedRec(g);
-  const own = g as unknown as Rec;
-  own[REC] = rec;
-  own[BODY] = null;
+  const own: Rec = g;
+  own[STATE] = WATCHED;
+  own[BODY] = rec;
   own[PARENT] = null;
   own[CTX] = null;
   (registry as FinalizationRegistry<DetachedRec>).register(g, rec);
@@ -718,7 +725,11 @@ function collect(rec: DetachedRec): void {
   if (rec[STATE] === DEAD || S.running) return;
   // A new object for the same greenlet: what getcurrent() returns during the kill (R-58).
   const g = Object.create(rec.proto) as Greenlet;
-  (g as unknown as Rec)[REC] = rec;
+  const own: Rec = g;
+  own[STATE] = WATCHED;
+  own[BODY] = rec;
+  own[PARENT] = null;
+  own[CTX] = null;
   const parent = rec[PARENT];
   rec[PARENT] = S.main;
   try {
@@ -752,7 +763,7 @@ function reportUnraisable(error: unknown, g: Greenlet): void {
 
 /** `<Greenlet suspended active started>`-style text with the reference's state words. */
 export function describe(g: Greenlet): string {
-  const rec = g[REC];
+  const rec = recOf(g);
   const ctor = (Object.getPrototypeOf(g) as { constructor?: { name?: string } } | null)?.constructor;
   const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'Greenlet';
   const label = (g as { name?: unknown }).name;

@@ -1,0 +1,5 @@
+/** Every benchmark of the project, in the order the table shows them. */
+import { coreBenchmarks } from './core.bench.js';
+import type { Benchmark } from './harness.js';
+
+export const allBenchmarks: Benchmark[] = [...coreBenchmarks];
