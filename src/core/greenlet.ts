@@ -46,9 +46,15 @@ export type RunFunction<A extends unknown[] = unknown[], R = unknown> = (...args
  * What `switch()` and `throw()` return. Inside a greenlet it is a request that only
  * `yield*` carries out, and `yield*` evaluates to `T`:
  * `const v = yield* other.switch(x)`. Called from the main greenlet (plain top-level
- * code) the switch happens at once and the call returns the value itself.
+ * code) the switch happens at once and the call returns the value itself, typed `T`
+ * too. One exception: when `T` is itself iterable (an array, a string), TypeScript cannot
+ * type one object as both a `T` and the switch request; top-level code then gets all of
+ * `T`'s members except its iterator (`list.length`, `list.map(...)`, `list[0]` work),
+ * and `for...of` needs `g.switch() as unknown as string[]`.
  */
-export type Switched<T> = T & SwitchOp<T>;
+export type Switched<T> = T extends Iterable<unknown>
+  ? SwitchOp<T> & Omit<T, typeof Symbol.iterator>
+  : SwitchOp<T> & T;
 
 /** An `Error` subclass that `throw()` can instantiate. */
 export type ErrorClass = new (...args: never[]) => Error;
