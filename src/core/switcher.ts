@@ -132,6 +132,11 @@ class SwitcherState {
   reqKind = K_ARGS;
   reqTarget: unknown = null;
   reqPayload: unknown = undefined;
+  /**
+   * The greenlet whose death made the latest delivery to its parent. The hub reads it
+   * to learn which of its tasks ended without wrapping every task in a frame of its own.
+   */
+  died: Greenlet | null = null;
 }
 
 const S = new SwitcherState();
@@ -217,6 +222,42 @@ export function getCurrentRecord(): Rec {
 
 export function getMainGreenlet(): Greenlet {
   return S.main;
+}
+
+/** Whether a top-level switch is in progress (code runs inside the switcher). */
+export function isSwitcherRunning(): boolean {
+  return S.running;
+}
+
+/**
+ * An operation that is already complete: `yield*` evaluates to `value` without any
+ * switch. Blocking primitives return it when they need not block. The object is shared;
+ * it must be consumed by `yield*` at once, as every operation is.
+ */
+export function immediate<T>(value: T): SwitchOp<T> {
+  READY_OP.value = value;
+  return READY_OP as SwitchOp<T>;
+}
+
+class ReadyOp implements Iterator<SwitchSignal, unknown, unknown> {
+  value: unknown = undefined;
+  [Symbol.iterator](): this {
+    return this;
+  }
+  next(): IteratorResult<SwitchSignal, unknown> {
+    const value = this.value;
+    this.value = undefined;
+    return { done: true, value };
+  }
+}
+
+const READY_OP = new ReadyOp();
+
+/** The greenlet whose death caused the latest delivery, if any; clears it. */
+export function takeDied(): Greenlet | null {
+  const g = S.died;
+  S.died = null;
+  return g;
 }
 
 export function getTracer(): TraceFunction | null {
@@ -393,6 +434,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // R-38: killed before it started; run is never called.
         tr[STATE] = DEAD;
         if (S.tracer !== null) p = traceOr('throw', o, t, p);
+        S.died = t;
+
         o = t;
         t = tr[PARENT] as Greenlet;
         if (p instanceof GreenletExit) k = K_VALUE;
@@ -404,6 +447,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         if (e !== NONE) {
           // R-76: the tracer's error replaces the transfer; run never runs.
           tr[STATE] = DEAD;
+          S.died = t;
+
           o = t;
           t = tr[PARENT] as Greenlet;
           k = e instanceof GreenletExit ? K_VALUE : K_THROW;
@@ -417,6 +462,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       } else {
         // run raised, was no function, or returned a plain value: dead at once.
         tr[STATE] = DEAD;
+        S.died = t;
+
         o = t;
         t = tr[PARENT] as Greenlet;
         if (body instanceof StartFailure) {
@@ -471,6 +518,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         if (S.reqState === REQUESTED) clearRequest();
         tr[STATE] = DEAD;
         tr[BODY] = null;
+        S.died = t;
+
         o = t;
         t = tr[PARENT] as Greenlet;
         k = e instanceof GreenletExit ? K_VALUE : K_THROW;
@@ -515,6 +564,8 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         }
         tr[STATE] = DEAD;
         tr[BODY] = null;
+        S.died = t;
+
         o = t;
         t = tr[PARENT] as Greenlet;
         if (S.reqState === REQUESTED) {

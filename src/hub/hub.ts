@@ -1,0 +1,597 @@
+/**
+ * The hub: one greenlet per thread that runs ready tasks and hands control back to the
+ * host event loop when none is ready. Also the park/wake protocol every blocking
+ * primitive is built on.
+ *
+ * How control moves. The hub's parent is main. An event-loop callback (a timer, I/O, a
+ * promise reaction) that makes a task ready calls {@link Hub.runNow}, which switches to
+ * the hub synchronously; the hub resumes ready tasks one after the other and switches
+ * back to main when none is left, so the callback returns. A task that blocks *parks*:
+ * it records what it waits on and switches straight to the next ready task, or to the
+ * hub when there is none. A wakeup never bounces through a promise or a macrotask: the
+ * woken task goes on the run queue and runs in the same pass.
+ *
+ * Fairness. A pass resumes at most {@link PASS_BUDGET} tasks, then the hub lets the event
+ * loop run (a macrotask) before it continues, so ready tasks cannot starve timers and
+ * I/O. A task that calls `sleep(0)` waits for the next pass, after the event loop had its
+ * turn: a loop around `sleep(0)` yields to I/O every time.
+ *
+ * Task scheduling states (`task[SCHED]`):
+ *
+ * ```text
+ *   NEW ──start()──▶ READY ──resumed──▶ RUNNING ──park()──▶ PARKED
+ *                      ▲                   │                   │
+ *                      └──────── wake() / interrupt() ─────────┘
+ *   RUNNING ──run ends──▶ DONE (settled; the hub learns it from the switcher)
+ *   NEW ──kill()──▶ DONE (never runs)
+ * ```
+ *
+ * Invariants: a task is on the run queue exactly when it is READY; a PARKED task is
+ * registered with exactly one Parking (`task[WAIT]`), which can forget it (`unpark`);
+ * only the hub and parking tasks resume tasks; `task[DEADLINE]` is the timer of a timed
+ * wait, pending exactly while the task is parked on that wait.
+ *
+ * @module
+ */
+import { Greenlet } from '../core/greenlet.js';
+import {
+  K_ARGS,
+  K_THROW,
+  K_VALUE,
+  getCurrentGreenlet,
+  getMainGreenlet,
+  isSwitcherRunning,
+  request,
+  takeDied,
+  type SwitchOp,
+} from '../core/switcher.js';
+import type { GreenletBody } from '../core/greenlet.js';
+import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
+import { Timer, TimerHeap, now } from './timers.js';
+
+// --- the fields the hub keeps on every task (see task.ts) -----------------------------
+
+export const SCHED: unique symbol = Symbol('greenlet-ts.sched');
+/** How to resume: K_ARGS (start with the arguments), K_VALUE or K_THROW. */
+export const WAKE_KIND: unique symbol = Symbol('greenlet-ts.wakeKind');
+export const WAKE: unique symbol = Symbol('greenlet-ts.wake');
+/** The Parking the task waits on while PARKED. */
+export const WAIT: unique symbol = Symbol('greenlet-ts.wait');
+/** When it parked (ms, monotonic), for reports. */
+export const PARKED_AT: unique symbol = Symbol('greenlet-ts.parkedAt');
+/** The timer of a timed wait, or null. */
+export const DEADLINE: unique symbol = Symbol('greenlet-ts.deadline');
+/** An error to raise at the task's next park (a kill or timeout that found it READY). */
+export const INTERRUPT: unique symbol = Symbol('greenlet-ts.interrupt');
+/** The hub's list of live tasks. */
+export const PREV: unique symbol = Symbol('greenlet-ts.prev');
+export const NEXT: unique symbol = Symbol('greenlet-ts.next');
+/** Settle a task that has ended; implemented by Task. */
+export const SETTLE: unique symbol = Symbol('greenlet-ts.settle');
+
+export const NEW = 0;
+export const READY = 1;
+export const RUNNING = 2;
+export const PARKED = 3;
+export const DONE = 4;
+
+/** No interrupt pending. */
+export const NO_INTERRUPT: unique symbol = Symbol('no interrupt');
+
+/** What the hub needs of a task; Task (task.ts) implements it. */
+export interface Schedulable extends Greenlet {
+  [SCHED]: number;
+  [WAKE_KIND]: number;
+  [WAKE]: unknown;
+  [WAIT]: Parking | null;
+  [PARKED_AT]: number;
+  [DEADLINE]: Timer | null;
+  [INTERRUPT]: unknown;
+  [PREV]: Schedulable | null;
+  [NEXT]: Schedulable | null;
+  [SETTLE](failed: boolean, outcome: unknown): void;
+  readonly name: string;
+}
+
+/**
+ * Whatever a task parks on: it must be able to forget the task when the task leaves the
+ * wait for another reason (killed, timed out). Its `toString()` says what it is, for
+ * reports ("Queue(0 items)", "sleep(500 ms)").
+ */
+export interface Parking {
+  unpark(task: Schedulable): void;
+  toString(): string;
+}
+
+/** Resumes (hub → task or task → task) per pass before the event loop gets a turn. */
+export const PASS_BUDGET = 1000;
+
+class RunQueue {
+  private items: (Schedulable | undefined)[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(task: Schedulable): void {
+    this.items.push(task);
+  }
+
+  shift(): Schedulable | undefined {
+    if (this.head === this.items.length) return undefined;
+    const task = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return task;
+  }
+}
+
+/** What the hub reports: errors nobody will see otherwise, and waits that can never end. */
+export type HubReport =
+  | { readonly kind: 'task-error'; readonly task: Schedulable; readonly error: unknown }
+  | { readonly kind: 'callback-error'; readonly where: string; readonly error: unknown }
+  | { readonly kind: 'deadlock'; readonly blocked: readonly BlockedTask[]; readonly message: string };
+
+export type HubReporter = (report: HubReport) => void;
+
+/** The default reporter: like gevent, print to stderr and carry on. */
+export const printReport: HubReporter = (report) => {
+  switch (report.kind) {
+    case 'task-error': {
+      const e = report.error;
+      console.error(`${report.task.name} failed and nobody waited for it:`, e);
+      break;
+    }
+    case 'callback-error':
+      console.error(`error in ${report.where}:`, report.error);
+      break;
+    case 'deadlock':
+      console.error(report.message);
+      break;
+  }
+};
+
+const scheduleMacrotask: (fn: () => void) => void =
+  typeof setImmediate === 'function'
+    ? (fn) => {
+        setImmediate(fn);
+      }
+    : typeof MessageChannel === 'function'
+      ? (() => {
+          const channel = new MessageChannel();
+          const queue: (() => void)[] = [];
+          (channel.port1 as unknown as { onmessage: () => void }).onmessage = () => (queue.shift() as () => void)();
+          return (fn: () => void) => {
+            queue.push(fn);
+            channel.port2.postMessage(null);
+          };
+        })()
+      : (fn) => {
+          setTimeout(fn, 0);
+        };
+
+/**
+ * The hub of this thread: created on first use by {@link getHub}.
+ */
+export class Hub extends Greenlet<[], never> {
+  /** @internal */ readonly queue = new RunQueue();
+  /** @internal Tasks in sleep(0): resumed in the next pass. */ deferred: Schedulable[] = [];
+  /** @internal Tasks in idle(): resumed when a pass ends with nothing else ready. */ idlers: Schedulable[] = [];
+  /** @internal */ readonly timers: TimerHeap;
+  /** @internal Resumes left in this pass. */ budget = PASS_BUDGET;
+  /** Tasks spawned and not yet ended. */
+  liveCount = 0;
+  /** @internal */ liveHead: Schedulable | null = null;
+  private kickPending = false;
+  private continuePending = false;
+  private inPass = false;
+  /** @internal Failed tasks of this pass that nobody observed yet. */ unobserved: Schedulable[] = [];
+  reporter: HubReporter = printReport;
+  /** @internal Promises waiting on tasks, rejected with LoopExit if the loop runs dry. */
+  readonly awaited = new Map<Schedulable, ((error: unknown) => void)[]>();
+
+  constructor() {
+    super(undefined, getMainGreenlet());
+    this.timers = new TimerHeap(() => this.runNow());
+    hookProcessExit(this);
+  }
+
+  override *run(): GreenletBody<never> {
+    const main = getMainGreenlet();
+    for (;;) {
+      const task = this.budget > 0 ? this.queue.shift() : undefined;
+      if (task === undefined) {
+        this.endPass();
+        this.inPass = false;
+        // Back to the event loop. Only a host callback (runNow) resumes the hub here, unless
+        // plain code switched straight into a task, whose end then arrives here too.
+        try {
+          const value = yield* main.switch();
+          const died = takeDied();
+          if (died !== null) this.ended(died, false, value);
+        } catch (error) {
+          this.ended(takeDied(), true, error);
+        }
+        this.inPass = true;
+        this.budget = PASS_BUDGET;
+        continue;
+      }
+      this.budget--;
+      let value: unknown;
+      try {
+        value = yield* resumeRequest(task);
+      } catch (error) {
+        this.ended(takeDied(), true, error);
+        continue;
+      }
+      const died = takeDied();
+      if (died !== null) this.ended(died, false, value);
+    }
+  }
+
+  /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
+  private ended(g: Greenlet | null, failed: boolean, outcome: unknown): void {
+    const task = g as Schedulable | null;
+    if (task === null || task[SCHED] === undefined) {
+      if (failed) this.report({ kind: 'callback-error', where: 'a greenlet whose parent is the hub', error: outcome });
+      return;
+    }
+    if (task[SCHED] === DONE) return;
+    this.finish(task);
+    task[SETTLE](failed, outcome);
+  }
+
+  /** @internal Take a task out of the scheduler for good. */
+  finish(task: Schedulable): void {
+    task[SCHED] = DONE;
+    task[WAIT] = null;
+    task[WAKE] = undefined;
+    task[INTERRUPT] = NO_INTERRUPT;
+    const timer = task[DEADLINE];
+    if (timer !== null) {
+      this.timers.remove(timer);
+      task[DEADLINE] = null;
+    }
+    // Unlink from the live list.
+    const prev = task[PREV];
+    const next = task[NEXT];
+    if (prev !== null) prev[NEXT] = next;
+    else if (this.liveHead === task) this.liveHead = next;
+    if (next !== null) next[PREV] = prev;
+    task[PREV] = task[NEXT] = null;
+    this.liveCount--;
+  }
+
+  /** @internal A new task joins the live list. */
+  adopt(task: Schedulable): void {
+    task[NEXT] = this.liveHead;
+    if (this.liveHead !== null) this.liveHead[PREV] = task;
+    this.liveHead = task;
+    this.liveCount++;
+  }
+
+  /** @internal Queue a READY task and make sure the hub will run. */
+  enqueue(task: Schedulable): void {
+    this.queue.push(task);
+    if (!this.inPass) this.kick();
+  }
+
+  /**
+   * Run the hub now if we are in plain main-greenlet code (a host callback); otherwise
+   * it runs when the current task parks.
+   */
+  runNow(): void {
+    if (!this.inPass && getCurrentGreenlet() === getMainGreenlet() && !isSwitcherRunning()) {
+      this.switch();
+    }
+  }
+
+  /** Ask for a pass from a microtask: a task became ready from plain code. */
+  private kick(): void {
+    if (this.kickPending) return;
+    this.kickPending = true;
+    queueMicrotask(() => {
+      this.kickPending = false;
+      this.runNow();
+    });
+  }
+
+  /** The pass is over: plan the next one and report what nobody will see. */
+  private endPass(): void {
+    if (this.deferred.length !== 0) {
+      const deferred = this.deferred;
+      this.deferred = [];
+      for (const task of deferred) if (task[SCHED] === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
+    } else if (this.queue.length === 0 && this.idlers.length !== 0) {
+      const idlers = this.idlers;
+      this.idlers = [];
+      for (const task of idlers) if (task[SCHED] === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
+    }
+    if (this.queue.length !== 0 && !this.continuePending) {
+      this.continuePending = true;
+      scheduleMacrotask(() => {
+        this.continuePending = false;
+        this.runNow();
+      });
+    }
+    if (this.unobserved.length !== 0) {
+      const failed = this.unobserved;
+      this.unobserved = [];
+      for (const task of failed) (task as unknown as { reportIfUnobserved(): void }).reportIfUnobserved();
+    }
+  }
+
+  /** Send a report to the reporter, which must not throw. */
+  report(report: HubReport): void {
+    try {
+      this.reporter(report);
+    } catch (error) {
+      console.error('greenlet-ts: the hub reporter failed:', error, 'while reporting', report);
+    }
+  }
+
+  /** Tasks reported (or rejected) as stuck once already: not reported again. */
+  private readonly reportedStuck = new WeakSet<Schedulable>();
+
+  /** Every task that is parked now, oldest first. */
+  parkedTasks(): Schedulable[] {
+    const list: Schedulable[] = [];
+    for (let task = this.liveHead; task !== null; task = task[NEXT]) if (task[SCHED] === PARKED) list.push(task);
+    return list.reverse();
+  }
+
+  /** Every task that is parked now, with what it waits on. */
+  blockedTasks(): BlockedTask[] {
+    return this.describeTasks(this.parkedTasks());
+  }
+
+  private describeTasks(tasks: Schedulable[]): BlockedTask[] {
+    const t = now();
+    return tasks.map((task) => {
+      const deadline = task[DEADLINE];
+      const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
+      return { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - task[PARKED_AT]) };
+    });
+  }
+
+  /**
+   * The event loop has nothing left to do. Waits that are still pending can never end:
+   * reject the promises awaiting their tasks with LoopExit, or report the deadlock.
+   */
+  /** @internal */ loopRanDry(): void {
+    const stuck = this.parkedTasks().filter((t) => !this.reportedStuck.has(t));
+    for (const t of stuck) this.reportedStuck.add(t);
+    const blocked = this.describeTasks(stuck);
+    if (this.awaited.size !== 0) {
+      const waiting = [...this.awaited];
+      this.awaited.clear();
+      for (const [task, rejecters] of waiting) {
+        const error = new LoopExit(
+          `${task.name} would wait forever: the event loop has nothing left to do, and ` +
+            describeBlocked(blocked),
+          blocked,
+        );
+        for (const reject of rejecters) reject(error);
+      }
+      return;
+    }
+    if (blocked.length !== 0) {
+      this.report({
+        kind: 'deadlock',
+        blocked,
+        message: `greenlet-ts: the process is exiting with ${describeBlocked(blocked)}`,
+      });
+    }
+  }
+}
+
+function describeBlocked(blocked: readonly BlockedTask[]): string {
+  if (blocked.length === 0) return 'no task is parked (nothing could wake it)';
+  const lines = blocked.map((b) => `  ${b.name} waits on ${b.waitingOn} (for ${b.parkedForMs} ms)`);
+  return `${blocked.length} task${blocked.length === 1 ? ' is' : 's are'} parked on objects nothing can wake:\n${lines.join('\n')}`;
+}
+
+let exitHooked = false;
+
+function hookProcessExit(hub: Hub): void {
+  const proc = (globalThis as { process?: { on?: (event: string, fn: () => void) => void } }).process;
+  if (exitHooked || typeof proc?.on !== 'function') return;
+  exitHooked = true;
+  proc.on('beforeExit', () => hub.loopRanDry());
+}
+
+let theHub: Hub | null = null;
+
+/** The hub of this thread (created on first use). */
+export function getHub(): Hub {
+  return (theHub ??= new Hub());
+}
+
+// --- park and wake ---------------------------------------------------------------------
+
+/** The request that resumes READY `task` the way its wakeup says. */
+function resumeRequest(task: Schedulable): SwitchOp<unknown> {
+  task[SCHED] = RUNNING;
+  const value = task[WAKE];
+  task[WAKE] = undefined;
+  return request(task, task[WAKE_KIND], value) as SwitchOp<unknown>;
+}
+
+function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): void {
+  task[SCHED] = READY;
+  task[WAIT] = null;
+  task[WAKE_KIND] = kind;
+  task[WAKE] = value;
+  const timer = task[DEADLINE];
+  if (timer !== null) {
+    hub.timers.remove(timer);
+    task[DEADLINE] = null;
+  }
+  hub.enqueue(task);
+}
+
+/** The task running now, or a BlockingError naming `operation`. */
+export function currentTask(operation: string): Schedulable {
+  const g = getCurrentGreenlet() as Partial<Schedulable>;
+  if (g[SCHED] === undefined) {
+    const where = g === getMainGreenlet() ? 'the main greenlet (plain code, callbacks, async functions)' : `${String(g)}, which is not a task`;
+    throw new BlockingError(
+      `${operation} blocks, and it was called in ${where}: only a task can block. Run the code in a task ` +
+        '(`spawn(fn)`, or `await run(fn)` from async code) and write `yield* ' +
+        `${operation.replace(/\(.*$/, '(...)')}\``,
+    );
+  }
+  return g as Schedulable;
+}
+
+/**
+ * Park the current task on `parking` until someone wakes it; the returned request, run
+ * with `yield*`, switches to the next ready task (or the hub) and evaluates to the wake
+ * value. With `ms` (>= 0), the wait ends after that long: `parking` forgets the task and
+ * it resumes with `onTimeout` (a value, or an error if `timeoutThrows`).
+ */
+export function park<T>(
+  task: Schedulable,
+  parking: Parking,
+  ms?: number,
+  onTimeout?: unknown,
+  timeoutThrows = false,
+): SwitchOp<T> {
+  const hub = getHub();
+  const pending = task[INTERRUPT];
+  if (pending !== NO_INTERRUPT) {
+    // A kill or timeout came while the task was busy: it happens now, at this wait.
+    task[INTERRUPT] = NO_INTERRUPT;
+    parking.unpark(task);
+    return request(task, K_THROW, pending) as SwitchOp<T>;
+  }
+  task[SCHED] = PARKED;
+  task[WAIT] = parking;
+  task[PARKED_AT] = now();
+  if (ms !== undefined) {
+    const timer = new WaitDeadline(task, parking, onTimeout, timeoutThrows);
+    task[DEADLINE] = timer;
+    hub.timers.add(timer, ms);
+  }
+  return switchAway(hub) as SwitchOp<T>;
+}
+
+/** Leave the current task: to the next ready task if the pass allows, else to the hub. */
+function switchAway(hub: Hub): unknown {
+  if (hub.budget > 0) {
+    const next = hub.queue.shift();
+    if (next !== undefined) {
+      hub.budget--;
+      return resumeRequest(next);
+    }
+  }
+  return request(hub, K_VALUE, undefined);
+}
+
+/**
+ * Wake a PARKED task with `value` (what its park evaluates to). The caller has already
+ * removed it from its own wait list. Returns false if the task was not parked.
+ */
+export function wake(task: Schedulable, value: unknown): boolean {
+  if (task[SCHED] !== PARKED) return false;
+  readyTask(getHub(), task, K_VALUE, value);
+  return true;
+}
+
+/** Wake a PARKED task by raising `error` at its park. */
+export function wakeThrow(task: Schedulable, error: unknown): boolean {
+  if (task[SCHED] !== PARKED) return false;
+  readyTask(getHub(), task, K_THROW, error);
+  return true;
+}
+
+/**
+ * Raise `error` in a task from outside: a kill or a Timeout. A parked task leaves its
+ * wait at once (its Parking forgets it); a task that is ready with a value in hand, or
+ * running, gets the error at its next park, so that nothing it received is lost.
+ */
+export function interrupt(task: Schedulable, error: unknown): void {
+  switch (task[SCHED]) {
+    case PARKED: {
+      const parking = task[WAIT] as Parking;
+      parking.unpark(task);
+      readyTask(getHub(), task, K_THROW, error);
+      break;
+    }
+    case READY:
+      if (task[WAKE_KIND] === K_THROW) break; // already on its way out with an error
+      if (task[WAKE_KIND] === K_ARGS) {
+        // Not started yet: it starts and dies at once without running.
+        task[WAKE_KIND] = K_THROW;
+        task[WAKE] = error;
+        break;
+      }
+      if (task[INTERRUPT] === NO_INTERRUPT) task[INTERRUPT] = error;
+      break;
+    case RUNNING:
+      if (task[INTERRUPT] === NO_INTERRUPT) task[INTERRUPT] = error;
+      break;
+    default:
+      break;
+  }
+}
+
+/** Drop a pending interrupt if it is `error` (a Timeout cancelled before it struck). */
+export function clearInterrupt(task: Schedulable, error: unknown): void {
+  if (task[INTERRUPT] === error) task[INTERRUPT] = NO_INTERRUPT;
+}
+
+/** Ends a timed wait. */
+class WaitDeadline extends Timer {
+  constructor(
+    readonly task: Schedulable,
+    readonly parking: Parking,
+    readonly outcome: unknown,
+    readonly throws: boolean,
+  ) {
+    super();
+  }
+  fire(): void {
+    const task = this.task;
+    if (task[DEADLINE] !== this) return;
+    task[DEADLINE] = null;
+    if (task[SCHED] !== PARKED || task[WAIT] !== this.parking) return;
+    this.parking.unpark(task);
+    readyTask(getHub(), task, this.throws ? K_THROW : K_VALUE, this.outcome);
+  }
+}
+
+// --- the simplest parkings: sleep(0) and idle() ----------------------------------------
+
+const DEFERRED: Parking = {
+  unpark() {
+    // Entries of the deferred list are checked when the pass ends; nothing to remove.
+  },
+  toString: () => 'sleep(0)',
+};
+
+const IDLE: Parking = {
+  unpark() {},
+  toString: () => 'idle()',
+};
+
+/** Park until the next pass, after the event loop has had a turn (sleep(0)). */
+export function parkUntilNextPass(task: Schedulable): SwitchOp<void> {
+  const hub = getHub();
+  hub.deferred.push(task);
+  return park(task, DEFERRED);
+}
+
+/** Park until a pass ends with nothing else ready (idle()). */
+export function parkUntilIdle(task: Schedulable): SwitchOp<void> {
+  const hub = getHub();
+  hub.idlers.push(task);
+  return park(task, IDLE);
+}

@@ -1,0 +1,18 @@
+/**
+ * Layer 2, the hub: tasks scheduled by one hub greenlet per thread on the host event
+ * loop, sleeping, timeouts, and waiting for several things at once.
+ *
+ * @module
+ */
+export { Task, spawn, spawnLater, currentTaskOrNull } from './task.js';
+export type { LinkCallback } from './task.js';
+export { sleep, idle } from './sleep.js';
+export { Timeout, withTimeout } from './timeout.js';
+export type { TimeoutOptions } from './timeout.js';
+export { run } from './run.js';
+export { iwait, wait, joinall, killall, WaitIterator } from './wait.js';
+export type { Waitable, WaitOptions } from './wait.js';
+export { LoopExit, BlockingError } from './errors.js';
+export type { BlockedTask } from './errors.js';
+export { getHub, Hub, printReport, PASS_BUDGET } from './hub.js';
+export type { HubReport, HubReporter } from './hub.js';

@@ -1,0 +1,155 @@
+/**
+ * `Timeout` and `withTimeout`: gevent's way to bound how long a block of code may wait.
+ *
+ * @module
+ */
+import { call } from '../core/call.js';
+import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
+import type { SwitchSignal } from '../core/switcher.js';
+import { clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from './hub.js';
+import { Timer } from './timers.js';
+
+class TimeoutTimer extends Timer {
+  constructor(
+    readonly timeout: Timeout,
+    readonly task: Schedulable,
+    readonly error: unknown,
+  ) {
+    super();
+  }
+  fire(): void {
+    this.timeout.expired = true;
+    interrupt(this.task, this.error);
+  }
+}
+
+/**
+ * An error raised in a task when a deadline passes, wherever the task is blocked at that
+ * moment and however deep in its calls: gevent's `Timeout`.
+ *
+ * ```ts
+ * const t = Timeout.startNew(500);      // in a task
+ * try {
+ *   const line = yield* sock.readLine();
+ * } catch (e) {
+ *   if (e !== t) throw e;               // someone else's timeout, or another error
+ *   console.log('no answer in 500 ms');
+ * } finally {
+ *   t.cancel();
+ * }
+ * ```
+ *
+ * Or with `using t = Timeout.startNew(500)`, which cancels it when the block ends, and
+ * {@link withTimeout} for the common case. Timeouts nest: each one raises its own error,
+ * and one that is caught does not affect the others. Like gevent's, a timeout takes
+ * effect only where the task blocks: a CPU-bound stretch runs to its end first.
+ */
+export class Timeout extends Error implements Disposable {
+  /** The delay in milliseconds (undefined: a timeout that never fires). */
+  readonly ms: number | undefined;
+  readonly #error: Error | ErrorClass | undefined;
+  #timer: TimeoutTimer | null = null;
+  /** @internal */ expired = false;
+
+  /**
+   * @param ms - the delay; `undefined` or `null` makes a timeout that never fires.
+   * @param error - what to raise instead of the Timeout itself: an error or an error class.
+   */
+  constructor(ms?: number | null, error?: Error | ErrorClass) {
+    super(ms === undefined || ms === null ? 'timeout' : `${ms} ms`);
+    this.ms = ms ?? undefined;
+    this.#error = error;
+  }
+
+  static {
+    this.prototype.name = 'Timeout';
+  }
+
+  /** Create a Timeout and start it in the current task. */
+  static startNew(ms?: number | null, error?: Error | ErrorClass): Timeout {
+    return new Timeout(ms, error).start();
+  }
+
+  /**
+   * Arm the timeout for the current task: when `ms` have passed, its error is raised
+   * wherever the task is blocked. Restarting restarts the delay.
+   */
+  start(): this {
+    const task = currentTask('Timeout.start()');
+    this.cancel();
+    if (this.ms === undefined) return this;
+    const error = this.#error;
+    const raised = error === undefined ? this : error instanceof Error ? error : Reflect.construct(error, []);
+    this.#timer = new TimeoutTimer(this, task, raised);
+    this.expired = false;
+    getHub().timers.add(this.#timer, this.ms);
+    return this;
+  }
+
+  /** Whether the timeout is armed and has not fired yet. */
+  get pending(): boolean {
+    return this.#timer !== null && this.#timer.pending;
+  }
+
+  /**
+   * Disarm the timeout. If it fired while the task was busy and the error has not been
+   * raised yet, it never will be.
+   */
+  cancel(): void {
+    const timer = this.#timer;
+    if (timer === null) return;
+    this.#timer = null;
+    getHub().timers.remove(timer);
+    clearInterrupt(timer.task, timer.error);
+  }
+
+  /** `using t = Timeout.startNew(ms)` cancels it at the end of the block. */
+  [Symbol.dispose](): void {
+    this.cancel();
+  }
+}
+
+/** Options of {@link withTimeout} with a value to use when the time runs out. */
+export interface TimeoutOptions<V> {
+  ms: number;
+  /** Evaluate to this instead of raising the Timeout (gevent's `timeout_value`). */
+  timeoutValue: V;
+}
+
+/**
+ * Run `fn(...args)` in the current task, bounded to `ms` milliseconds: evaluates to its
+ * result, or raises a {@link Timeout} when the time runs out (the function's `finally`
+ * blocks run first). With `{ ms, timeoutValue }` it evaluates to `timeoutValue` instead:
+ * the silent variant.
+ *
+ * ```ts
+ * const page = yield* withTimeout(2000, fetchPage, url);
+ * const maybe = yield* withTimeout({ ms: 50, timeoutValue: null }, queue.get.bind(queue));
+ * ```
+ */
+export function withTimeout<A extends unknown[], R>(
+  ms: number,
+  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
+  ...args: A
+): GreenletBody<R>;
+export function withTimeout<A extends unknown[], R, V>(
+  options: TimeoutOptions<V>,
+  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
+  ...args: A
+): GreenletBody<R | V>;
+export function* withTimeout<A extends unknown[], R, V>(
+  msOrOptions: number | TimeoutOptions<V>,
+  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
+  ...args: A
+): GreenletBody<R | V> {
+  const silent = typeof msOrOptions === 'object';
+  const timeout = Timeout.startNew(silent ? msOrOptions.ms : msOrOptions);
+  try {
+    return yield* call(fn, ...args);
+  } catch (error) {
+    if (silent && error === timeout) return msOrOptions.timeoutValue;
+    throw error;
+  } finally {
+    timeout.cancel();
+  }
+}

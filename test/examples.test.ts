@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** Run a file as a user would (`node --import tsx <file>`, from the repository root); its stdout. */
+async function run(file: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot });
+  return stdout;
+}
+
+function lines(output: string): string[] {
+  return output.trimEnd().split('\n');
+}
+
+// Each example runs in its own process; running them side by side keeps this file fast.
+describe.concurrent('examples', () => {
+  it('seed.ts prints 12, 56 and 34, and never 78', async () => {
+    expect(lines(await run('examples/seed.ts'))).toEqual(['12', '56', '34']);
+  });
+
+  it('state-machine.ts parses a RESP stream fed in arbitrary chunks, then fails on garbage', async () => {
+    const output = lines(await run('examples/state-machine.ts'));
+    const fed = output.map((line) => line.split('  →  '));
+
+    // The chunks it reports, put back together, are this stream...
+    const stream =
+      '+OK\r\n:1000\r\n$5\r\nhello\r\n' +
+      '*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n*2\r\n:42\r\n$-1\r\n' +
+      "-ERR unknown command 'FOO'\r\n";
+    const chunks = fed.slice(0, 6).map(([chunk]) => JSON.parse(chunk!.trim()) as string);
+    expect(chunks.join('')).toBe(stream);
+    // ...and each chunk completed exactly the messages that end inside it.
+    expect(fed.slice(0, 6).map(([, parsed]) => parsed)).toEqual([
+      '"OK"',
+      '1000',
+      '"hello"',
+      '(needs more input)',
+      '(needs more input)',
+      `["SET", "key", [42, null]], (error) ERR unknown command 'FOO'`,
+    ]);
+    expect(fed[6]).toEqual([expect.stringMatching(/^"\?what\\r\\n" *$/), 'ProtocolError: unknown type "?" in line "?what"']);
+    expect(output.slice(7)).toEqual(['parser dead: true']);
+  });
+
+  it('pipeline.ts delivers the non-stop-words in order, counts them and finishes every stage', async () => {
+    // The example's input, restated here so that the expected summary is computed with
+    // plain array methods instead of greenlets.
+    const text = `
+      A greenlet runs until it switches to another greenlet. The other greenlet runs until
+      it switches back, and no scheduler stands between the two: each switch names the
+      greenlet that runs next, and the value it carries arrives with it.
+    `;
+    const stopWords = ['a', 'and', 'back', 'between', 'each', 'it', 'no', 'that', 'the', 'to', 'two', 'until', 'with'];
+    const kept = (text.toLowerCase().match(/[a-z]+/g) ?? []).filter((word) => !stopWords.includes(word));
+    const distinct = [...new Set(kept)];
+    const countOf = (word: string) => kept.filter((each) => each === word).length;
+    const byFrequency = [...distinct].sort((a, b) => countOf(b) - countOf(a));
+
+    expect(lines(await run('examples/pipeline.ts'))).toEqual([
+      `received: ${kept.join(' ')}`,
+      `counts:   ${byFrequency.map((word) => `${word} ${countOf(word)}`).join(', ')}`,
+      `total:    ${kept.length} words, ${distinct.length} distinct`,
+      'finished: producer true, filter true, consumer true',
+    ]);
+  });
+
+  it('the npm start runner (examples/index.ts) runs every example, seed first, and exits 0', async () => {
+    const examples = readdirSync(new URL('../examples/', import.meta.url))
+      .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
+      .map((file) => file.slice(0, -'.ts'.length));
+
+    const output = await run('examples/index.ts'); // rejects if the exit status is not 0
+
+    const headings = lines(output).filter((line) => line.startsWith('── '));
+    expect(headings[0]).toBe("── seed: The seed's program: two greenlets switching back and forth.");
+    expect(headings.map((heading) => heading.slice(3, heading.indexOf(':'))).sort()).toEqual([...examples].sort());
+    expect(output).toContain('\n    12\n    56\n    34\n');
+    expect(output).not.toContain('FAILED');
+  });
+});
