@@ -352,6 +352,8 @@ function transferFromMain(target: Greenlet, kind: number, payload: unknown): unk
       S.curRec = S.mainRec;
     }
     if (S.reqState !== IDLE) clearRequest();
+    // Whoever needed to know which greenlet died has read it by now; do not keep it alive.
+    S.died = null;
   }
 }
 
@@ -427,6 +429,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         }
         continue;
       }
+      const own = tr[BODY];
       tr[BODY] = null;
       S.current = t;
       S.curRec = tr;
@@ -456,7 +459,11 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
           continue;
         }
       }
-      const body = start(t, run, k, p);
+      // A function given to the constructor (or assigned) is called without `this`, as
+      // Python calls run: a generator keeps its `this` for life, and a greenlet its own
+      // suspended frames reach could never be collected and killed (R-61). A subclass's
+      // run method gets the greenlet as `this`.
+      const body = start(t, run, run === own ? undefined : t, k, p);
       if (body === NONE) {
         val = undefined;
       } else {
@@ -624,11 +631,11 @@ class StartFailure {
 }
 
 /**
- * Call `run` for the greenlet `g`, which is now current. Returns NONE when `run`
+ * Call `run` (with `self` as `this`) for the greenlet `g`, which is now current. Returns NONE when `run`
  * produced a generator (stored as the body, not yet advanced), a StartFailure when it
  * raised or cannot be used, or else the plain value a non-generator `run` returned (J4).
  */
-function start(g: Greenlet, run: unknown, k: number, p: unknown): unknown {
+function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number, p: unknown): unknown {
   if (typeof run !== 'function') {
     return new StartFailure(new TypeError(`run of ${describe(g)} must be a function, not ${typeName(run)}`));
   }
@@ -637,7 +644,7 @@ function start(g: Greenlet, run: unknown, k: number, p: unknown): unknown {
   S.hook = HOOK_PLAIN;
   let body: unknown;
   try {
-    body = k === K_VALUE ? run.call(g, p) : Reflect.apply(run, g, p as unknown[]);
+    body = k === K_VALUE ? run.call(self, p) : Reflect.apply(run, self, p as unknown[]);
   } catch (e) {
     return new StartFailure(e);
   } finally {
@@ -773,7 +780,12 @@ function watch(g: Greenlet): void {
  * their own, never inside a switch (J6).
  */
 function collect(rec: DetachedRec): void {
-  if (rec[STATE] === DEAD || S.running) return;
+  if (rec[STATE] === DEAD) return;
+  if (S.running) {
+    // Cannot happen from a finalization task; should it ever, try again once the switch is over.
+    queueMicrotask(() => collect(rec));
+    return;
+  }
   // A new object for the same greenlet: what getcurrent() returns during the kill (R-58).
   const g = Object.create(rec.proto) as Greenlet;
   const own: Rec = g;
