@@ -26,7 +26,8 @@
  *   NEW ──kill()──▶ DONE (never runs)
  * ```
  *
- * Invariants: a task is on the run queue exactly when it is READY; a PARKED task is
+ * Invariants: a READY task is on the run queue (a task killed before it started may stay
+ * there, DONE, and is skipped); a PARKED task is
  * registered with exactly one Parking (`task[WAIT]`), which can forget it (`unpark`);
  * only the hub and parking tasks resume tasks; `task[DEADLINE]` is the timer of a timed
  * wait, pending exactly while the task is parked on that wait.
@@ -207,6 +208,7 @@ export class Hub extends Greenlet<[], never> {
     const main = getMainGreenlet();
     for (;;) {
       const task = this.budget > 0 ? this.queue.shift() : undefined;
+      if (task !== undefined && task[SCHED] !== READY) continue; // killed before it started
       if (task === undefined) {
         this.endPass();
         this.inPass = false;
@@ -485,12 +487,12 @@ export function park<T>(
 
 /** Leave the current task: to the next ready task if the pass allows, else to the hub. */
 function switchAway(hub: Hub): unknown {
-  if (hub.budget > 0) {
+  while (hub.budget > 0) {
     const next = hub.queue.shift();
-    if (next !== undefined) {
-      hub.budget--;
-      return resumeRequest(next);
-    }
+    if (next === undefined) break;
+    if (next[SCHED] !== READY) continue; // killed before it started
+    hub.budget--;
+    return resumeRequest(next);
   }
   return request(hub, K_VALUE, undefined);
 }

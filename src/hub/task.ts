@@ -8,6 +8,7 @@ import { GreenletError, GreenletExit } from '../core/errors.js';
 import { Greenlet, type ErrorClass, type GreenletBody } from '../core/greenlet.js';
 import {
   BODY,
+  CTX,
   DEAD,
   K_ARGS,
   K_THROW,
@@ -15,6 +16,7 @@ import {
   describe,
   getCurrentGreenlet,
   immediate,
+  recOf,
   request,
   type SwitchOp,
 } from '../core/switcher.js';
@@ -139,6 +141,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     this[INTERRUPT] = NO_INTERRUPT;
     this[PREV] = null;
     this[NEXT] = null;
+    // Context variables are inherited: the task starts with a copy of its spawner's
+    // context (unlike a raw greenlet, which starts empty). Greenlet-local storage is not.
+    const ctx = recOf(getCurrentGreenlet())[CTX];
+    if (ctx !== null) this[CTX] = ctx.copy();
     hub.adopt(this);
   }
 
@@ -266,7 +272,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   kill(error?: Error | ErrorClass, options?: { block?: boolean; timeout?: number }): SwitchOp<void> {
     if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
     const err = toError(error);
-    if (this[SCHED] === NEW) {
+    if (this[SCHED] === NEW || (this[SCHED] === READY && this[WAKE_KIND] === K_ARGS)) {
+      // Not running yet (maybe queued to start): it never will; the hub skips it.
       this.#cancelStartTimer();
       this.#endBeforeStart(err);
       return immediate(undefined);
@@ -385,7 +392,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   /**
    * Await the task from async code: `const v = await task`. Resolves with its value or
    * rejects with its error; rejects with a {@link LoopExit} if the event loop runs dry
-   * while the task is still parked (it would wait forever).
+   * while the task is still parked (it would wait forever). As with promises, a value
+   * that is itself a thenable (another task) is awaited in turn.
    */
   then<T1 = R, T2 = never>(
     onFulfilled?: ((value: R) => T1 | PromiseLike<T1>) | null,
@@ -398,19 +406,21 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   toPromise(): Promise<R> {
     this.#observed = true;
     return new Promise<R>((resolve, reject) => {
-      if (this.#outcome !== OUTCOME_PENDING) {
+      const settle = (): void => {
         if (this.#outcome === OUTCOME_ERROR) reject(this.#result);
+        // A task is a thenable: resolving with itself would make the promise wait on itself.
+        else if (this.#result === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
         else resolve(this.#result as R);
+      };
+      if (this.#outcome !== OUTCOME_PENDING) {
+        settle();
         return;
       }
       const hub = getHub();
       const rejecters = hub.awaited.get(this);
       if (rejecters === undefined) hub.awaited.set(this, [reject]);
       else rejecters.push(reject);
-      this.rawlink(() => {
-        if (this.#outcome === OUTCOME_ERROR) reject(this.#result);
-        else resolve(this.#result as R);
-      });
+      this.rawlink(settle);
     });
   }
 
