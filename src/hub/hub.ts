@@ -382,6 +382,9 @@ export class Hub extends Greenlet<[], never> {
         );
         for (const reject of rejecters) reject(error);
       }
+      // The rejections run code (in microtasks) that may park more tasks; one more turn
+      // of the loop makes sure the host asks again before the process exits.
+      scheduleMacrotask(() => {});
       return;
     }
     if (blocked.length !== 0) {

@@ -121,6 +121,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   #name: string | null = null;
   #observed = false;
   #startTimer: StartTimer | null = null;
+  /** The name of the function, kept for `name` (the function itself is dropped at start). */
+  readonly #fnName: string;
   /** A small number unique among this thread's tasks (gevent's `minimal_ident`). */
   readonly id: number;
 
@@ -132,6 +134,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const hub = getHub();
     super(run, hub);
     this.id = nextId++;
+    this.#fnName = typeof run === 'function' ? run.name : '';
     this[SCHED] = NEW;
     this[WAKE_KIND] = K_ARGS;
     this[WAKE] = args;
@@ -177,8 +180,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   /** The task's name, for reports: the function's name and the id, unless set. */
   get name(): string {
     if (this.#name !== null) return this.#name;
-    const run = (this as { run?: unknown }).run;
-    const fnName = typeof run === 'function' && run.name !== '' && run.name !== 'run' ? run.name : this.constructor.name;
+    const fnName = this.#fnName !== '' ? this.#fnName : this.constructor.name;
     return `${fnName}-${this.id}`;
   }
 

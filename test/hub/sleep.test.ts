@@ -1,0 +1,158 @@
+/**
+ * sleep(), idle() and the hub's fairness towards the event loop.
+ * gevent: test__sleep0.py, test__api.py (sleep), gevent#1068 (sleep(0) and I/O).
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BlockingError, PASS_BUDGET, getHub, idle, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+
+afterEach(() => {
+  expect(getHub().timers.size).toBe(0);
+});
+
+describe('sleep', () => {
+  it('wakes sleepers in the order of their deadlines', async () => {
+    const woke: number[] = [];
+    await run(function* () {
+      const tasks = [30, 10, 20].map((ms) =>
+        spawn(function* () {
+          yield* sleep(ms);
+          woke.push(ms);
+        }),
+      );
+      for (const t of tasks) yield* t.join();
+    });
+    expect(woke).toEqual([10, 20, 30]);
+  });
+
+  it('sleep(0) lets the other ready tasks run, round robin', async () => {
+    const order: string[] = [];
+    await run(function* () {
+      const a = spawn(function* () {
+        for (let i = 0; i < 3; i++) {
+          order.push(`a${i}`);
+          yield* sleep(0);
+        }
+      });
+      const b = spawn(function* () {
+        for (let i = 0; i < 3; i++) {
+          order.push(`b${i}`);
+          yield* sleep(0);
+        }
+      });
+      yield* a.join();
+      yield* b.join();
+    });
+    expect(order).toEqual(['a0', 'b0', 'a1', 'b1', 'a2', 'b2']);
+  });
+
+  it('is refused in the main greenlet with a BlockingError that says what to do', () => {
+    expect(() => sleep(10)).toThrow(BlockingError);
+    expect(() => sleep(10)).toThrow(/sleep\(10\) blocks, and it was called in the main greenlet .* only a task can block/);
+  });
+
+  it('a negative or NaN delay is sleep(0)', async () => {
+    const order: string[] = [];
+    await run(function* () {
+      const other = spawn(function* () {
+        order.push('other');
+      });
+      yield* sleep(-5);
+      order.push('after sleep(-5)');
+      yield* sleep(Number.NaN);
+      yield* other.join();
+    });
+    expect(order).toEqual(['other', 'after sleep(-5)']);
+  });
+});
+
+describe('idle', () => {
+  it('resumes once nothing else is ready', async () => {
+    const order: string[] = [];
+    await run(function* () {
+      const idler = spawn(function* () {
+        yield* idle();
+        order.push('idle');
+      });
+      const busy = spawn(function* () {
+        for (let i = 0; i < 3; i++) {
+          order.push(`busy ${i}`);
+          yield* sleep(0);
+        }
+      });
+      yield* busy.join();
+      yield* idler.join();
+    });
+    expect(order).toEqual(['busy 0', 'busy 1', 'busy 2', 'idle']);
+  });
+});
+
+describe('fairness', () => {
+  it('a wakeup hands off within the same pass: no event-loop turn between tasks', async () => {
+    let immediateRan = false;
+    const seenBeforeImmediate = await run(function* () {
+      setImmediate(() => {
+        immediateRan = true;
+      });
+      const child = spawn(function* () {
+        return immediateRan;
+      });
+      return yield* child.get();
+    });
+    expect(seenBeforeImmediate).toBe(false);
+  });
+
+  it('a task looping on sleep(0) does not starve a real timer or a real socket', async () => {
+    let server: Server | undefined;
+    let client: Socket | undefined;
+    try {
+      let timerFired = false;
+      let dataArrived = false;
+      server = createServer((socket) => socket.end('hello'));
+      await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as { port: number };
+      setTimeout(() => {
+        timerFired = true;
+      }, 5);
+      client = connect(port, '127.0.0.1');
+      client.on('data', () => {
+        dataArrived = true;
+      });
+      const iterations = await run(function* () {
+        let n = 0;
+        while (!(timerFired && dataArrived) && n < 1_000_000) {
+          n++;
+          yield* sleep(0);
+        }
+        return n;
+      });
+      expect(timerFired).toBe(true);
+      expect(dataArrived).toBe(true);
+      expect(iterations).toBeLessThan(1_000_000);
+    } finally {
+      client?.destroy();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    }
+  });
+
+  it('tasks that keep each other busy still let the event loop run after a pass budget', async () => {
+    let immediateRan = false;
+    const handoffsBeforeImmediate = await run(function* () {
+      setImmediate(() => {
+        immediateRan = true;
+      });
+      let handoffs = 0;
+      // Two tasks that wake each other forever through join chains would never park
+      // with an empty queue; spawn a chain instead: each task spawns the next.
+      function* link(depth: number): GreenletBody<void> {
+        if (immediateRan || depth > PASS_BUDGET * 5) return;
+        handoffs++;
+        yield* spawn(link, depth + 1).join();
+      }
+      yield* spawn(link, 0).join();
+      return handoffs;
+    });
+    expect(immediateRan).toBe(true);
+    expect(handoffsBeforeImmediate).toBeLessThanOrEqual(PASS_BUDGET * 2);
+  });
+});

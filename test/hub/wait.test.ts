@@ -1,0 +1,140 @@
+/**
+ * iwait, wait, joinall, killall over tasks. gevent: test__iwait.py, test__joinall.py,
+ * test__greenlet.py::TestStuff (joinall), TestKill (killall).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { GreenletExit, getHub, iwait, joinall, killall, run, sleep, spawn, wait, type GreenletBody, type Task } from 'greenlet-ts';
+
+afterEach(() => {
+  expect(getHub().timers.size).toBe(0);
+});
+
+function* after(ms: number, value: string): GreenletBody<string> {
+  yield* sleep(ms);
+  return value;
+}
+
+describe('iwait', () => {
+  it('yields tasks in the order they end, then undefined (gevent: Testiwait::test_iwait_partial)', async () => {
+    const order = await run(function* () {
+      const tasks = [spawn(after, 30, 'slow'), spawn(after, 1, 'fast'), spawn(after, 15, 'middle')];
+      const it = iwait(tasks);
+      const seen: unknown[] = [];
+      for (let t: Task | undefined; (t = yield* it.next()) !== undefined; ) seen.push(t.value);
+      seen.push(yield* it.next());
+      return seen;
+    });
+    expect(order).toEqual(['fast', 'middle', 'slow', undefined]);
+  });
+
+  it('stops after count objects and unregisters from the rest (gevent: test_iwait_nogarbage)', async () => {
+    const result = await run(function* () {
+      const fast = spawn(after, 1, 'fast');
+      const slow = spawn(after, 10_000, 'slow');
+      const it = iwait([fast, slow], { count: 1 });
+      const first = yield* it.next();
+      const end = yield* it.next();
+      const slowHasLinks = slow.hasLinks();
+      yield* slow.kill();
+      return [first === fast, end, slowHasLinks];
+    });
+    expect(result).toEqual([true, undefined, false]);
+  });
+
+  it('ends at the timeout with what is ready so far', async () => {
+    const result = await run(function* () {
+      const slow = spawn(after, 10_000, 'slow');
+      const it = iwait([slow], { timeout: 5 });
+      const r = yield* it.next();
+      it.close();
+      yield* slow.kill();
+      return r;
+    });
+    expect(result).toBeUndefined();
+  });
+
+  it('returns objects that are already ready first, without waiting (gevent: test_noiter)', async () => {
+    const result = await run(function* () {
+      const done = spawn(after, 0, 'done');
+      yield* done.join();
+      const it = iwait([done]);
+      return [(yield* it.next()) === done, yield* it.next()];
+    });
+    expect(result).toEqual([true, undefined]);
+  });
+});
+
+describe('wait and joinall', () => {
+  it('wait evaluates to the ready objects in the order they became ready', async () => {
+    const values = await run(function* () {
+      const ready = yield* wait([spawn(after, 20, 'b'), spawn(after, 1, 'a')]);
+      return ready.map((t) => t.value);
+    });
+    expect(values).toEqual(['a', 'b']);
+  });
+
+  it('joinall with a timeout evaluates to the tasks that ended in time (gevent: TestJoinAll)', async () => {
+    const result = await run(function* () {
+      const fast = spawn(after, 1, 'fast');
+      const slow = spawn(after, 10_000, 'slow');
+      const done = yield* joinall([fast, slow], { timeout: 20 });
+      yield* slow.kill();
+      return done.map((t) => t.value);
+    });
+    expect(result).toEqual(['fast']);
+  });
+
+  it('joinall with raiseError raises the first failure (gevent: TestStuff::test_joinall_exception_order)', async () => {
+    class First extends Error {}
+    const result = await run(function* () {
+      const failing = spawn(function* () {
+        yield* sleep(1);
+        throw new First('first');
+      });
+      const slow = spawn(after, 50, 'slow');
+      try {
+        yield* joinall([slow, failing], { raiseError: true });
+        return 'no error';
+      } catch (e) {
+        return e instanceof First ? 'First raised' : 'other';
+      } finally {
+        yield* slow.kill();
+      }
+    });
+    expect(result).toBe('First raised');
+  });
+});
+
+describe('killall (gevent: TestKill::test_block_killall)', () => {
+  it('kills every task and waits until they have ended', async () => {
+    const finallies: string[] = [];
+    const tasks = await run(function* () {
+      const list = ['a', 'b', 'c'].map((name) =>
+        spawn(function* () {
+          try {
+            yield* sleep(10_000);
+          } finally {
+            finallies.push(name);
+          }
+        }),
+      );
+      yield* sleep(0);
+      yield* killall(list);
+      return list;
+    });
+    expect(finallies.sort()).toEqual(['a', 'b', 'c']);
+    expect(tasks.every((t) => t.dead && (t.value as unknown) instanceof GreenletExit)).toBe(true);
+  });
+
+  it('with block: false returns before the tasks have ended', async () => {
+    const result = await run(function* () {
+      const t = spawn(after, 10_000, 'x');
+      yield* sleep(0);
+      yield* killall([t], undefined, { block: false });
+      const deadAtOnce = t.dead;
+      yield* t.join();
+      return [deadAtOnce, t.dead];
+    });
+    expect(result).toEqual([false, true]);
+  });
+});
