@@ -5,3 +5,5 @@
  */
 export * from './core/index.js';
 export * from './hub/index.js';
+export * from './sync/index.js';
+export * from './interop/index.js';

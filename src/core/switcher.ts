@@ -31,9 +31,10 @@
  *   top-level switch never nests in another;
  * - `S.reqState` is IDLE whenever the loop resumes a generator, so the port can tell a
  *   resume (IDLE) from a new request (REQUESTED);
- * - `S.reqState` is HOOK while the loop runs plain user code on a greenlet's behalf (a
- *   trace function, the `run` lookup, a plain `run` or callee); `request()` refuses to
- *   build a switch then, because nothing would ever deliver it;
+ * - `S.reqState` is HOOK while the loop runs plain user code whose result is not a
+ *   frame (a trace function, the `run` lookup); `request()` refuses to build a switch
+ *   then, because nothing would ever deliver it. A plain `run` or callee of `call()` may
+ *   build one and return it: the returned request becomes the frame that performs it;
  * - a started greenlet that is not current is suspended at a `yield*` on the port, in
  *   its top frame.
  *
@@ -143,7 +144,6 @@ const S = new SwitcherState();
 
 const HOOK_TRACE = 'a trace function';
 const HOOK_LOOKUP = 'the lookup of run';
-const HOOK_PLAIN = 'a plain (non-generator) function';
 
 const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({
   done: false as const,
@@ -152,7 +152,7 @@ const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({
 
 /**
  * What the port answers on a resume. Reused: `yield*` reads `value` at once, and the
- * loop clears it as soon as the generator hands control back, so no value outlives its
+ * loop clears it as soon as the greenlet hands control back, so no value outlives its
  * delivery (R-22).
  */
 const RESUMED: IteratorReturnResult<unknown> = { done: true, value: undefined };
@@ -241,13 +241,15 @@ export function immediate<T>(value: T): SwitchOp<T> {
 
 class ReadyOp implements Iterator<SwitchSignal, unknown, unknown> {
   value: unknown = undefined;
+  /** Reused: `yield*` reads the value at once; the next ready operation overwrites it. */
+  private readonly result: IteratorReturnResult<unknown> = { done: true, value: undefined };
   [Symbol.iterator](): this {
     return this;
   }
   next(): IteratorResult<SwitchSignal, unknown> {
-    const value = this.value;
+    this.result.value = this.value;
     this.value = undefined;
-    return { done: true, value };
+    return this.result;
   }
 }
 
@@ -438,7 +440,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         tr[STATE] = DEAD;
         if (S.tracer !== null) p = traceOr('throw', o, t, p);
         S.died = t;
-
         o = t;
         t = tr[PARENT] as Greenlet;
         if (p instanceof GreenletExit) k = K_VALUE;
@@ -451,7 +452,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
           // R-76: the tracer's error replaces the transfer; run never runs.
           tr[STATE] = DEAD;
           S.died = t;
-
           o = t;
           t = tr[PARENT] as Greenlet;
           k = e instanceof GreenletExit ? K_VALUE : K_THROW;
@@ -470,12 +470,15 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // run raised, was no function, or returned a plain value: dead at once.
         tr[STATE] = DEAD;
         S.died = t;
-
         o = t;
         t = tr[PARENT] as Greenlet;
         if (body instanceof StartFailure) {
+          if (S.reqState === REQUESTED) clearRequest();
           p = body.error;
           k = p instanceof GreenletExit ? K_VALUE : K_THROW;
+        } else if (S.reqState === REQUESTED) {
+          p = danglingRequest(o);
+          k = K_THROW;
         } else {
           p = body;
           k = K_VALUE;
@@ -513,7 +516,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       try {
         const body = tr[BODY] as Iterator<unknown>;
         res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
-        RESUMED.value = undefined;
       } catch (e) {
         RESUMED.value = undefined;
         if (tr[STATE] === FRAMED) {
@@ -526,7 +528,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         tr[STATE] = DEAD;
         tr[BODY] = null;
         S.died = t;
-
         o = t;
         t = tr[PARENT] as Greenlet;
         k = e instanceof GreenletExit ? K_VALUE : K_THROW;
@@ -534,6 +535,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         break;
       }
       if (res === MARK) {
+        RESUMED.value = undefined;
         const kind = S.reqKind;
         const target = S.reqTarget;
         const payload = S.reqPayload;
@@ -563,30 +565,27 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         break;
       }
       if (res.done === true) {
+        // The body may be the port itself (a plain run that returned a switch): read the
+        // value before clearing the shared result.
+        const value = res.value;
+        RESUMED.value = undefined;
         if (tr[STATE] === FRAMED) {
           popFrame(tr);
           act = NEXT;
-          val = res.value;
+          val = value;
           continue;
         }
         tr[STATE] = DEAD;
         tr[BODY] = null;
         S.died = t;
-
         o = t;
         t = tr[PARENT] as Greenlet;
         if (S.reqState === REQUESTED) {
-          const forgotten = S.reqTarget;
-          const forgottenKind = S.reqKind;
-          clearRequest();
           k = K_THROW;
-          p = new GreenletError(
-            `${describe(o)} finished with ${describeRequest(forgottenKind, forgotten)} that was never performed: ` +
-              'write `yield* target.switch(...)`; without `yield*` the call only builds the request',
-          );
+          p = danglingRequest(o);
         } else {
           k = K_VALUE;
-          p = res.value;
+          p = value;
         }
         break;
       }
@@ -597,6 +596,17 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       );
     }
   }
+}
+
+/** `dead` ended with a request it built and never performed: the error it dies of (J2). */
+function danglingRequest(dead: Greenlet): GreenletError {
+  const forgotten = S.reqTarget;
+  const kind = S.reqKind;
+  clearRequest();
+  return new GreenletError(
+    `${describe(dead)} finished with ${describeRequest(kind, forgotten)} that was never performed: ` +
+      'write `yield* target.switch(...)`; without `yield*` the call only builds the request',
+  );
 }
 
 function pack(args: unknown[]): unknown {
@@ -631,24 +641,24 @@ class StartFailure {
 }
 
 /**
- * Call `run` (with `self` as `this`) for the greenlet `g`, which is now current. Returns NONE when `run`
- * produced a generator (stored as the body, not yet advanced), a StartFailure when it
- * raised or cannot be used, or else the plain value a non-generator `run` returned (J4).
+ * Call `run` (with `self` as `this`) for the greenlet `g`, which is now current. Returns
+ * NONE when `run` produced an iterator (stored as the body, not yet advanced), a
+ * StartFailure when it raised or cannot be used, or else the plain value a non-generator
+ * `run` returned (J4). A plain function may build a switch and return it (`() =>
+ * other.switch()`): the request is the iterator, and the switch happens; one that builds
+ * a switch and drops it is caught when the greenlet ends, like any request never
+ * performed.
  */
 function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number, p: unknown): unknown {
   if (typeof run !== 'function') {
     return new StartFailure(new TypeError(`run of ${describe(g)} must be a function, not ${typeName(run)}`));
   }
   if (isAsync(run)) return new StartFailure(asyncError(`run of ${describe(g)}`));
-  S.reqState = HOOK;
-  S.hook = HOOK_PLAIN;
   let body: unknown;
   try {
     body = k === K_VALUE ? run.call(self, p) : Reflect.apply(run, self, p as unknown[]);
   } catch (e) {
     return new StartFailure(e);
-  } finally {
-    S.reqState = IDLE;
   }
   if (isIterator(body)) {
     recOf(g)[BODY] = body;
@@ -665,15 +675,11 @@ function open(fn: unknown, args: unknown[]): unknown {
     return new StartFailure(new TypeError(`call() needs a function, not ${typeName(fn)}`));
   }
   if (isAsync(fn)) return new StartFailure(asyncError('the function given to call()'));
-  S.reqState = HOOK;
-  S.hook = HOOK_PLAIN;
   let frame: unknown;
   try {
     frame = Reflect.apply(fn, undefined, args);
   } catch (e) {
     return new StartFailure(e);
-  } finally {
-    S.reqState = IDLE;
   }
   if (isIterator(frame)) {
     openedFrame = frame;

@@ -107,30 +107,39 @@ export interface Parking {
 /** Resumes (hub → task or task → task) per pass before the event loop gets a turn. */
 export const PASS_BUDGET = 1000;
 
+/** A FIFO ring buffer of tasks; it grows by doubling and never shrinks or reallocates otherwise. */
 class RunQueue {
-  private items: (Schedulable | undefined)[] = [];
+  private items: (Schedulable | undefined)[] = new Array(64).fill(undefined);
+  private mask = 63;
   private head = 0;
+  private tail = 0;
 
   get length(): number {
-    return this.items.length - this.head;
+    return (this.tail - this.head) & this.mask;
   }
 
   push(task: Schedulable): void {
-    this.items.push(task);
+    this.items[this.tail] = task;
+    this.tail = (this.tail + 1) & this.mask;
+    if (this.tail === this.head) this.grow();
   }
 
   shift(): Schedulable | undefined {
-    if (this.head === this.items.length) return undefined;
+    if (this.head === this.tail) return undefined;
     const task = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
     return task;
+  }
+
+  private grow(): void {
+    const old = this.items;
+    const n = old.length;
+    // The buffer is full and head === tail: unroll it from head into a twice larger one.
+    this.items = [...old.slice(this.head), ...old.slice(0, this.head), ...new Array<undefined>(n).fill(undefined)];
+    this.head = 0;
+    this.tail = n;
+    this.mask = 2 * n - 1;
   }
 }
 
@@ -187,6 +196,7 @@ export class Hub extends Greenlet<[], never> {
   /** @internal Tasks in idle(): resumed when a pass ends with nothing else ready. */ idlers: Schedulable[] = [];
   /** @internal */ readonly timers: TimerHeap;
   /** @internal Resumes left in this pass. */ budget = PASS_BUDGET;
+  /** @internal When the current pass began: the time recorded for tasks that park in it. */ passStartedAt = 0;
   /** Tasks spawned and not yet ended. */
   liveCount = 0;
   /** @internal */ liveHead: Schedulable | null = null;
@@ -223,6 +233,7 @@ export class Hub extends Greenlet<[], never> {
         }
         this.inPass = true;
         this.budget = PASS_BUDGET;
+        this.passStartedAt = now();
         continue;
       }
       this.budget--;
@@ -479,7 +490,9 @@ export function park<T>(
   }
   task[SCHED] = PARKED;
   task[WAIT] = parking;
-  task[PARKED_AT] = now();
+  // Reading the clock on every park costs more than the rest of it: reports use the time
+  // the current pass began, exact to within a pass.
+  task[PARKED_AT] = hub.passStartedAt;
   if (ms !== undefined) {
     const timer = new WaitDeadline(task, parking, onTimeout, timeoutThrows);
     task[DEADLINE] = timer;

@@ -65,8 +65,18 @@ class Link {
     readonly callback: LinkCallback,
     readonly filter: number,
     readonly raw: boolean,
+    /** Whether it counts as handling the task's error (internal watchers do not). */
+    readonly observes: boolean,
   ) {}
 }
+
+/**
+ * Internal to the library: watch a task's end without handling its error, so that a
+ * failure nobody else sees is still reported (used by interop's AbortSignal ties).
+ */
+export const WATCH_END: unique symbol = Symbol('greenlet-ts.watchEnd');
+/** Internal: the outcome without marking the error as handled: `[failed, result]`. */
+export const PEEK_OUTCOME: unique symbol = Symbol('greenlet-ts.peekOutcome');
 
 /** A task parked in join() or get() of another task. */
 class Joiner implements Parking {
@@ -147,7 +157,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     // Context variables are inherited: the task starts with a copy of its spawner's
     // context (unlike a raw greenlet, which starts empty). Greenlet-local storage is not.
     const ctx = recOf(getCurrentGreenlet())[CTX];
-    if (ctx !== null) this[CTX] = ctx.copy();
+    if (ctx !== null && ctx.size !== 0) this[CTX] = ctx.copy();
     hub.adopt(this);
   }
 
@@ -307,7 +317,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const links = this.#links;
     this.#links = null;
     if (links !== null) {
-      this.#observed = true;
+      if (links.some((l) => l instanceof Joiner || l.observes)) this.#observed = true;
       for (const link of links) this.#fire(link);
     }
     if (failed && !this.#observed) hub.unobserved.push(this);
@@ -341,10 +351,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     }
   }
 
-  #addLink(callback: LinkCallback<this>, filter: number, raw: boolean): void {
+  #addLink(callback: LinkCallback<this>, filter: number, raw: boolean, observes = true): void {
     if (typeof callback !== 'function') throw new TypeError('a link callback must be a function');
-    this.#observed = true;
-    const link = new Link(callback as LinkCallback, filter, raw);
+    if (observes) this.#observed = true;
+    const link = new Link(callback as LinkCallback, filter, raw, observes);
     if (this.#outcome !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
       queueMicrotask(() => this.#fire(link));
@@ -377,6 +387,16 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    */
   rawlink(callback: LinkCallback<this>): void {
     this.#addLink(callback, LINK_ALL, true);
+  }
+
+  /** @internal See {@link WATCH_END}. */
+  [WATCH_END](callback: LinkCallback<this>): void {
+    this.#addLink(callback, LINK_ALL, true, false);
+  }
+
+  /** @internal See {@link PEEK_OUTCOME}. */
+  [PEEK_OUTCOME](): [failed: boolean, result: unknown] {
+    return [this.#outcome === OUTCOME_ERROR, this.#result];
   }
 
   /** Remove every registration of `callback` made with link, linkValue, linkException or rawlink. */

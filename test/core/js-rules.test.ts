@@ -4,7 +4,7 @@
  * way a switch can be written wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { Greenlet, GreenletError, getcurrent, settrace, type GreenletBody } from 'greenlet-ts';
+import { Greenlet, GreenletError, call, getcurrent, settrace, type GreenletBody } from 'greenlet-ts';
 
 const main = getcurrent();
 
@@ -132,15 +132,38 @@ describe('J3: no switch while the switcher runs plain code', () => {
     expect(other.started).toBe(false);
   });
 
-  it('refuses a switch from a plain function used as run', () => {
+  it('reports a switch that a plain function used as run builds and drops', () => {
     const other = new Greenlet(function* () {});
     const g = new Greenlet(() => {
       other.switch();
     });
     const error = caught(() => g.switch());
     expect(error).toBeInstanceOf(GreenletError);
-    expect((error as Error).message).toMatch(/from inside a plain \(non-generator\) function/);
+    expect((error as Error).message).toMatch(/finished with a switch to <Greenlet pending> that was never performed/);
     expect(g.dead).toBe(true);
+    expect(other.started).toBe(false);
+  });
+});
+
+describe('plain functions that return a switch', () => {
+  it('a plain run may return a switch request: the switch is performed', () => {
+    const order: string[] = [];
+    const other = new Greenlet(function* (): GreenletBody<void> {
+      order.push('other ran');
+      yield* g.switch('back');
+    });
+    const g: Greenlet = new Greenlet(() => other.switch());
+    expect(g.switch()).toBe('back');
+    expect(order).toEqual(['other ran']);
+    expect(g.dead).toBe(true);
+  });
+
+  it('a plain function given to call() may return a switch request', () => {
+    const g = new Greenlet(function* () {
+      return yield* call(() => main.switch('suspended in a call'));
+    });
+    expect(g.switch()).toBe('suspended in a call');
+    expect(g.switch('resumed')).toBe('resumed');
   });
 });
 

@@ -1,0 +1,189 @@
+/**
+ * `waitFor`: a task waits for a promise, the bridge from promise-based code into tasks
+ * (the other way, a task is awaitable: `await task`). With an operation instead of a
+ * promise, `waitFor((signal) => fetch(url, { signal }))`, the operation gets an
+ * AbortSignal that aborts when the task leaves the wait early, so killing the task or a
+ * Timeout really cancels the request.
+ *
+ * How a wait works. The waiting task parks on a {@link PromiseWait}; the promise's
+ * reactions, attached at once, wake it from a microtask with the value (or raise the
+ * rejection). A kill or Timeout makes the hub call `unpark`, which detaches the task; the
+ * operation's signal is aborted when the task resumes with that error, so the reason is
+ * the very error that ended the wait.
+ *
+ * Invariants:
+ * - `wait.task` is non-null exactly while the task is parked on the wait and nobody has
+ *   woken it; the promise's reactions wake it only then, so a promise that settles after
+ *   the task left (killed, timed out) never wakes it, wherever it is now.
+ * - Both reactions are attached before the task parks: no rejection is ever unhandled,
+ *   including that of a promise whose waiter was killed (its outcome is dropped), and the
+ *   wait holds no reference to the task once it has left, so a promise that never settles
+ *   keeps nothing alive but the small wait record.
+ * - The signal is aborted if and only if the task left the wait before the promise
+ *   settled, with the error it left with.
+ *
+ * Coming from gevent: gevent has no promises. The name is asyncio's `wait_for(aw,
+ * timeout)`, which does the same; `wait` is taken by gevent's `wait(objects)` (hub), and
+ * `await` is a keyword.
+ *
+ * @module
+ */
+import type { GreenletBody } from '../core/greenlet.js';
+import { immediate, type SwitchOp } from '../core/switcher.js';
+import {
+  INTERRUPT,
+  NO_INTERRUPT,
+  currentTask,
+  park,
+  wake,
+  wakeThrow,
+  type Parking,
+  type Schedulable,
+} from '../hub/hub.js';
+import { Timeout } from '../hub/timeout.js';
+import { AbortError } from './abort.js';
+
+/** Options of {@link waitFor}. */
+export interface WaitForOptions {
+  /**
+   * Give up after this many milliseconds: raise a {@link Timeout} in the task (and abort
+   * the operation's signal with it).
+   */
+  timeout?: number;
+}
+
+/** An operation that takes an AbortSignal: `(signal) => fetch(url, { signal })`. */
+export type AbortableOperation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
+
+/** A task parked on a promise. */
+class PromiseWait implements Parking {
+  /** The parked task; null once it was woken or has left. */
+  task: Schedulable | null;
+  /** The promise settled while the task waited, and woke it. */
+  settled = false;
+  /** Present for the operation form only. */
+  readonly controller: AbortController | null;
+  readonly label: string;
+
+  constructor(task: Schedulable, controller: AbortController | null, label: string) {
+    this.task = task;
+    this.controller = controller;
+    this.label = label;
+  }
+
+  readonly onFulfilled = (value: unknown): void => {
+    const task = this.task;
+    if (task === null) return; // the waiter left: drop the value
+    this.task = null;
+    this.settled = true;
+    wake(task, value);
+  };
+
+  readonly onRejected = (error: unknown): void => {
+    const task = this.task;
+    if (task === null) return; // the waiter left: the rejection is handled, and dropped
+    this.task = null;
+    this.settled = true;
+    wakeThrow(task, error);
+  };
+
+  /** The hub: the task leaves (killed, Timeout, or the `timeout` option). */
+  unpark(): void {
+    this.task = null;
+  }
+
+  /** The task left before the promise settled: cancel the operation. */
+  abandon(reason: unknown): void {
+    const controller = this.controller;
+    if (controller !== null && !controller.signal.aborted) controller.abort(reason);
+  }
+
+  toString(): string {
+    return `waitFor(${this.label})`;
+  }
+}
+
+/** Nothing to forget: used when a pending kill strikes before the operation starts. */
+const NOT_STARTED: Parking = {
+  unpark() {},
+  toString: () => 'waitFor(not started)',
+};
+
+const NO_REASON: unique symbol = Symbol('no reason');
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Wait in the current task for a promise: `yield* waitFor(promise)` evaluates to its
+ * value, or raises its rejection. Any other value is returned as it is, like `await`.
+ *
+ * Given an operation instead, `waitFor((signal) => ...)` calls it with an `AbortSignal`
+ * and waits for what it returns. The signal is aborted, with the error as `reason`, if
+ * the task is killed or a {@link Timeout} strikes while it waits, so the operation really
+ * stops:
+ *
+ * ```ts
+ * const response = yield* waitFor((signal) => fetch(url, { signal }), { timeout: 5000 });
+ * // Read the body under the same signal: an async function as the operation.
+ * const text = yield* waitFor(async (signal) => (await fetch(url, { signal })).text());
+ * ```
+ *
+ * A promise that settles after the task left the wait wakes nothing and is dropped; its
+ * rejection never becomes an unhandled rejection. The signal is not aborted when the
+ * promise settles normally (a fetch body read later still needs it).
+ *
+ * @param options - `timeout`: give up after this many milliseconds with a {@link Timeout}.
+ * @throws BlockingError when called outside a task (in async code, use `await`).
+ */
+export function waitFor<T>(operation: AbortableOperation<T>, options?: WaitForOptions): SwitchOp<Awaited<T>>;
+export function waitFor<T>(promise: T | PromiseLike<T>, options?: WaitForOptions): SwitchOp<Awaited<T>>;
+export function waitFor(awaited: unknown, options?: WaitForOptions): SwitchOp<unknown> {
+  const task = currentTask('waitFor()');
+  const timeout = options?.timeout;
+  if (typeof awaited === 'function' && !isThenable(awaited)) {
+    // A kill already pending (the task was killed while it ran): do not start the
+    // operation only to cancel it; the kill strikes at this wait.
+    if (task[INTERRUPT] !== NO_INTERRUPT) return park(task, NOT_STARTED);
+    const controller = new AbortController();
+    const operation = awaited as AbortableOperation<unknown>;
+    const promise = operation(controller.signal);
+    if (!isThenable(promise)) return immediate(promise);
+    const wait = new PromiseWait(task, controller, operation.name === '' ? 'operation' : operation.name);
+    listen(promise, wait);
+    return parkAbortable(task, wait, timeout);
+  }
+  if (!isThenable(awaited)) return immediate(awaited);
+  const wait = new PromiseWait(task, null, 'promise');
+  listen(awaited, wait);
+  return timeout === undefined ? park(task, wait) : park(task, wait, timeout, new Timeout(timeout), true);
+}
+
+function listen(promise: PromiseLike<unknown>, wait: PromiseWait): void {
+  // Promise.resolve adopts foreign thenables and turns a `then` that throws into a
+  // rejection; for a native promise it is the promise itself.
+  Promise.resolve(promise).then(wait.onFulfilled, wait.onRejected);
+}
+
+/** Park on `wait`, and abort its signal with whatever makes the task leave early. */
+function* parkAbortable(task: Schedulable, wait: PromiseWait, timeout: number | undefined): GreenletBody<unknown> {
+  let reason: unknown = NO_REASON;
+  try {
+    return yield* (timeout === undefined
+      ? park(task, wait)
+      : park(task, wait, timeout, new Timeout(timeout), true));
+  } catch (error) {
+    reason = error;
+    throw error;
+  } finally {
+    if (!wait.settled) {
+      wait.task = null;
+      wait.abandon(reason === NO_REASON ? new AbortError(`the task left ${String(wait)}`) : reason);
+    }
+  }
+}

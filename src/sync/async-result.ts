@@ -1,0 +1,271 @@
+/**
+ * `AsyncResult`: gevent's `gevent.event.AsyncResult`, a cell that receives one value or
+ * one error, and the tasks that wait for it.
+ *
+ * How it works. Like `Event`, the result keeps one list, in arrival order, of parked tasks
+ * and rawlink callbacks. `set(value)` or `setException(error)` stores the outcome and,
+ * before it returns, hands it to every parked task in its wake value (a `get()` wakes with
+ * the value or has the error raised at its wait; a `wait()` wakes with the value, or
+ * `undefined` for an error) and calls every callback, leaving the list empty. Nothing is
+ * re-read when a task resumes: what it receives is the outcome at the moment of `set`.
+ *
+ * Invariants:
+ * - while the result is ready, no task is parked on it;
+ * - every task in `links` is PARKED on this result, mapped to what it asked for (GET or
+ *   WAIT), and `waiting` counts them; every other entry is an uncalled rawlink callback.
+ *
+ * @module
+ */
+import { immediate, type SwitchOp } from '../core/switcher.js';
+import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { Timeout } from '../hub/timeout.js';
+import type { Waitable } from '../hub/wait.js';
+
+type ResultCallback = (result: unknown) => void;
+
+const PENDING = 0;
+const VALUE = 1;
+const ERROR = 2;
+
+/** What a registered entry wants: a parked get(), a parked wait(), or a callback. */
+const GET = 0;
+const WAIT = 1;
+const LINK = 2;
+
+/** What {@link AsyncResult.setFrom} reads: a finished `Task`, or another `AsyncResult`. */
+export interface ResultSource<T> {
+  successful(): boolean;
+  readonly value: T | undefined;
+  readonly exception: unknown;
+}
+
+/**
+ * A one-shot result that tasks can wait for: gevent's `AsyncResult`, a future. Whoever has
+ * the outcome calls {@link AsyncResult.set} or {@link AsyncResult.setException} (from a
+ * task, plain code, a callback); tasks get it with `yield* result.get()`, async code with
+ * `await result.toPromise()`.
+ *
+ * ```ts
+ * const reply = new AsyncResult<string>();
+ * socket.once('data', (chunk) => reply.set(String(chunk)));   // plain callback
+ * const text = yield* reply.get(1000);                          // in a task: value, or Timeout after 1 s
+ * ```
+ *
+ * It is a {@link Waitable}: `iwait` and `wait` accept it.
+ *
+ * Coming from gevent: `set_exception` is `setException`, `get_nowait` is `getNowait`;
+ * `get(block=False)` is `getNowait()`; `exc_info` and the future-style methods (`result`,
+ * `done`, `cancel`) are left out; `setFrom(task)` replaces using the result itself as a
+ * link callback (`task.link(result)`). As in gevent, setting a result that is already set
+ * replaces its outcome for later readers (tasks already woken keep what they received, and
+ * a promise from `toPromise()` keeps the first outcome).
+ *
+ * @typeParam T - the value's type.
+ */
+export class AsyncResult<T = unknown> implements Waitable, Parking {
+  #state = PENDING;
+  #result: unknown = undefined;
+  /** Parked tasks (GET or WAIT) and callbacks (LINK), in arrival order; null until needed. */
+  #links: Map<Schedulable | ResultCallback, number> | null = null;
+  #waiting = 0;
+  #flushScheduled = false;
+
+  /**
+   * An AsyncResult that settles when `promise` does: with its value, or with its rejection
+   * as the error. Lets a task wait for async code: `yield* AsyncResult.fromPromise(p).get()`.
+   */
+  static fromPromise<T>(promise: PromiseLike<T>): AsyncResult<T> {
+    const result = new AsyncResult<T>();
+    Promise.resolve(promise).then(
+      (value) => result.set(value),
+      (error: unknown) => result.setException(error),
+    );
+    return result;
+  }
+
+  /** Whether it holds a value or an error. */
+  ready(): boolean {
+    return this.#state !== PENDING;
+  }
+
+  /** Whether it holds a value (not an error). */
+  successful(): boolean {
+    return this.#state === VALUE;
+  }
+
+  /** The value given to {@link AsyncResult.set}, or undefined. */
+  get value(): T | undefined {
+    return this.#state === VALUE ? (this.#result as T) : undefined;
+  }
+
+  /** The error given to {@link AsyncResult.setException}, or undefined. */
+  get exception(): unknown {
+    return this.#state === ERROR ? this.#result : undefined;
+  }
+
+  /** How many tasks are blocked in {@link AsyncResult.get} or {@link AsyncResult.wait}. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** How many tasks and callbacks wait for the result (gevent's `linkcount()`). */
+  linkCount(): number {
+    return this.#links === null ? 0 : this.#links.size;
+  }
+
+  /**
+   * Store `value` and wake every waiting task: their `get()` and `wait()` evaluate to it,
+   * and later calls return it without blocking. Works from anywhere; never blocks.
+   */
+  set(value: T): void {
+    this.#state = VALUE;
+    this.#result = value;
+    if (this.#links !== null) this.#notify();
+  }
+
+  /**
+   * Store `error` and wake every waiting task: `get()` raises it (now and later), `wait()`
+   * evaluates to undefined. Works from anywhere; never blocks.
+   */
+  setException(error: unknown): void {
+    this.#state = ERROR;
+    this.#result = error;
+    if (this.#links !== null) this.#notify();
+  }
+
+  /**
+   * Copy the outcome of a finished task (or another result): its value if it succeeded,
+   * else its error. Link a task to a result with
+   * `task.rawlink((t) => result.setFrom(t))`, gevent's `task.link(result)`.
+   */
+  setFrom(source: ResultSource<T>): void {
+    if (source.successful()) this.set(source.value as T);
+    else this.setException(source.exception);
+  }
+
+  /**
+   * The value, waiting for it if needed; raises the stored error. With `timeout` (ms),
+   * raises a `Timeout` if nothing was set by then. Inside a task:
+   * `const v = yield* result.get(500)`.
+   */
+  get(timeout?: number): SwitchOp<T> {
+    const task = currentTask('asyncResult.get()');
+    if (this.#state === VALUE) return immediate(this.#result as T);
+    if (this.#state === ERROR) throw this.#result;
+    this.#register(task, GET);
+    if (timeout === undefined) return park(task, this);
+    return park(task, this, timeout, new Timeout(timeout), true);
+  }
+
+  /**
+   * The value or the stored error now, without blocking; raises a `Timeout` if nothing is
+   * set yet (gevent's `get_nowait()`). Works from anywhere.
+   */
+  getNowait(): T {
+    if (this.#state === VALUE) return this.#result as T;
+    if (this.#state === ERROR) throw this.#result;
+    const timeout = new Timeout(0);
+    timeout.message = 'AsyncResult.getNowait(): no value or error has been set yet; block with `yield* result.get()` in a task';
+    throw timeout;
+  }
+
+  /**
+   * Wait until a value or an error is set, at most `timeout` ms if given. Evaluates to the
+   * value, or undefined if an error was set or the time ran out; never raises the stored
+   * error. Inside a task: `yield* result.wait()`.
+   */
+  wait(timeout?: number): SwitchOp<T | undefined> {
+    const task = currentTask('asyncResult.wait()');
+    if (this.#state !== PENDING) return immediate(this.value);
+    this.#register(task, WAIT);
+    return park(task, this, timeout, undefined);
+  }
+
+  /**
+   * A promise of the outcome, for async code: resolves with the value or rejects with the
+   * error (the first outcome set). It never settles if nothing is ever set.
+   *
+   * ```ts
+   * const value = await result.toPromise();
+   * ```
+   */
+  toPromise(): Promise<T> {
+    if (this.#state === VALUE) return Promise.resolve(this.#result as T);
+    if (this.#state === ERROR) return Promise.reject(this.#result);
+    return new Promise<T>((resolve, reject) => {
+      this.rawlink((r) => {
+        if (r.successful()) resolve(r.value as T);
+        else reject(r.exception);
+      });
+    });
+  }
+
+  /**
+   * Call `callback(result)` once, when a value or an error is set (from a microtask if it
+   * is set already). The callback runs inside `set()`, so it must neither block nor throw
+   * (an error it throws goes to the hub's reporter). `iwait` and `wait` use this.
+   */
+  rawlink(callback: (result: this) => void): void {
+    if (typeof callback !== 'function') {
+      throw new TypeError(
+        `AsyncResult.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`,
+      );
+    }
+    (this.#links ??= new Map()).set(callback as unknown as ResultCallback, LINK);
+    if (this.#state !== PENDING) this.#scheduleFlush();
+  }
+
+  /** Forget a callback given to {@link AsyncResult.rawlink}; does nothing if it is not registered. */
+  unlink(callback: (result: this) => void): void {
+    if (typeof callback === 'function') this.#links?.delete(callback as unknown as ResultCallback);
+  }
+
+  /** @internal Parking: a parked task leaves the wait (killed or timed out). */
+  unpark(task: Schedulable): void {
+    if (this.#links?.delete(task) === true) this.#waiting--;
+  }
+
+  /** What the result is, for reports and debugging: `AsyncResult(unset, 1 waiting)`. */
+  toString(): string {
+    const state = this.#state === PENDING ? 'unset' : this.#state === VALUE ? 'value' : 'exception';
+    return `AsyncResult(${state}, ${this.#waiting} waiting)`;
+  }
+
+  #register(task: Schedulable, kind: number): void {
+    (this.#links ??= new Map()).set(task, kind);
+    this.#waiting++;
+  }
+
+  /** Hand the outcome to everything registered so far; later arrivals find it set. */
+  #notify(): void {
+    const links = this.#links as Map<Schedulable | ResultCallback, number>;
+    this.#links = null;
+    this.#waiting = 0;
+    const failed = this.#state === ERROR;
+    const outcome = this.#result;
+    for (const [link, kind] of links) {
+      if (kind === LINK) {
+        try {
+          (link as ResultCallback)(this);
+        } catch (error) {
+          getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(this)}`, error });
+        }
+      } else if (kind === WAIT) {
+        wake(link as Schedulable, failed ? undefined : outcome);
+      } else if (failed) {
+        wakeThrow(link as Schedulable, outcome);
+      } else {
+        wake(link as Schedulable, outcome);
+      }
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (this.#state !== PENDING && this.#links !== null) this.#notify();
+    });
+  }
+}

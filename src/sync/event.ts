@@ -1,0 +1,173 @@
+/**
+ * `Event`: gevent's `gevent.event.Event`, a level-triggered flag that tasks wait for.
+ *
+ * How it works. The event keeps one list, in arrival order, of what waits for it: tasks
+ * parked in `wait()` and callbacks registered with `rawlink()` (that is how `iwait` and
+ * `wait` watch it). `set()` raises the flag and, before it returns, wakes every parked task
+ * with `true` (they run in the hub's current pass, in the order they arrived) and calls
+ * every callback, leaving the list empty. `clear()` lowers the flag and wakes nobody. A task
+ * that calls `wait()` while the flag is up does not block.
+ *
+ * Invariants:
+ * - while the flag is up, no task is parked on the event (`set()` woke them all, and `wait()`
+ *   returns at once);
+ * - every task in `links` is PARKED on this event (the event is its Parking), and `waiting`
+ *   counts them; every other entry is a callback registered with `rawlink()` and not called yet;
+ * - a task woken by `set()` evaluates its `wait()` to `true` even if the flag was cleared
+ *   again before it ran: it learns that the flag was set at least once while it waited
+ *   (gevent ≥ 1.1, CPython bpo-13502).
+ *
+ * @module
+ */
+import { immediate, type SwitchOp } from '../core/switcher.js';
+import { currentTask, getHub, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import type { Waitable } from '../hub/wait.js';
+
+type EventCallback = (event: Event) => void;
+
+/**
+ * A flag that tasks can wait for: gevent's `Event` (and `threading.Event`). One task (or
+ * plain code, or a callback) calls {@link Event.set}; every task blocked in
+ * {@link Event.wait} wakes up; tasks that wait later pass straight through until
+ * {@link Event.clear} lowers the flag again.
+ *
+ * ```ts
+ * const started = new Event();
+ * spawn(function* () {
+ *   yield* server.listen();
+ *   started.set();
+ * });
+ * yield* started.wait();              // inside a task: blocks until set()
+ * const ok = yield* started.wait(500); // false if not set within 500 ms
+ * ```
+ *
+ * `set()`, `clear()` and `isSet()` work from anywhere, including the main greenlet and
+ * plain callbacks; `wait()` blocks, so it runs inside a task. An `Event` is a
+ * {@link Waitable}: `iwait` and `wait` accept it.
+ *
+ * Coming from gevent: `is_set()` is `isSet()`; `linkcount()` is `linkCount()`. A task that
+ * calls `wait()` on an event that is already set continues without a switch (gevent ≥ 20.5.1
+ * lets the tasks woken by `set()` run first).
+ */
+export class Event implements Waitable, Parking {
+  #flag = false;
+  /** Parked tasks and rawlink callbacks, in arrival order; null until something waits. */
+  #links: Set<Schedulable | EventCallback> | null = null;
+  #waiting = 0;
+  #flushScheduled = false;
+
+  /** Whether the flag is up. */
+  isSet(): boolean {
+    return this.#flag;
+  }
+
+  /** The same as {@link Event.isSet}: what `iwait` and `wait` ask. */
+  ready(): boolean {
+    return this.#flag;
+  }
+
+  /** How many tasks are blocked in {@link Event.wait} right now. */
+  get waiting(): number {
+    return this.#waiting;
+  }
+
+  /** How many tasks and callbacks wait for the event (gevent's `linkcount()`). */
+  linkCount(): number {
+    return this.#links === null ? 0 : this.#links.size;
+  }
+
+  /**
+   * Raise the flag and wake every task blocked in {@link Event.wait} (each one's wait
+   * evaluates to `true`), then call the rawlink callbacks. Tasks that wait from now on do
+   * not block, until {@link Event.clear}. Works from anywhere; never blocks.
+   *
+   * ```ts
+   * ready.set(); // e.g. from an EventEmitter listener
+   * ```
+   */
+  set(): void {
+    this.#flag = true;
+    if (this.#links !== null) this.#notify();
+  }
+
+  /**
+   * Lower the flag: tasks that call {@link Event.wait} from now on block until the next
+   * {@link Event.set}. Tasks already woken by a `set()` still see `true`.
+   */
+  clear(): void {
+    this.#flag = false;
+  }
+
+  /**
+   * Block the current task until the flag is up, at most `timeout` milliseconds if given.
+   * Evaluates to `true` if the flag was set (before the call or while waiting), `false` if
+   * the time ran out. Inside a task: `const ok = yield* event.wait(100)`.
+   *
+   * A kill or a `Timeout` that strikes while the task waits leaves the wait cleanly:
+   * the event forgets the task.
+   */
+  wait(timeout?: number): SwitchOp<boolean> {
+    const task = currentTask('event.wait()');
+    if (this.#flag) return immediate(true);
+    (this.#links ??= new Set()).add(task);
+    this.#waiting++;
+    return park(task, this, timeout, false);
+  }
+
+  /**
+   * Call `callback(event)` once, the next time the flag is raised (from a microtask if it
+   * is up already and stays up). The callback runs inside `set()`, so it must neither block
+   * nor throw (an error it throws goes to the hub's reporter). `iwait` and `wait` use this.
+   */
+  rawlink(callback: (event: this) => void): void {
+    if (typeof callback !== 'function') {
+      throw new TypeError(`Event.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
+    }
+    (this.#links ??= new Set()).add(callback as EventCallback);
+    if (this.#flag) this.#scheduleFlush();
+  }
+
+  /** Forget a callback given to {@link Event.rawlink}; does nothing if it is not registered. */
+  unlink(callback: (event: this) => void): void {
+    if (typeof callback === 'function') this.#links?.delete(callback as EventCallback);
+  }
+
+  /** @internal Parking: a parked task leaves the wait (killed or timed out). */
+  unpark(task: Schedulable): void {
+    if (this.#links?.delete(task) === true) this.#waiting--;
+  }
+
+  /** What the event is, for reports and debugging: `Event(clear, 2 waiting)`. */
+  toString(): string {
+    return `Event(${this.#flag ? 'set' : 'clear'}, ${this.#waiting} waiting)`;
+  }
+
+  /** Wake every task and call every callback registered so far; later arrivals wait for the next set(). */
+  #notify(): void {
+    const links = this.#links as Set<Schedulable | EventCallback>;
+    this.#links = null;
+    this.#waiting = 0;
+    for (const link of links) {
+      if (typeof link === 'function') callLink(link, this);
+      else wake(link, true);
+    }
+  }
+
+  /** Callbacks linked while the flag is up run soon, not inside rawlink() (gevent does the same). */
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    queueMicrotask(() => {
+      this.#flushScheduled = false;
+      if (this.#flag && this.#links !== null) this.#notify();
+    });
+  }
+}
+
+function callLink(callback: EventCallback, event: Event): void {
+  try {
+    callback(event);
+  } catch (error) {
+    getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(event)}`, error });
+  }
+}

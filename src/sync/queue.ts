@@ -1,0 +1,1018 @@
+/**
+ * gevent.queue: `Queue` (FIFO, bounded or not, joinable, with shutdown), `LifoQueue`,
+ * `PriorityQueue`, and the errors `Empty`, `Full`, `ShutDown`, `TaskDoneError`.
+ *
+ * One implementation serves the family; only the store of items differs (a ring buffer
+ * taken from the front or the back, or a heap). Waiting is the hub's park/wake protocol:
+ * a task that must wait registers in one of the queue's waiter lists and parks; whoever
+ * makes progress possible removes it from the list and wakes it *with its result*.
+ *
+ * Waiter lists, each in arrival order:
+ * - `getters`: tasks in `get()` and promises of `getAsync()`, served first come, first
+ *   served whatever their kind (both live in the one list);
+ * - `peekers`: tasks in `peek()`; a new item wakes them all, and none takes it;
+ * - `putters` (+ `putItems`, the item of each, at the same index): tasks in `put()` and
+ *   promises of `putAsync()` waiting for room;
+ * - `joiners`: tasks in `join()` and promises of `joinAsync()`.
+ *
+ * Invariants (whenever no queue method is running):
+ * 1. getters or peekers waiting ⇒ the store is empty: an item that arrives while someone
+ *    waits goes straight to the first getter (`put` hands it over in the wake value) and
+ *    never enters the store;
+ * 2. putters waiting ⇒ the store is full: room made by a `get` is filled at once from the
+ *    first putter, whose item enters the store before the putter is woken;
+ * 3. so an item is always in exactly one place: the store, a putter's slot, or the wake
+ *    value of exactly one getter. A getter woken with an item that is killed before it
+ *    runs still receives the item (the hub delays the kill to its next blocking call),
+ *    so no item is lost or delivered twice;
+ * 4. every waiter in a list is waiting: a task is PARKED on this queue's matching
+ *    parking, a promise is unsettled. A task leaves its list before it is woken; a task
+ *    killed or timed out is removed by `unpark` (called by the hub), a promise by its
+ *    own timer or abort listener;
+ * 5. `unfinishedTasks` counts the items ever accepted (stored or handed over) minus the
+ *    `taskDone()` calls, and never goes below zero; joiners wait exactly while it is
+ *    above zero;
+ * 6. after `shutdown()`, no list gains a waiter and no item is accepted; the lists are
+ *    emptied by the shutdown itself (everyone raises `ShutDown`).
+ *
+ * The task path does not allocate: a put that hands over, or a get from a non-empty
+ * queue, touches only ring buffers that are already grown and the hub's run queue;
+ * blocking without a timeout parks the task object itself. A timed wait costs the hub
+ * timer and a small generator that turns "timed out" into `Empty` / `Full` only if it
+ * happens (so no error object, and no stack trace, is made in advance). Promise waiters
+ * are objects of their own; they are for async code, not for the hot path.
+ *
+ * Coming from gevent (for the docs' "coming from gevent" page):
+ * - `put(item, block, timeout)` / `get(block, timeout)` become `put(item, timeout?)`,
+ *   `get(timeout?)` and the `putNowait` / `getNowait` variants; timeouts are in ms;
+ * - `maxsize` reads `Infinity` (not `None`) when unbounded and cannot be changed;
+ *   `Queue(0)` is refused (gevent turns it into an unbounded queue with a warning);
+ * - `getters` / `putters` are counts, not the lists themselves; `peekers` and `joiners`
+ *   are counted too. A task in `peek()` waits in a list of its own, so every peeker sees
+ *   the next item, even one that a getter takes at once;
+ * - iteration ends at `shutdown()` (and only from async code, with `for await`), not at
+ *   a `StopIteration` item: a task loops on `yield* queue.get()` until `ShutDown`;
+ * - a blocking call from the main greenlet raises `BlockingError` at once (gevent's hub
+ *   lets it run, or raises `LoopExit` if it would block forever);
+ * - `taskDone()` once too often raises `TaskDoneError` (gevent: `ValueError`);
+ * - `PriorityQueue` takes a comparator instead of comparing tuples, and keeps insertion
+ *   order among equal items;
+ * - no `SimpleQueue` (a Queue that is not joinable would save nothing here),
+ *   `UnboundQueue` or `copy()`, and no `_init` / `_put` / `_get` hooks for subclasses;
+ *   `Channel` is the Go-style channel of channel.ts;
+ * - beyond gevent: `getAsync`, `putAsync`, `joinAsync` and `for await` for async code,
+ *   served in line with the tasks.
+ *
+ * @module
+ */
+import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { Timer } from '../hub/timers.js';
+import { PriorityHeap, naturalOrder, type Comparator } from './priority-heap.js';
+
+export type { Comparator } from './priority-heap.js';
+export { naturalOrder } from './priority-heap.js';
+
+// --- errors ----------------------------------------------------------------------------
+
+/**
+ * Raised by `getNowait()` / `peekNowait()` on an empty queue, and by `get(timeout)` /
+ * `peek(timeout)` when no item arrived in time (Python's `queue.Empty`).
+ *
+ * ```ts
+ * try {
+ *   const job = queue.getNowait();
+ * } catch (e) {
+ *   if (!(e instanceof Empty)) throw e;
+ * }
+ * ```
+ */
+export class Empty extends Error {
+  constructor(message = 'the queue is empty', options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'Empty';
+  }
+}
+
+/**
+ * Raised by `putNowait()` on a full queue, and by `put(item, timeout)` when no room was
+ * made in time (Python's `queue.Full`). Nothing was put.
+ */
+export class Full extends Error {
+  constructor(message = 'the queue is full', options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'Full';
+  }
+}
+
+/**
+ * Raised by every put after {@link Queue.shutdown}, by gets once a shut-down queue is
+ * empty, and in every task (or promise) that was waiting to put or get when the queue
+ * was shut down (Python 3.13's `queue.ShutDown`).
+ */
+export class ShutDown extends Error {
+  constructor(message = 'the queue was shut down', options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'ShutDown';
+  }
+}
+
+/**
+ * `taskDone()` was called more times than items were put into the queue (gevent and
+ * Python raise a `ValueError`).
+ */
+export class TaskDoneError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+  static {
+    this.prototype.name = 'TaskDoneError';
+  }
+}
+
+// --- the ring buffer: items of FIFO/LIFO queues, and every waiter list ---------------
+
+const NO_SLOTS: never[] = [];
+
+/** Where a queue keeps its items. */
+interface ItemStore<T> {
+  readonly length: number;
+  add(item: T): void;
+  /** Remove and return the next item; the store must not be empty. */
+  take(): T;
+  /** The next item, left in place; the store must not be empty. */
+  first(): T;
+  clear(): void;
+  toArray(): T[];
+}
+
+/**
+ * A double-ended queue on a power-of-two ring of slots. It grows by doubling and gives
+ * its slots back when it empties after having grown large, so a burst does not pin
+ * memory. As an item store, `lifo` decides which end `take` and `first` use.
+ */
+class Ring<E> implements ItemStore<E> {
+  length = 0;
+  private head = 0;
+  private slots: (E | undefined)[] = NO_SLOTS;
+
+  constructor(readonly lifo = false) {}
+
+  push(e: E): void {
+    if (this.length === this.slots.length) this.grow();
+    const slots = this.slots;
+    slots[(this.head + this.length) & (slots.length - 1)] = e;
+    this.length++;
+  }
+
+  /** Remove and return the first element; the ring must not be empty. */
+  shift(): E {
+    const slots = this.slots;
+    const e = slots[this.head] as E;
+    slots[this.head] = undefined;
+    this.head = (this.head + 1) & (slots.length - 1);
+    if (--this.length === 0) this.emptied();
+    return e;
+  }
+
+  /** Remove and return the last element; the ring must not be empty. */
+  pop(): E {
+    const slots = this.slots;
+    const i = (this.head + this.length - 1) & (slots.length - 1);
+    const e = slots[i] as E;
+    slots[i] = undefined;
+    if (--this.length === 0) this.emptied();
+    return e;
+  }
+
+  at(i: number): E {
+    return this.slots[(this.head + i) & (this.slots.length - 1)] as E;
+  }
+
+  indexOf(e: E): number {
+    for (let i = 0; i < this.length; i++) if (this.at(i) === e) return i;
+    return -1;
+  }
+
+  /** Remove the element at position `i` (0 = first), keeping the order of the others. */
+  removeAt(i: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    const n = this.length - 1;
+    for (let k = i; k < n; k++) slots[(this.head + k) & mask] = slots[(this.head + k + 1) & mask];
+    slots[(this.head + n) & mask] = undefined;
+    this.length = n;
+    if (n === 0) this.emptied();
+  }
+
+  add(item: E): void {
+    this.push(item);
+  }
+
+  take(): E {
+    return this.lifo ? this.pop() : this.shift();
+  }
+
+  first(): E {
+    return this.at(this.lifo ? this.length - 1 : 0);
+  }
+
+  clear(): void {
+    this.slots = NO_SLOTS;
+    this.head = 0;
+    this.length = 0;
+  }
+
+  toArray(): E[] {
+    const out: E[] = [];
+    for (let i = 0; i < this.length; i++) out.push(this.at(i));
+    return this.lifo ? out.reverse() : out;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const cap = old.length === 0 ? 4 : old.length * 2;
+    const slots = new Array<E | undefined>(cap).fill(undefined);
+    for (let i = 0; i < this.length; i++) slots[i] = old[(this.head + i) & (old.length - 1)];
+    this.slots = slots;
+    this.head = 0;
+  }
+
+  private emptied(): void {
+    this.head = 0;
+    if (this.slots.length > 1024) this.slots = NO_SLOTS;
+  }
+}
+
+// --- waiters ----------------------------------------------------------------------------
+
+/** A waiter of a list: a parked task, or the promise of an async call. */
+type Waiter = Schedulable | AsyncWaiter;
+
+/** Take `waiter` out of `waiters` (and its item out of `items`, for putters). */
+function removeWaiter(waiters: Ring<Waiter>, items: Ring<unknown> | null, waiter: Waiter): void {
+  const i = waiters.indexOf(waiter);
+  if (i === -1) return;
+  waiters.removeAt(i);
+  if (items !== null) items.removeAt(i);
+}
+
+/**
+ * What a task parks on: one per waiter list of a queue. The hub calls `unpark` when the
+ * task leaves the wait on its own (killed, timed out).
+ */
+class QueueWait implements Parking {
+  constructor(
+    private readonly queue: Queue<unknown>,
+    private readonly operation: string,
+    private readonly waiters: Ring<Waiter>,
+    private readonly items: Ring<unknown> | null,
+  ) {}
+  unpark(task: Schedulable): void {
+    removeWaiter(this.waiters, this.items, task);
+  }
+  toString(): string {
+    return `${this.operation} on ${String(this.queue)}`;
+  }
+}
+
+const GET = 0;
+const PUT = 1;
+const JOIN = 2;
+
+/**
+ * The waiter of a `getAsync()` / `putAsync()` / `joinAsync()` promise. It is its own
+ * hub timer (for `timeout`) and its own abort listener (`handleEvent`), so a promise
+ * waiter is one object besides the promise.
+ */
+class AsyncWaiter extends Timer {
+  #signal: AbortSignal | null = null;
+
+  constructor(
+    private readonly kind: number,
+    private readonly resolve: (value: unknown) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly waiters: Ring<Waiter>,
+    private readonly items: Ring<unknown> | null,
+    private readonly ms: number | undefined,
+  ) {
+    super();
+  }
+
+  /** Register in the list, arm the timeout, listen to the signal. */
+  enter(signal: AbortSignal | undefined): void {
+    this.waiters.push(this);
+    if (this.ms !== undefined) getHub().timers.add(this, this.ms);
+    if (signal !== undefined) {
+      this.#signal = signal;
+      signal.addEventListener('abort', this);
+    }
+  }
+
+  /** Already out of the list: settle with `value`. */
+  settle(value: unknown): void {
+    this.#stop();
+    this.resolve(value);
+  }
+
+  /** Already out of the list: reject with `error`. */
+  fail(error: unknown): void {
+    this.#stop();
+    this.reject(error);
+  }
+
+  /** The timeout: leave the list and report it. */
+  fire(): void {
+    removeWaiter(this.waiters, this.items, this);
+    this.#stop();
+    const ms = this.ms as number;
+    if (this.kind === JOIN) this.resolve(false);
+    else if (this.kind === GET) this.reject(new Empty(`queue.getAsync(): no item arrived within ${ms} ms`));
+    else this.reject(new Full(`queue.putAsync(): the queue stayed full for ${ms} ms; the item was not put`));
+  }
+
+  /** The abort signal: leave the list and reject with its reason. */
+  handleEvent(): void {
+    const reason = (this.#signal as AbortSignal).reason;
+    removeWaiter(this.waiters, this.items, this);
+    this.#stop();
+    this.reject(reason);
+  }
+
+  #stop(): void {
+    if (this.pending) getHub().timers.remove(this);
+    if (this.#signal !== null) {
+      this.#signal.removeEventListener('abort', this);
+      this.#signal = null;
+    }
+  }
+}
+
+/**
+ * Wake `waiter`, which the caller has just taken out of the list of `parking`, with
+ * `value`. False if it cannot take it: a task that is not parked on this list any more
+ * (possible only after misuse, e.g. a `get()` never run with `yield*`); the caller then
+ * offers the value to the next waiter, so it is not lost.
+ */
+function succeed(waiter: Waiter, value: unknown, parking: QueueWait): boolean {
+  if (waiter instanceof AsyncWaiter) {
+    waiter.settle(value);
+    return true;
+  }
+  return waiter[WAIT] === parking && wake(waiter, value);
+}
+
+/** Raise `error` in `waiter`, taken out of the list of `parking`. */
+function fail(waiter: Waiter, error: unknown, parking: QueueWait): void {
+  if (waiter instanceof AsyncWaiter) waiter.fail(error);
+  else if (waiter[WAIT] === parking) wakeThrow(waiter, error);
+}
+
+/**
+ * A completed `SwitchOp<void>` that allocates nothing: `yield*` on it evaluates to
+ * undefined at once (its result object is frozen and shared), where
+ * `immediate(undefined)` makes a new result object per call.
+ */
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+const DONE_ITERATOR: Iterator<SwitchSignal, void, unknown> = Object.freeze({
+  next: (): IteratorResult<SwitchSignal, void> => DONE_RESULT,
+});
+const DONE_VOID: SwitchOp<void> = Object.freeze({
+  [Symbol.iterator]: (): Iterator<SwitchSignal, void, unknown> => DONE_ITERATOR,
+});
+
+/** What a timed park evaluates to when the time is up. */
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
+/** Options of the promise methods. */
+export interface AsyncWaitOptions {
+  /** Give up after this many milliseconds (`Empty` for getAsync, `Full` for putAsync). */
+  timeout?: number;
+  /** Give up when this signal aborts: the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+function checkTimeout(timeout: number | undefined, operation: string): void {
+  if (timeout !== undefined && !(timeout >= 0)) {
+    throw new RangeError(
+      `${operation}: timeout must be a non-negative number of milliseconds, not ${String(timeout)}; ` +
+        'leave it out to wait as long as it takes',
+    );
+  }
+}
+
+function checkMaxsize(maxsize: number | null | undefined): number {
+  if (maxsize === undefined || maxsize === null || maxsize === Infinity) return Infinity;
+  if (Number.isInteger(maxsize) && maxsize >= 1) return maxsize;
+  if (maxsize === 0) {
+    throw new RangeError(
+      'Queue(0): a queue of size 0 cannot hold an item (gevent reads 0 as "unbounded", with a warning). ' +
+        'Write `new Queue()` for an unbounded queue, or use a Channel for a rendezvous where put waits for a getter',
+    );
+  }
+  throw new RangeError(`Queue(${String(maxsize)}): maxsize must be a positive integer, or undefined for an unbounded queue`);
+}
+
+/** Set by Queue's static block: lets the subclasses below install their store. */
+let useStore: <T>(queue: Queue<T>, store: ItemStore<T>, items: Iterable<T> | undefined) => void;
+
+// --- Queue -----------------------------------------------------------------------------
+
+/**
+ * A queue of items between tasks: gevent's `Queue` (first in, first out). `put` waits
+ * while the queue is full, `get` while it is empty; both take an optional timeout in
+ * milliseconds. The `Nowait` variants never wait and work from anywhere (plain code,
+ * callbacks, async functions).
+ *
+ * ```ts
+ * const jobs = new Queue<string>(100);           // at most 100 items waiting
+ * spawn(function* () {
+ *   for (;;) {
+ *     const url = yield* jobs.get();              // waits for an item
+ *     try {
+ *       yield* fetchAndStore(url);
+ *     } finally {
+ *       jobs.taskDone();
+ *     }
+ *   }
+ * });
+ * yield* jobs.put('https://example.com');       // waits while 100 items are queued
+ * yield* jobs.join();                           // until every item is done
+ * ```
+ *
+ * Fairness: waiting getters are served in the order they arrived, and so are waiting
+ * putters. An item put while a getter waits goes straight to that getter. Async code
+ * takes part through {@link Queue.getAsync}, {@link Queue.putAsync} and
+ * `for await (const item of queue)`, in the same order as tasks.
+ *
+ * Every queue is joinable, as in gevent ≥ 25 and the standard library:
+ * {@link Queue.taskDone} and {@link Queue.join}. {@link Queue.shutdown} (Python 3.13)
+ * ends it: puts raise {@link ShutDown}, gets drain what is left and then raise it.
+ *
+ * Coming from gevent: `put(item, timeout?)` and `putNowait(item)` instead of
+ * `put(item, block, timeout)`; timeouts in milliseconds; `maxsize` is `Infinity` when
+ * unbounded; iteration ends at shutdown (see the module notes for the full list).
+ *
+ * @typeParam T - the items.
+ */
+export class Queue<T = unknown> implements AsyncIterable<T> {
+  #store: ItemStore<T> = new Ring<T>();
+  readonly #maxsize: number;
+  readonly #getters = new Ring<Waiter>();
+  readonly #peekers = new Ring<Waiter>();
+  readonly #putters = new Ring<Waiter>();
+  readonly #putItems = new Ring<T>();
+  readonly #joiners = new Ring<Waiter>();
+  #unfinished = 0;
+  #isShutdown = false;
+  readonly #getWait: QueueWait;
+  readonly #peekWait: QueueWait;
+  readonly #putWait: QueueWait;
+  readonly #joinWait: QueueWait;
+
+  static {
+    useStore = <T>(queue: Queue<T>, store: ItemStore<T>, items: Iterable<T> | undefined): void => {
+      queue.#store = store;
+      if (items !== undefined) queue.#addInitial(items);
+    };
+  }
+
+  /**
+   * @param maxsize - how many items the queue holds before `put` waits; `undefined`,
+   *   `null` or `Infinity` (the default) for no limit. Must be a positive integer.
+   * @param items - items to start with (gevent's `items`); each counts as an unfinished
+   *   task. They may exceed `maxsize`.
+   */
+  constructor(maxsize?: number | null, items?: Iterable<T>) {
+    this.#maxsize = checkMaxsize(maxsize);
+    const self = this as Queue<unknown>;
+    this.#getWait = new QueueWait(self, 'queue.get()', this.#getters, null);
+    this.#peekWait = new QueueWait(self, 'queue.peek()', this.#peekers, null);
+    this.#putWait = new QueueWait(self, 'queue.put()', this.#putters, this.#putItems as Ring<unknown>);
+    this.#joinWait = new QueueWait(self, 'queue.join()', this.#joiners, null);
+    if (items !== undefined) this.#addInitial(items);
+  }
+
+  #addInitial(items: Iterable<T>): void {
+    for (const item of items) {
+      this.#store.add(item);
+      this.#unfinished++;
+    }
+  }
+
+  /** The most items the queue holds; `Infinity` when unbounded (gevent: `None`). */
+  get maxsize(): number {
+    return this.#maxsize;
+  }
+
+  /** How many items are in the queue (not counting those that putters wait to put). */
+  qsize(): number {
+    return this.#store.length;
+  }
+
+  /** Same as {@link Queue.qsize} (gevent's `len(queue)`). */
+  get size(): number {
+    return this.#store.length;
+  }
+
+  /** Whether the queue holds no item. */
+  empty(): boolean {
+    return this.#store.length === 0;
+  }
+
+  /** Whether the queue holds `maxsize` items (an unbounded queue is never full). */
+  full(): boolean {
+    return this.#store.length >= this.#maxsize;
+  }
+
+  /** How many tasks and `getAsync()` promises wait for an item. Read-only, for checks and reports. */
+  get getters(): number {
+    return this.#getters.length;
+  }
+
+  /** How many tasks and `putAsync()` promises wait for room. */
+  get putters(): number {
+    return this.#putters.length;
+  }
+
+  /** How many tasks wait in `peek()`. */
+  get peekers(): number {
+    return this.#peekers.length;
+  }
+
+  /** How many tasks and `joinAsync()` promises wait in `join()`. */
+  get joiners(): number {
+    return this.#joiners.length;
+  }
+
+  /** Items accepted and not yet marked done with {@link Queue.taskDone}. */
+  get unfinishedTasks(): number {
+    return this.#unfinished;
+  }
+
+  /** Whether {@link Queue.shutdown} was called. */
+  get isShutdown(): boolean {
+    return this.#isShutdown;
+  }
+
+  // --- put ---------------------------------------------------------------------------
+
+  /**
+   * Put `item` into the queue, waiting while it is full: `yield* queue.put(item)`. With
+   * `timeout` (ms), raise {@link Full} if no room was made in time (the item is not
+   * put). Raises {@link ShutDown} if the queue is, or gets, shut down. If a task waits
+   * in `get()`, the item goes straight to it.
+   *
+   * ```ts
+   * try {
+   *   yield* results.put(result, 500);
+   * } catch (e) {
+   *   if (!(e instanceof Full)) throw e;
+   *   dropped++; // nobody made room in 500 ms
+   * }
+   * ```
+   */
+  put(item: T, timeout?: number): SwitchOp<void> {
+    const task = currentTask('queue.put()');
+    checkTimeout(timeout, 'queue.put()');
+    if (this.#isShutdown) throw new ShutDown('queue.put(): the queue was shut down; it takes no more items');
+    if (this.#store.length < this.#maxsize) {
+      this.#accept(item);
+      return DONE_VOID;
+    }
+    if (timeout !== undefined) return this.#putTimed(task, item, timeout);
+    this.#putters.push(task);
+    this.#putItems.push(item);
+    return park(task, this.#putWait);
+  }
+
+  *#putTimed(task: Schedulable, item: T, ms: number): Generator<SwitchSignal, void, unknown> {
+    this.#putters.push(task);
+    this.#putItems.push(item);
+    const outcome = yield* park<unknown>(task, this.#putWait, ms, TIMED_OUT);
+    if (outcome === TIMED_OUT) throw new Full(`queue.put(): the queue stayed full for ${ms} ms; the item was not put`);
+  }
+
+  /**
+   * Put `item` into the queue if there is room now, else raise {@link Full}. Never
+   * waits; works from anywhere (plain code, callbacks, async functions).
+   */
+  putNowait(item: T): void {
+    if (this.#isShutdown) throw new ShutDown('queue.putNowait(): the queue was shut down; it takes no more items');
+    if (this.#store.length >= this.#maxsize) {
+      throw new Full(
+        `queue.putNowait(): the queue is full (${this.#store.length} of ${this.#maxsize} items); ` +
+          'use `yield* queue.put(item)` in a task, or `await queue.putAsync(item)`, to wait for room',
+      );
+    }
+    this.#accept(item);
+  }
+
+  /**
+   * From async code: put `item`, waiting (in line with waiting tasks) while the queue is
+   * full. Rejects with {@link Full} after `timeout` ms, with the signal's reason if
+   * `signal` aborts (the item is then not put), or with {@link ShutDown}.
+   */
+  putAsync(item: T, options?: AsyncWaitOptions): Promise<void> {
+    if (this.#isShutdown) {
+      return Promise.reject(new ShutDown('queue.putAsync(): the queue was shut down; it takes no more items'));
+    }
+    if (this.#store.length < this.#maxsize) {
+      try {
+        this.#accept(item);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return Promise.resolve();
+    }
+    return this.#waitAsync(PUT, this.#putters, this.#putItems as Ring<unknown>, item, options, 'queue.putAsync()') as Promise<void>;
+  }
+
+  /**
+   * Room is available (or a getter waits): hand `item` to the first getter, else store
+   * it; then show it to the peekers. The store may refuse it (a PriorityQueue that
+   * cannot order it) before anything has changed.
+   */
+  #accept(item: T): void {
+    if (this.#getters.length === 0 || !this.#handOff(item)) this.#store.add(item);
+    this.#unfinished++;
+    if (this.#peekers.length !== 0) this.#showPeekers(item);
+  }
+
+  /** Give `item` to the first getter that can take it; false if none could. */
+  #handOff(item: T): boolean {
+    const getters = this.#getters;
+    while (getters.length !== 0) if (succeed(getters.shift(), item, this.#getWait)) return true;
+    return false;
+  }
+
+  #showPeekers(item: T): void {
+    const peekers = this.#peekers;
+    while (peekers.length !== 0) succeed(peekers.shift(), item, this.#peekWait);
+  }
+
+  /** Room was made: move the items of the first putters into the store and wake them. */
+  #admitPutters(): void {
+    const putters = this.#putters;
+    const items = this.#putItems;
+    while (putters.length !== 0 && this.#store.length < this.#maxsize) {
+      const putter = putters.shift();
+      const item = items.shift();
+      try {
+        this.#store.add(item);
+      } catch (error) {
+        fail(putter, error, this.#putWait); // the store refused it: the putter gets the error, as in gevent
+        continue;
+      }
+      this.#unfinished++;
+      succeed(putter, undefined, this.#putWait);
+    }
+  }
+
+  // --- get and peek ------------------------------------------------------------------
+
+  /**
+   * Remove and return the next item, waiting while the queue is empty:
+   * `const item = yield* queue.get()`. With `timeout` (ms), raise {@link Empty} if no
+   * item arrived in time. On a shut-down queue, the items left are still returned, then
+   * {@link ShutDown} is raised (also in getters waiting when it shuts down).
+   *
+   * ```ts
+   * for (;;) {
+   *   let job: Job;
+   *   try {
+   *     job = yield* jobs.get();
+   *   } catch (e) {
+   *     if (e instanceof ShutDown) break; // shut down and drained
+   *     throw e;
+   *   }
+   *   yield* handle(job);
+   * }
+   * ```
+   */
+  get(timeout?: number): SwitchOp<T> {
+    const task = currentTask('queue.get()');
+    checkTimeout(timeout, 'queue.get()');
+    const store = this.#store;
+    if (store.length !== 0) {
+      const item = store.take();
+      if (this.#putters.length !== 0) this.#admitPutters();
+      return immediate(item);
+    }
+    if (this.#isShutdown) throw new ShutDown('queue.get(): the queue is shut down and empty');
+    if (timeout !== undefined) return this.#getTimed(task, timeout);
+    this.#getters.push(task);
+    return park(task, this.#getWait);
+  }
+
+  *#getTimed(task: Schedulable, ms: number): Generator<SwitchSignal, T, unknown> {
+    this.#getters.push(task);
+    const outcome = yield* park<T | typeof TIMED_OUT>(task, this.#getWait, ms, TIMED_OUT);
+    if (outcome === TIMED_OUT) throw new Empty(`queue.get(): no item arrived within ${ms} ms`);
+    return outcome;
+  }
+
+  /**
+   * Remove and return the next item if there is one, else raise {@link Empty}
+   * ({@link ShutDown} if the queue is also shut down). Never waits; works from anywhere.
+   */
+  getNowait(): T {
+    const store = this.#store;
+    if (store.length === 0) {
+      if (this.#isShutdown) throw new ShutDown('queue.getNowait(): the queue is shut down and empty');
+      throw new Empty(
+        'queue.getNowait(): the queue is empty; use `yield* queue.get()` in a task, or `await queue.getAsync()`, to wait for an item',
+      );
+    }
+    const item = store.take();
+    if (this.#putters.length !== 0) this.#admitPutters();
+    return item;
+  }
+
+  /**
+   * From async code: the next item, waiting (in line with waiting tasks) while the queue
+   * is empty. Rejects with {@link Empty} after `timeout` ms, with the signal's reason if
+   * `signal` aborts, or with {@link ShutDown} once the queue is shut down and empty. An
+   * item given to the promise is resolved into it: it is never lost, whatever happens to
+   * the queue afterwards.
+   *
+   * ```ts
+   * const line = await lines.getAsync({ timeout: 1000 });
+   * ```
+   */
+  getAsync(options?: AsyncWaitOptions): Promise<T> {
+    if (this.#store.length !== 0) return Promise.resolve(this.getNowait());
+    if (this.#isShutdown) return Promise.reject(new ShutDown('queue.getAsync(): the queue is shut down and empty'));
+    return this.#waitAsync(GET, this.#getters, null, undefined, options, 'queue.getAsync()') as Promise<T>;
+  }
+
+  /**
+   * Return the next item without removing it, waiting while the queue is empty:
+   * `const next = yield* queue.peek()`. With `timeout` (ms), raise {@link Empty} if no
+   * item arrived in time. Every task waiting in `peek()` sees the next item that arrives,
+   * even if a getter takes it at once.
+   */
+  peek(timeout?: number): SwitchOp<T> {
+    const task = currentTask('queue.peek()');
+    checkTimeout(timeout, 'queue.peek()');
+    if (this.#store.length !== 0) return immediate(this.#store.first());
+    if (this.#isShutdown) throw new ShutDown('queue.peek(): the queue is shut down and empty');
+    if (timeout !== undefined) return this.#peekTimed(task, timeout);
+    this.#peekers.push(task);
+    return park(task, this.#peekWait);
+  }
+
+  *#peekTimed(task: Schedulable, ms: number): Generator<SwitchSignal, T, unknown> {
+    this.#peekers.push(task);
+    const outcome = yield* park<T | typeof TIMED_OUT>(task, this.#peekWait, ms, TIMED_OUT);
+    if (outcome === TIMED_OUT) throw new Empty(`queue.peek(): no item arrived within ${ms} ms`);
+    return outcome;
+  }
+
+  /** The next item, left in the queue, or {@link Empty} ({@link ShutDown} if also shut down). Works from anywhere. */
+  peekNowait(): T {
+    if (this.#store.length === 0) {
+      if (this.#isShutdown) throw new ShutDown('queue.peekNowait(): the queue is shut down and empty');
+      throw new Empty('queue.peekNowait(): the queue is empty; use `yield* queue.peek()` in a task to wait for an item');
+    }
+    return this.#store.first();
+  }
+
+  // --- join --------------------------------------------------------------------------
+
+  /**
+   * Mark one item taken with `get` as processed. When every item put has been marked,
+   * tasks waiting in {@link Queue.join} resume. Raises {@link TaskDoneError} if called
+   * more times than items were put. Works from anywhere.
+   */
+  taskDone(): void {
+    if (this.#unfinished <= 0) {
+      throw new TaskDoneError(
+        'queue.taskDone() was called more times than items were put into the queue: call it once for each item you took with get()',
+      );
+    }
+    if (--this.#unfinished === 0) this.#wakeJoiners();
+  }
+
+  /**
+   * Wait until every item put into the queue has been marked done with
+   * {@link Queue.taskDone}: `yield* queue.join()`. Evaluates to true, or to false if
+   * `timeout` (ms) passed first.
+   */
+  join(timeout?: number): SwitchOp<boolean> {
+    const task = currentTask('queue.join()');
+    checkTimeout(timeout, 'queue.join()');
+    if (this.#unfinished === 0) return immediate(true);
+    this.#joiners.push(task);
+    return park(task, this.#joinWait, timeout, false);
+  }
+
+  /**
+   * From async code: resolves with true when every item put has been marked done, or
+   * with false after `timeout` ms; rejects with the signal's reason if `signal` aborts.
+   */
+  joinAsync(options?: AsyncWaitOptions): Promise<boolean> {
+    if (this.#unfinished === 0) return Promise.resolve(true);
+    return this.#waitAsync(JOIN, this.#joiners, null, undefined, options, 'queue.joinAsync()') as Promise<boolean>;
+  }
+
+  #wakeJoiners(): void {
+    const joiners = this.#joiners;
+    while (joiners.length !== 0) succeed(joiners.shift(), true, this.#joinWait);
+  }
+
+  // --- shutdown ----------------------------------------------------------------------
+
+  /**
+   * Shut the queue down (Python 3.13's `Queue.shutdown`): from now on every put raises
+   * {@link ShutDown}; gets return the items left and then raise it. Every task and
+   * promise waiting to put or get (or peek) is woken with `ShutDown` at once; a waiting
+   * putter's item is not put. With `immediate`, the items left are dropped too (each
+   * counts as done for `join`), so gets raise at once. Works from anywhere; calling it
+   * again is harmless (and `immediate` still drops the items).
+   *
+   * ```ts
+   * jobs.shutdown();           // workers finish what is queued, then see ShutDown
+   * jobs.shutdown(true);       // or: drop the rest and stop them now
+   * ```
+   */
+  shutdown(immediate = false): void {
+    this.#isShutdown = true;
+    if (immediate) {
+      const dropped = this.#store.length;
+      if (dropped !== 0) {
+        this.#store.clear();
+        this.#unfinished = Math.max(0, this.#unfinished - dropped);
+        if (this.#unfinished === 0) this.#wakeJoiners();
+      }
+    }
+    this.#releaseAll(this.#getters, null, this.#getWait, 'get');
+    this.#releaseAll(this.#peekers, null, this.#peekWait, 'peek');
+    this.#releaseAll(this.#putters, this.#putItems as Ring<unknown>, this.#putWait, 'put');
+  }
+
+  /** Empty a waiter list, raising ShutDown in each waiter (dropping the putters' items). */
+  #releaseAll(waiters: Ring<Waiter>, items: Ring<unknown> | null, parking: QueueWait, operation: string): void {
+    while (waiters.length !== 0) {
+      const waiter = waiters.shift();
+      if (items !== null) items.shift();
+      fail(waiter, new ShutDown(`queue.${operation}(): the queue was shut down while waiting`), parking);
+    }
+  }
+
+  // --- async iteration ---------------------------------------------------------------
+
+  /**
+   * Consume the queue from async code: `for await (const item of queue)` gets item after
+   * item (in line with waiting tasks) and ends once the queue is shut down and drained.
+   *
+   * ```ts
+   * for await (const event of events) render(event);
+   * // ends after events.shutdown(), once the items left are consumed
+   * ```
+   */
+  [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
+    return new QueueIterator(this);
+  }
+
+  #waitAsync(
+    kind: number,
+    waiters: Ring<Waiter>,
+    items: Ring<unknown> | null,
+    item: unknown,
+    options: AsyncWaitOptions | undefined,
+    operation: string,
+  ): Promise<unknown> {
+    const timeout = options?.timeout;
+    const signal = options?.signal;
+    try {
+      checkTimeout(timeout, operation);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    return new Promise<unknown>((resolve, reject) => {
+      const waiter = new AsyncWaiter(kind, resolve, reject, waiters, items, timeout);
+      if (items !== null) items.push(item);
+      waiter.enter(signal);
+    });
+  }
+
+  /** E.g. `Queue(maxsize=2, 1 item, 2 putters)`. */
+  toString(): string {
+    const parts: string[] = [];
+    if (this.#maxsize !== Infinity) parts.push(`maxsize=${this.#maxsize}`);
+    const n = this.#store.length;
+    parts.push(`${n} item${n === 1 ? '' : 's'}`);
+    const count = (k: number, what: string): void => {
+      if (k !== 0) parts.push(`${k} ${what}${k === 1 ? '' : 's'}`);
+    };
+    count(this.#getters.length, 'getter');
+    count(this.#peekers.length, 'peeker');
+    count(this.#putters.length, 'putter');
+    count(this.#joiners.length, 'joiner');
+    if (this.#unfinished !== 0) parts.push(`${this.#unfinished} unfinished`);
+    if (this.#isShutdown) parts.push('shut down');
+    return `${this.constructor.name}(${parts.join(', ')})`;
+  }
+
+  /** The items in the queue, in the order they would come out. For inspection. */
+  toArray(): T[] {
+    return this.#store.toArray();
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined }) as IteratorReturnResult<undefined>;
+
+function itemResult<T>(value: T): IteratorYieldResult<T> {
+  return { done: false, value };
+}
+
+function endOnShutDown(error: unknown): IteratorReturnResult<undefined> {
+  if (error instanceof ShutDown) return DONE;
+  throw error;
+}
+
+/** The iterator of `for await (const item of queue)`. */
+class QueueIterator<T> implements AsyncIterator<T, undefined> {
+  constructor(private readonly queue: Queue<T>) {}
+  next(): Promise<IteratorResult<T, undefined>> {
+    return this.queue.getAsync().then(itemResult, endOnShutDown);
+  }
+  return(): Promise<IteratorResult<T, undefined>> {
+    return Promise.resolve(DONE);
+  }
+}
+
+/**
+ * gevent's `JoinableQueue`: since gevent 25 every {@link Queue} is joinable, and this is
+ * the same class under its old name.
+ */
+export const JoinableQueue = Queue;
+/** @see {@link Queue} */
+export type JoinableQueue<T = unknown> = Queue<T>;
+
+/**
+ * A queue that returns the most recently added item first (a stack): gevent's
+ * `LifoQueue`. Otherwise the same as {@link Queue}, joinable and with shutdown.
+ *
+ * ```ts
+ * const undo = new LifoQueue<Edit>();
+ * undo.putNowait(a);
+ * undo.putNowait(b);
+ * undo.getNowait(); // b
+ * ```
+ */
+export class LifoQueue<T = unknown> extends Queue<T> {
+  /** @see {@link Queue} for `maxsize` and `items` (the last item comes out first). */
+  constructor(maxsize?: number | null, items?: Iterable<T>) {
+    super(maxsize);
+    useStore(this, new Ring<T>(true), items);
+  }
+}
+
+/**
+ * A queue that returns its lowest item first: gevent's `PriorityQueue`. Items are
+ * ordered by the comparator given to the constructor (by default numbers, strings or
+ * bigints in their natural order); items that tie come out in the order they were put.
+ * Otherwise the same as {@link Queue}, joinable and with shutdown.
+ *
+ * ```ts
+ * const jobs = new PriorityQueue<Job>((a, b) => a.priority - b.priority);
+ * yield* jobs.put({ priority: 2, name: 'later' });
+ * yield* jobs.put({ priority: 1, name: 'first' });
+ * (yield* jobs.get()).name; // 'first'
+ * ```
+ *
+ * Coming from gevent: Python compares tuples like `(priority, data)` field by field;
+ * here give a comparator instead, and equal priorities keep their insertion order.
+ */
+export class PriorityQueue<T = unknown> extends Queue<T> {
+  /**
+   * @param compare - negative when `a` comes out before `b` (see {@link Comparator}).
+   * @param maxsize - as for {@link Queue}.
+   * @param items - items to start with.
+   */
+  constructor(compare: Comparator<T>, maxsize?: number | null, items?: Iterable<T>);
+  /** With the natural order of numbers, strings or bigints. */
+  constructor(maxsize?: number | null, items?: Iterable<T>);
+  constructor(
+    compareOrMaxsize?: Comparator<T> | number | null,
+    maxsizeOrItems?: number | null | Iterable<T>,
+    items?: Iterable<T>,
+  ) {
+    if (typeof compareOrMaxsize === 'function') {
+      super(maxsizeOrItems as number | null | undefined);
+      useStore(this, new PriorityHeap<T>(compareOrMaxsize), items);
+    } else {
+      super(compareOrMaxsize);
+      useStore(this, new PriorityHeap<T>(naturalOrder), maxsizeOrItems as Iterable<T> | undefined);
+    }
+  }
+}
