@@ -9,7 +9,9 @@
  *
  * Invariants: `heap[i].index === i` for every timer in the heap; a cancelled or fired
  * timer has `index === -1`; `refCount` is the number of timers in the heap with `ref`
- * set, and the host timer keeps the process alive exactly when it is non-zero.
+ * set, and the host timer keeps the process alive exactly when it is non-zero; when the
+ * heap is not empty, the host timer is armed no later than its earliest deadline (it may
+ * be armed earlier, or with an empty heap, left over from timers since cancelled).
  *
  * @module
  */
@@ -81,8 +83,11 @@ export class TimerHeap {
     }
     timer.index = -1;
     if (timer.ref) this.refCount--;
-    if (this.heap.length === 0) this.disarm();
-    else this.updateHostRef();
+    // The host timer stays armed even when the heap empties (it no longer keeps the
+    // process alive): a timed wait that ends early, the common case, would otherwise
+    // pay for a clearTimeout and the next one for a new setTimeout. Firing with nothing
+    // due costs one callback.
+    this.updateHostRef();
     return true;
   }
 

@@ -12,3 +12,22 @@ export { Queue, JoinableQueue, LifoQueue, PriorityQueue, Empty, Full, ShutDown, 
 export type { AsyncWaitOptions } from './queue.js';
 export { naturalOrder } from './priority-heap.js';
 export type { Comparator } from './priority-heap.js';
+export { Channel, ChannelClosed, ChannelAlreadyClosed, ChannelTimeout } from './channel.js';
+export type { RecvResult, ChannelIterator } from './channel.js';
+export { select, recvCase, sendCase, seedSelectRandom, SELECT_NONE } from './select.js';
+export type {
+  RecvCase,
+  SendCase,
+  CaseSlot,
+  SelectResult,
+  CaseResult,
+  SelectNone,
+  SelectOptions,
+  SelectOrder,
+} from './select.js';
+export { TaskSet, Group, MapIterator } from './group.js';
+export type { TaskFunction, KillOptions, MapOptions } from './group.js';
+export { Pool, PoolFull } from './pool.js';
+export type { PoolAddOptions } from './pool.js';
+export { Local } from './local.js';
+export { scope, Scope, ScopeClosed } from './scope.js';

@@ -1,0 +1,744 @@
+/**
+ * Groups of tasks: gevent.pool's `Group`, the `TaskSet` base it shares with `Pool`
+ * (membership, join, kill, apply, map, imap, imapUnordered), and `MapIterator`, the lazy
+ * result iterator of `imap` / `imapUnordered`.
+ *
+ * Membership. A task is a member from `add` / `start` / `spawn` until it ends (a rawlink
+ * of the set removes it, in the hub, as the task settles) or until `discard`. The set
+ * never holds an ended task: adding one that has already ended does nothing.
+ *
+ * Invariants of a TaskSet (true whenever no code of the set is running):
+ * - every member carries exactly one rawlink of this set (`#onEnd`); `discard` removes it;
+ * - `dying` ⊆ members: the members this set has killed and that have not ended yet, so
+ *   that `kill` / `killone` raise in each task at most once (gevent's `dying`);
+ * - `joiners` is non-empty only while there are members: whoever removes the last
+ *   member wakes every joiner with `true`.
+ *
+ * Invariants of a MapIterator (see the class):
+ * - `spawned - delivered <= maxsize`: at most `maxsize` results are running or waiting
+ *   for the consumer; the spawner parks before it pulls the next item from the input;
+ * - a consumer parks only when nothing can be delivered; whoever makes a result
+ *   deliverable (a child that ends, the spawner that ends, `close`) hands it straight to
+ *   the first parked consumer, so a woken consumer never re-checks;
+ * - `running` maps exactly the children that started and have not ended to their index.
+ *
+ * Coming from gevent:
+ * - `len(group)` is `group.size` (as `Set.size`); `Pool`'s bound is `pool.capacity`;
+ * - `Group.spawn` never blocks and returns the task; `Pool.spawn` may block and is a
+ *   switch operation (`yield* pool.spawn(fn)`). TypeScript cannot type one method both
+ *   ways, so `Pool` extends `TaskSet`, not `Group`: test for `instanceof TaskSet`;
+ * - `map` is structured (gevent#1933): on the first error it kills the tasks still
+ *   running, waits for them and then raises; it never leaves tasks behind;
+ * - `imap` / `imapUnordered` take one iterable (zip several yourself), return a
+ *   `MapIterator` read with `yield* it.next()`, and stop their spawner when closed or
+ *   when the consumer is killed in `next()` (gevent#1215);
+ * - `apply` kills the task it started when the caller stops waiting (killed or timed out);
+ * - `applyAsync` has no callback argument: use `task.linkValue(cb)`;
+ * - `join` from a member of the same group raises instead of waiting forever.
+ *
+ * @module
+ */
+import { call } from '../core/call.js';
+import { GreenletError, GreenletExit } from '../core/errors.js';
+import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
+import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
+import { SCHED, currentTask, interrupt, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { Task, WATCH_END, spawn } from '../hub/task.js';
+import { now } from '../hub/timers.js';
+import { joinall } from '../hub/wait.js';
+
+/** A function a group runs in a task: a generator function (it may block) or a plain one. */
+export type TaskFunction<A extends unknown[], R> = (...args: A) => GreenletBody<R> | R;
+
+/** Options of the blocking kill methods. */
+export interface KillOptions {
+  /** Wait until the tasks have ended (default true; plain code never waits). */
+  block?: boolean;
+  /** Wait at most this many milliseconds; then return without raising. */
+  timeout?: number;
+}
+
+/** Options of {@link TaskSet.imap} and {@link TaskSet.imapUnordered}. */
+export interface MapOptions {
+  /**
+   * At most this many results may be running or waiting to be read (an integer >= 1):
+   * the input is read no further until the consumer catches up. Unbounded by default.
+   */
+  maxsize?: number;
+}
+
+/**
+ * @internal The set's way to start a task for map, imap and apply: Group spawns at once,
+ * Pool may wait for room first.
+ */
+export const ADMIT: unique symbol = Symbol('greenlet-ts.admit');
+
+// --- a FIFO of parked tasks --------------------------------------------------------------
+
+/**
+ * @internal A list of parked tasks, in arrival order: the Parking every wait of this
+ * layer's groups, pools and scopes uses. Its `toString` says what they wait on.
+ */
+export class WaitList implements Parking {
+  readonly #tasks: Schedulable[] = [];
+
+  constructor(readonly describe: () => string) {}
+
+  get length(): number {
+    return this.#tasks.length;
+  }
+
+  /** Park `task` here (see `park` for `ms`, `onTimeout` and `timeoutThrows`). */
+  park<T>(task: Schedulable, ms?: number, onTimeout?: unknown, timeoutThrows = false): SwitchOp<T> {
+    this.#tasks.push(task);
+    return park<T>(task, this, ms, onTimeout, timeoutThrows);
+  }
+
+  /** Take the longest-waiting task out of the list (the caller then wakes it). */
+  shift(): Schedulable | undefined {
+    return this.#tasks.shift();
+  }
+
+  /** Wake every parked task with `value`. */
+  wakeAll(value: unknown): void {
+    const tasks = this.#tasks.splice(0);
+    for (const task of tasks) wake(task, value);
+  }
+
+  unpark(task: Schedulable): void {
+    const i = this.#tasks.indexOf(task);
+    if (i !== -1) this.#tasks.splice(i, 1);
+  }
+
+  toString(): string {
+    return this.describe();
+  }
+}
+
+/** `new GreenletExit()`, an error instance as given, or an instance of an error class. */
+function toKillError(error: Error | ErrorClass | undefined): Error {
+  if (error === undefined) return new GreenletExit();
+  if (error instanceof Error) return error;
+  if (typeof error === 'function') return Reflect.construct(error, []) as Error;
+  throw new TypeError(`kill() takes an error or an error class, not ${typeof error}`);
+}
+
+/**
+ * @internal Raise `error` in `task` without waiting: `task.kill(error, {block: false})`,
+ * except for the task running now, which gets the error at its next blocking call (a
+ * task cannot throw into itself from plain code).
+ */
+export function killSoon(task: Task, error: Error | ErrorClass | undefined): void {
+  if (task.ready()) return;
+  if (getCurrentGreenlet() === task) interrupt(task as unknown as Schedulable, toKillError(error));
+  else task.kill(error, { block: false });
+}
+
+/** Whether the code running now is a task (and so may block). */
+function inTask(): boolean {
+  return (getCurrentGreenlet() as Partial<Schedulable>)[SCHED] !== undefined;
+}
+
+// --- TaskSet -------------------------------------------------------------------------------
+
+/**
+ * What {@link Group} and `Pool` have in common: a set of running tasks you can wait for,
+ * kill, and map functions over. Ended tasks leave the set by themselves.
+ *
+ * ```ts
+ * const group = new Group();
+ * group.spawn(fetchPage, 'a');
+ * group.spawn(fetchPage, 'b');
+ * yield* group.join();             // both have ended
+ * const sizes = yield* group.map(fetchSize, urls); // in the order of urls
+ * ```
+ */
+export abstract class TaskSet implements Iterable<Task> {
+  readonly #members = new Set<Task>();
+  readonly #dying = new Set<Task>();
+  readonly #joiners = new WaitList(() => `join(${this.toString()})`);
+  readonly #onEnd = (task: Task): void => {
+    this.#forget(task);
+  };
+
+  /** How many tasks are in the set (gevent's `len(group)`). */
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** Whether `task` is in the set (gevent's `task in group`). */
+  has(task: Task): boolean {
+    return this.#members.has(task);
+  }
+
+  /** The tasks in the set, in the order they joined it. */
+  [Symbol.iterator](): IterableIterator<Task> {
+    return this.#members.values();
+  }
+
+  /**
+   * How many tasks are parked in this set's blocking methods (`join`, and for a pool
+   * `spawn`, `add`, `start` and `waitAvailable`). Zero once nothing waits.
+   */
+  get waiting(): number {
+    return this.#joiners.length;
+  }
+
+  /** Stop tracking `task` (it keeps running). Does nothing if it is not in the set. */
+  discard(task: Task): void {
+    if (!this.#members.has(task)) return;
+    task.unlink(this.#onEnd);
+    this.#forget(task);
+  }
+
+  /** @internal Start tracking `task`, which has not ended. */
+  protected track(task: Task): void {
+    this.#members.add(task);
+    // Membership does not count as handling a member's error: a failure nobody waits
+    // for is still reported by the hub.
+    task[WATCH_END](this.#onEnd);
+  }
+
+  #forget(task: Task): void {
+    if (!this.#members.delete(task)) return;
+    this.#dying.delete(task);
+    if (this.#members.size === 0 && this.#joiners.length !== 0) this.#joiners.wakeAll(true);
+    this.released();
+  }
+
+  /** @internal Called after a member left the set (ended or discarded). */
+  protected released(): void {}
+
+  /**
+   * Whether the set cannot take another task without waiting. Always false for a
+   * {@link Group}.
+   */
+  abstract full(): boolean;
+
+  /**
+   * Wait until a task can be added without waiting; evaluates to how many can
+   * (`Infinity` for a group), or 0 if `timeout` ms passed first.
+   */
+  abstract waitAvailable(timeout?: number): SwitchOp<number>;
+
+  /** @internal Start `fn(...args)` as a member, waiting for room if needed. */
+  abstract [ADMIT]<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): SwitchOp<Task<R, A>>;
+
+  /** @internal Start `fn(...args)` as a member now; only called when not full. */
+  protected abstract spawnNow<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): Task<R, A>;
+
+  /**
+   * Wait until the set is empty, at least once; evaluates to true, or to false if
+   * `timeout` ms passed first. Another task may have joined by the time the caller
+   * runs again. With `raiseError`, raise the error of the first task (among those in
+   * the set when `join` was called) that failed.
+   *
+   * ```ts
+   * const emptied = yield* group.join(1000);
+   * ```
+   */
+  join(timeout?: number, raiseError = false): SwitchOp<boolean> {
+    if (this.#members.size === 0) return immediate(true);
+    const task = currentTask('group.join()');
+    if (this.#members.has(task as unknown as Task)) {
+      throw new GreenletError(
+        `${task.name} cannot wait for its own group to become empty: it is a member, so the group never will. ` +
+          'Join the group from a task outside it, or join the other tasks one by one',
+      );
+    }
+    if (!raiseError) return this.#joiners.park(task, timeout, false);
+    return this.#joinRaising(task, [...this.#members], timeout);
+  }
+
+  *#joinRaising(task: Schedulable, members: Task[], timeout: number | undefined): GreenletBody<boolean> {
+    const emptied = yield* this.#joiners.park<boolean>(task, timeout, false);
+    for (const member of members) if (member.ready() && !member.successful()) throw member.exception;
+    return emptied;
+  }
+
+  /**
+   * Kill every task in the set (`error` defaults to a new `GreenletExit`; an error class
+   * makes one instance per task). With `block` (the default) and inside a task, wait
+   * until they have all ended, killing those that join meanwhile, at most `timeout` ms
+   * (then return quietly). A task is killed once, however often `kill` is called.
+   *
+   * ```ts
+   * yield* group.kill();                       // and wait
+   * group.kill(undefined, { block: false });   // just raise in each
+   * ```
+   */
+  kill(error?: Error | ErrorClass, options: KillOptions = {}): SwitchOp<void> {
+    this.#killRound(error);
+    if (options.block === false || !inTask() || this.#members.size === 0) return immediate(undefined);
+    return this.#killAndWait(error, options.timeout);
+  }
+
+  #killRound(error: Error | ErrorClass | undefined): void {
+    for (const task of [...this.#members]) {
+      if (this.#dying.has(task)) continue;
+      this.#dying.add(task);
+      killSoon(task, error);
+    }
+  }
+
+  *#killAndWait(error: Error | ErrorClass | undefined, timeout: number | undefined): GreenletBody<void> {
+    const deadline = timeout === undefined ? Infinity : now() + timeout;
+    while (this.#members.size !== 0) {
+      const members = [...this.#members];
+      const left = deadline - now();
+      if (left <= 0) return;
+      const ended = yield* joinall(members, deadline === Infinity ? {} : { timeout: left });
+      if (ended.length < members.length) return;
+      this.#killRound(error);
+    }
+  }
+
+  /**
+   * Kill `task` if it is in the set and this set has not killed it already; with `block`
+   * (the default) and inside a task, wait until it has ended, at most `timeout` ms.
+   */
+  killone(task: Task, error?: Error | ErrorClass, options: KillOptions = {}): SwitchOp<void> {
+    if (!this.#members.has(task) || this.#dying.has(task)) return immediate(undefined);
+    this.#dying.add(task);
+    killSoon(task, error);
+    if (options.block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
+    return task.join(options.timeout) as SwitchOp<unknown> as SwitchOp<void>;
+  }
+
+  /**
+   * Run `fn(...args)` in a task of this set and wait for its result (or its error). If
+   * the caller is itself a member, `fn` runs right here instead: waiting for a free
+   * place held by the caller would wait forever. If the caller stops waiting (killed,
+   * or a Timeout), the task is killed.
+   *
+   * ```ts
+   * const size = yield* pool.apply(fetchSize, url);
+   * ```
+   */
+  apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<R> {
+    return this.#apply(fn, args);
+  }
+
+  *#apply<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): GreenletBody<R> {
+    if (this.#members.has(getCurrentGreenlet() as Task)) return yield* call(fn, ...args);
+    const task = yield* this[ADMIT](fn, args);
+    try {
+      return yield* task.get();
+    } finally {
+      if (!task.ready()) killSoon(task, undefined);
+    }
+  }
+
+  /**
+   * Start `fn(...args)` and return its task without waiting, even when the set is full
+   * (then a task outside the set waits for room and runs it as a member). Works from
+   * plain code too. For a callback on success: `set.applyAsync(fn, x).linkValue(cb)`.
+   */
+  applyAsync<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R> {
+    if (!this.full()) return this.spawnNow(fn, args);
+    // gevent's "weasel" path: an untracked task waits for room, then applies.
+    const set = this;
+    return spawn(function* applyWhenFree(): GreenletBody<R> {
+      return yield* set.apply(fn, ...args);
+    });
+  }
+
+  /**
+   * Run `fn(item)` for every item, each in a task of this set (a pool runs at most its
+   * capacity at once), and evaluate to the results in the order of `items`. On the
+   * first error the tasks still running are killed and awaited, the remaining items are
+   * never started, and the error is raised (gevent#1933). If the caller is killed, the
+   * tasks are killed too.
+   *
+   * ```ts
+   * const squares = yield* pool.map(function* (x: number) { yield* sleep(10); return x * x; }, [1, 2, 3]);
+   * ```
+   */
+  map<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]> {
+    return new MapIterator<T, R>(this, fn, items, true, true, undefined).toArray();
+  }
+
+  /**
+   * Like {@link TaskSet.map}, lazily: the results come one by one, in the order of
+   * `items`, from `yield* it.next()`. Tasks start at once (as many as the set and
+   * `maxsize` allow), not when you ask. An error of `fn` is raised by the `next()` that
+   * reaches its item; iteration then goes on. Declare the iterator with `using` (or
+   * close it in a `finally`): closing it stops reading `items` and kills the tasks
+   * still running (gevent#1215).
+   *
+   * ```ts
+   * using it = pool.imap(fetchPage, urls, { maxsize: 4 });
+   * for (let r; !(r = yield* it.next()).done; ) save(r.value);
+   * ```
+   */
+  imap<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options: MapOptions = {}): MapIterator<T, R> {
+    return new MapIterator<T, R>(this, fn, items, true, false, options.maxsize);
+  }
+
+  /** Like {@link TaskSet.imap}, with the results in the order the tasks end. */
+  imapUnordered<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options: MapOptions = {}): MapIterator<T, R> {
+    return new MapIterator<T, R>(this, fn, items, false, false, options.maxsize);
+  }
+
+  toString(): string {
+    return `${this.constructor.name}(${this.#members.size} task${this.#members.size === 1 ? '' : 's'})`;
+  }
+}
+
+// --- Group ---------------------------------------------------------------------------------
+
+/**
+ * A set of running tasks, without limit: gevent's `pool.Group`. Tasks leave it when
+ * they end. Use it to wait for, or kill, tasks that belong together; for a bound on how
+ * many run at once use `Pool`, and for children that must not outlive a block of code
+ * use `scope`.
+ *
+ * ```ts
+ * const group = new Group();
+ * for (const url of urls) group.spawn(fetchPage, url);
+ * if (!(yield* group.join(5000))) yield* group.kill(); // give up after 5 s
+ * ```
+ */
+export class Group extends TaskSet {
+  /** A group, tracking `tasks` (those that have not ended) from now on. */
+  constructor(tasks: Iterable<Task> = []) {
+    super();
+    for (const task of tasks) this.add(task);
+  }
+
+  /**
+   * Track `task` until it ends. A task that has already ended is not added. Usually
+   * called before the task starts: see {@link Group.start}.
+   */
+  add(task: Task): void {
+    if (task.ready() || this.has(task)) return;
+    this.track(task);
+  }
+
+  /** Add the task and start it (if it has not started). */
+  start<T extends Task>(task: T): T {
+    this.add(task);
+    return task.start();
+  }
+
+  /**
+   * Create a task running `fn(...args)`, add it and start it: gevent's `group.spawn`.
+   * Never blocks; works from plain code too.
+   */
+  spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R, A> {
+    return this.start(new Task<R, A>(fn, ...args));
+  }
+
+  /** Always false: a group has no limit. */
+  full(): boolean {
+    return false;
+  }
+
+  /** Evaluates to `Infinity` at once: a group always has room. */
+  waitAvailable(_timeout?: number): SwitchOp<number> {
+    return immediate(Infinity);
+  }
+
+  /** @internal */
+  [ADMIT]<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): SwitchOp<Task<R, A>> {
+    return immediate(this.spawn(fn, ...args));
+  }
+
+  /** @internal */
+  protected spawnNow<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): Task<R, A> {
+    return this.spawn(fn, ...args);
+  }
+}
+
+// --- MapIterator ---------------------------------------------------------------------------
+
+const NOTHING: unique symbol = Symbol('nothing');
+
+/** What `next()` evaluates to once every result has been read. */
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** A result on its way to the consumer: a value, or an error to raise. */
+interface Outcome {
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
+/**
+ * The results of {@link TaskSet.imap} and {@link TaskSet.imapUnordered}, one at a time.
+ * A task of its own (the spawner) reads the input and starts a task per item in the
+ * set; `next()` hands the results over.
+ *
+ * Read it with `yield* it.next()`, which evaluates to `{ done: false, value }` or, once
+ * everything has been read, `{ done: true }`; a `for...of` loop cannot wait, so:
+ *
+ * ```ts
+ * using it = group.imapUnordered(fetchPage, urls);
+ * for (let r; !(r = yield* it.next()).done; ) console.log(r.value);
+ * // or: const pages = yield* it.toArray();
+ * ```
+ *
+ * Closing it (`close()`, or the end of the `using` block) stops the spawner and kills
+ * the tasks still running; so does killing the task that waits in `next()`.
+ */
+export class MapIterator<T, R> implements Disposable {
+  readonly #set: TaskSet;
+  readonly #fn: TaskFunction<[T], R>;
+  #items: Iterator<T> | null;
+  readonly #ordered: boolean;
+  /** map(): the first error is raised at once, and ends the iteration. */
+  readonly #failFast: boolean;
+  readonly #maxsize: number;
+  readonly #spawner: Task<void>;
+  #spawnerEnded = false;
+  /** The error that stopped the spawner (the input's iterator, or room that never came). */
+  #spawnError: unknown = NOTHING;
+  /** failFast only: the first error, raised by the next `next()`. */
+  #failure: unknown = NOTHING;
+  readonly #running = new Map<Task, number>();
+  readonly #inOrder = new Map<number, Outcome>();
+  readonly #byEnd: Outcome[] = [];
+  #nextIndex = 0;
+  #spawned = 0;
+  #delivered = 0;
+  /** The last result (or final error) was delivered, or the iterator was closed. */
+  #finished = false;
+  readonly #consumers = new WaitList(() => `${this.#label}.next()`);
+  readonly #window = new WaitList(() => `${this.#label}: ${this.#maxsize} results not read yet`);
+  readonly #settling = new WaitList(() => `${this.#label}: ${this.#running.size} tasks ending`);
+  readonly #onChildEnd = (task: Task): void => {
+    this.#childEnded(task);
+  };
+
+  /** @internal Use `imap`, `imapUnordered` or `map` of a group or pool. */
+  constructor(
+    set: TaskSet,
+    fn: TaskFunction<[T], R>,
+    items: Iterable<T>,
+    ordered: boolean,
+    failFast: boolean,
+    maxsize: number | undefined,
+  ) {
+    if (maxsize !== undefined && !(Number.isInteger(maxsize) && maxsize >= 1)) {
+      throw new RangeError(`maxsize must be an integer >= 1 (or left out for no bound), not ${String(maxsize)}`);
+    }
+    this.#set = set;
+    this.#fn = fn;
+    this.#items = items[Symbol.iterator]();
+    this.#ordered = ordered;
+    this.#failFast = failFast;
+    this.#maxsize = maxsize ?? Infinity;
+    const spawner = spawn(() => this.#spawnAll());
+    spawner.name = `${this.#label} spawner-${spawner.id}`;
+    spawner[WATCH_END](() => this.#spawnerEnd());
+    this.#spawner = spawner;
+  }
+
+  get #label(): string {
+    const name = this.#fn.name === '' ? 'fn' : this.#fn.name;
+    return `${this.#failFast ? 'map' : this.#ordered ? 'imap' : 'imapUnordered'}(${name})`;
+  }
+
+  /** How many tasks are parked in `next()`. */
+  get waiting(): number {
+    return this.#consumers.length;
+  }
+
+  /**
+   * The next result: `{ done: false, value }`, or `{ done: true }` when all have been
+   * read (and on every call after that). Raises the error of the item's task, then
+   * goes on with the next item; raises the input's own error (a throwing iterable)
+   * after the results of the items before it, and then ends.
+   */
+  next(): SwitchOp<IteratorResult<R, undefined>> {
+    const outcome = this.#take();
+    if (outcome !== NOTHING) {
+      if (!outcome.ok) throw outcome.value;
+      return immediate(outcome.value as IteratorResult<R, undefined>);
+    }
+    const task = currentTask('imap().next()');
+    return this.#await(task);
+  }
+
+  *#await(task: Schedulable): GreenletBody<IteratorResult<R, undefined>> {
+    try {
+      return yield* this.#consumers.park<IteratorResult<R, undefined>>(task);
+    } catch (error) {
+      // The consumer is being killed: nobody will read the rest (gevent#1215).
+      if (error instanceof GreenletExit) this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Read every remaining result into an array, in this iterator's order. If a result is
+   * an error (or the caller is killed), close the iterator, wait until its tasks have
+   * ended, and raise.
+   */
+  toArray(): SwitchOp<R[]> {
+    return this.#toArray();
+  }
+
+  *#toArray(): GreenletBody<R[]> {
+    const results: R[] = [];
+    try {
+      for (let r: IteratorResult<R, undefined>; !(r = yield* this.next()).done; ) results.push(r.value);
+      return results;
+    } finally {
+      this.close();
+      const task = currentTask('imap().toArray()');
+      while (!this.#settled()) yield* this.#settling.park(task);
+    }
+  }
+
+  /**
+   * Stop: read no more items, kill the tasks still running (without waiting for them),
+   * drop the results not read, and end the iteration (a task waiting in `next()` gets
+   * `{ done: true }`). Safe to call more than once.
+   */
+  close(): void {
+    this.#finished = true;
+    this.#inOrder.clear();
+    this.#byEnd.length = 0;
+    this.#cancelRest();
+    this.#deliver();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  toString(): string {
+    return `<MapIterator ${this.#label}: ${this.#running.size} running, ${this.#spawned - this.#delivered - this.#running.size} ready>`;
+  }
+
+  // --- the spawner ---
+
+  *#spawnAll(): GreenletBody<void> {
+    const items = this.#items as Iterator<T>;
+    let exhausted = false;
+    try {
+      for (;;) {
+        while (this.#spawned - this.#delivered >= this.#maxsize && !this.#finished) {
+          yield* this.#window.park(currentTask('imap spawner'));
+        }
+        if (this.#finished) break;
+        const step = items.next();
+        if (step.done === true) {
+          exhausted = true;
+          break;
+        }
+        const task = yield* this.#set[ADMIT](this.#fn, [step.value]);
+        if (this.#finished) {
+          killSoon(task, undefined);
+          break;
+        }
+        this.#running.set(task, this.#spawned++);
+        task.rawlink(this.#onChildEnd);
+      }
+    } catch (error) {
+      if (!(error instanceof GreenletExit)) this.#spawnError = error;
+    } finally {
+      this.#items = null;
+      // Let a generator given as input run its `finally` blocks.
+      if (!exhausted && typeof items.return === 'function') {
+        try {
+          items.return();
+        } catch (error) {
+          if (this.#spawnError === NOTHING) this.#spawnError = error;
+        }
+      }
+    }
+  }
+
+  #spawnerEnd(): void {
+    this.#spawnerEnded = true;
+    if (this.#spawnError !== NOTHING && this.#failFast && this.#failure === NOTHING && !this.#finished) {
+      this.#failure = this.#spawnError;
+      this.#cancelRest();
+    }
+    this.#deliver();
+    this.#wakeSettled();
+  }
+
+  // --- results ---
+
+  #childEnded(task: Task): void {
+    const index = this.#running.get(task);
+    if (index === undefined) return;
+    this.#running.delete(task);
+    if (!this.#finished && this.#failure === NOTHING) {
+      const ok = task.successful();
+      const outcome: Outcome = { ok, value: ok ? task.value : task.exception };
+      if (!ok && this.#failFast) {
+        this.#failure = outcome.value;
+        this.#cancelRest();
+      } else if (this.#ordered) {
+        this.#inOrder.set(index, outcome);
+      } else {
+        this.#byEnd.push(outcome);
+      }
+      this.#deliver();
+    }
+    this.#wakeSettled();
+  }
+
+  /**
+   * The next thing to deliver, or NOTHING: a value as an IteratorResult, or an error.
+   * Taking a result frees a place in the window, and wakes the spawner if it waits.
+   */
+  #take(): Outcome | typeof NOTHING {
+    if (this.#finished) return { ok: true, value: DONE };
+    if (this.#failure !== NOTHING) {
+      this.#finished = true;
+      return { ok: false, value: this.#failure };
+    }
+    let outcome: Outcome | undefined;
+    if (this.#ordered) {
+      outcome = this.#inOrder.get(this.#nextIndex);
+      if (outcome !== undefined) {
+        this.#inOrder.delete(this.#nextIndex);
+        this.#nextIndex++;
+      }
+    } else {
+      outcome = this.#byEnd.shift();
+    }
+    if (outcome !== undefined) {
+      this.#delivered++;
+      if (this.#window.length !== 0 && this.#spawned - this.#delivered < this.#maxsize) {
+        wake(this.#window.shift() as Schedulable, undefined);
+      }
+      return outcome.ok ? { ok: true, value: { done: false, value: outcome.value } } : outcome;
+    }
+    if (this.#spawnerEnded && this.#delivered === this.#spawned) {
+      this.#finished = true;
+      if (this.#spawnError !== NOTHING) return { ok: false, value: this.#spawnError };
+      return { ok: true, value: DONE };
+    }
+    return NOTHING;
+  }
+
+  /** Hand whatever can be delivered to the parked consumers, first come first served. */
+  #deliver(): void {
+    while (this.#consumers.length !== 0) {
+      const outcome = this.#take();
+      if (outcome === NOTHING) return;
+      const consumer = this.#consumers.shift() as Schedulable;
+      if (outcome.ok) wake(consumer, outcome.value);
+      else wakeThrow(consumer, outcome.value);
+    }
+  }
+
+  /** Stop the spawner and kill the running children, without waiting. */
+  #cancelRest(): void {
+    if (!this.#spawnerEnded) killSoon(this.#spawner, undefined);
+    for (const task of [...this.#running.keys()]) killSoon(task, undefined);
+  }
+
+  #settled(): boolean {
+    return this.#spawnerEnded && this.#running.size === 0;
+  }
+
+  #wakeSettled(): void {
+    if (this.#settling.length !== 0 && this.#settled()) this.#settling.wakeAll(undefined);
+  }
+}
