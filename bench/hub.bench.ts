@@ -2,7 +2,7 @@
  * Hub benchmarks: spawning tasks through the hub, ping-pong between tasks, the
  * async/await equivalent, and memory per sleeping task.
  */
-import { Queue, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
+import { Channel, Queue, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
 import { type Benchmark, bytesPerItem, heapAfterGc } from './harness.js';
 
 /** Median of `reps` timings of `fn`, in ms, after one warm-up run. */
@@ -39,33 +39,92 @@ async function spawnSleepJoin(): Promise<number> {
 const PINGPONG_ROUNDS = 200_000;
 
 /**
- * The async/await way to hand a value back and forth between two coroutines: each side
- * awaits a promise the other resolves (one promise per message, as any async channel
- * must create).
+ * The same ping-pong in async/await: an unbuffered channel with the same rendezvous
+ * semantics (a send completes when a receiver has the value), built on promises the
+ * usual way, one promise per blocked operation.
  */
-async function asyncPingPong(): Promise<number> {
+class AsyncChannel<T> {
+  private readonly receivers: ((value: T) => void)[] = [];
+  private readonly senders: { value: T; done: () => void }[] = [];
+  send(value: T): Promise<void> {
+    const receiver = this.receivers.shift();
+    if (receiver !== undefined) {
+      receiver(value);
+      return Promise.resolve();
+    }
+    return new Promise((done) => this.senders.push({ value, done }));
+  }
+  recv(): Promise<T> {
+    const sender = this.senders.shift();
+    if (sender !== undefined) {
+      sender.done();
+      return Promise.resolve(sender.value);
+    }
+    return new Promise((resolve) => this.receivers.push(resolve));
+  }
+}
+
+async function asyncChannelPingPong(): Promise<number> {
+  const ms = await medianMs(async () => {
+    const ping = new AsyncChannel<number>();
+    const pong = new AsyncChannel<number>();
+    const ponger = (async () => {
+      for (let i = 0; i < PINGPONG_ROUNDS; i++) await pong.send((await ping.recv()) + 1);
+    })();
+    for (let i = 0; i < PINGPONG_ROUNDS; i++) {
+      await ping.send(i);
+      await pong.recv();
+    }
+    await ponger;
+  }, 3);
+  return (ms * 1e6) / PINGPONG_ROUNDS;
+}
+
+/**
+ * The floor of async/await hand-offs: two async functions that hand a value back and
+ * forth through one promise per message and nothing else (no channel, no queue).
+ */
+async function asyncHandoffFloor(): Promise<number> {
   const ms = await medianMs(async () => {
     let resolvePing: (v: number) => void = () => {};
     let resolvePong: (v: number) => void = () => {};
-    const nextPing = () => new Promise<number>((r) => (resolvePing = r));
-    const nextPong = () => new Promise<number>((r) => (resolvePong = r));
-    let ping = nextPing();
+    let ping = new Promise<number>((r) => (resolvePing = r));
     const ponger = (async () => {
       for (let i = 0; i < PINGPONG_ROUNDS; i++) {
         const v = await ping;
-        ping = nextPing();
-        const reply = nextPong;
+        ping = new Promise<number>((r) => (resolvePing = r));
         resolvePong(v + 1);
-        void reply;
       }
     })();
     for (let i = 0; i < PINGPONG_ROUNDS; i++) {
-      const pong = nextPong();
+      const pong = new Promise<number>((r) => (resolvePong = r));
       resolvePing(i);
       await pong;
     }
     await ponger;
   }, 3);
+  return (ms * 1e6) / PINGPONG_ROUNDS;
+}
+
+/** hub.channel.pingpong: a round trip through two unbuffered channels between two tasks. */
+async function channelPingPong(): Promise<number> {
+  const ms = await medianMs(() =>
+    run(function* () {
+      const ping = new Channel<number>();
+      const pong = new Channel<number>();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < PINGPONG_ROUNDS; i++) {
+          const v = (yield* ping.recv()) as number;
+          yield* pong.send(v + 1);
+        }
+      });
+      for (let i = 0; i < PINGPONG_ROUNDS; i++) {
+        yield* ping.send(i);
+        yield* pong.recv();
+      }
+      yield* ponger.join();
+    }),
+  3);
   return (ms * 1e6) / PINGPONG_ROUNDS;
 }
 
@@ -127,6 +186,14 @@ export const hubBenchmarks: Benchmark[] = [
     target: 'report (< 1.5 µs)',
   },
   {
+    name: 'hub.channel.pingpong',
+    unit: 'ns/op',
+    what: 'round trip through unbuffered Channels between two tasks',
+    measure: channelPingPong,
+    baseline: 'core.switch',
+    target: '≤ 3 (Go: 372 ns)',
+  },
+  {
     name: 'hub.queue.pingpong',
     unit: 'ns/op',
     what: 'round trip through Queues between two tasks',
@@ -135,11 +202,19 @@ export const hubBenchmarks: Benchmark[] = [
     target: '≤ 3',
   },
   {
-    name: 'hub.async.pingpong_raw',
+    name: 'hub.async.pingpong',
     unit: 'ns/op',
-    what: 'round trip between two async functions handing values through promises',
-    measure: asyncPingPong,
-    baseline: 'core.switch',
+    what: 'the same ping-pong in async/await, through a promise-based unbuffered channel',
+    measure: asyncChannelPingPong,
+    baseline: 'hub.channel.pingpong',
+    target: '≥ 1',
+  },
+  {
+    name: 'hub.async.handoff_floor',
+    unit: 'ns/op',
+    what: 'async/await hand-off with one promise per message and no channel at all',
+    measure: asyncHandoffFloor,
+    baseline: 'hub.channel.pingpong',
     target: 'report',
   },
   {
