@@ -271,6 +271,7 @@ Object.defineProperty(Greenlet.prototype, 'run', {
         rec[PARENT] === null ? 'the main greenlet has no run' : 'run cannot be set after the start of the greenlet',
       );
     }
+    if (typeof value === 'function' && isAsync(value)) throw asyncError('run');
     rec[BODY] = value;
   },
 });

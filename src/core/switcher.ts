@@ -31,7 +31,7 @@
  *   top-level switch never nests in another;
  * - `S.reqState` is IDLE whenever the loop resumes a generator, so the port can tell a
  *   resume (IDLE) from a new request (REQUESTED);
- * - `S.reqState` is HOOK while the loop runs plain user code whose result is not a
+ * - `S.reqState` is IN_TRACER or IN_LOOKUP while the loop runs plain user code whose result is not a
  *   frame (a trace function, the `run` lookup); `request()` refuses to build a switch
  *   then, because nothing would ever deliver it. A plain `run` or callee of `call()` may
  *   build one and return it: the returned request becomes the frame that performs it;
@@ -111,7 +111,10 @@ export type TraceFunction = (event: 'switch' | 'throw', args: [origin: Greenlet,
 
 const IDLE = 0;
 const REQUESTED = 1;
-const HOOK = 2;
+/** Running a trace function. */
+const IN_TRACER = 2;
+/** Looking `run` up (a subclass getter may run). */
+const IN_LOOKUP = 3;
 
 /**
  * All mutable state of the switcher, in one object: V8 reads and writes the fields of an
@@ -128,8 +131,6 @@ class SwitcherState {
   /** Detach and watch greenlets at their first suspension (see setKillUnreachable). */
   killUnreachable = false;
   reqState = IDLE;
-  /** What plain code the switcher is running while `reqState === HOOK` (for messages). */
-  hook = '';
   reqKind = K_ARGS;
   reqTarget: unknown = null;
   reqPayload: unknown = undefined;
@@ -142,8 +143,6 @@ class SwitcherState {
 
 const S = new SwitcherState();
 
-const HOOK_TRACE = 'a trace function';
-const HOOK_LOOKUP = 'the lookup of run';
 
 const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({
   done: false as const,
@@ -326,7 +325,8 @@ function refuseRequest(target: unknown): GreenletError {
         'without `yield*` the call only builds the request',
     );
   }
-  const where = S.reqState === HOOK ? S.hook : 'plain code called by the switcher';
+  const where =
+    S.reqState === IN_TRACER ? 'a trace function' : S.reqState === IN_LOOKUP ? 'the lookup of run' : 'plain code called by the switcher';
   return new GreenletError(
     `cannot switch to ${describeTarget(target)} from inside ${where}: only a greenlet's generator code can ` +
       'switch, with `yield* target.switch(...)`; trace functions, getters and plain functions run while the ' +
@@ -404,8 +404,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       // Starting. R-6/R-7: `run` is looked up now, as an attribute, in the caller.
       let run: unknown;
       let failure: unknown = NONE;
-      S.reqState = HOOK;
-      S.hook = HOOK_LOOKUP;
+      S.reqState = IN_LOOKUP;
       try {
         run = (t as { run?: unknown }).run;
       } catch (e) {
@@ -653,7 +652,9 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
   if (typeof run !== 'function') {
     return new StartFailure(new TypeError(`run of ${describe(g)} must be a function, not ${typeName(run)}`));
   }
-  if (isAsync(run)) return new StartFailure(asyncError(`run of ${describe(g)}`));
+  // A run given to the constructor or assigned was checked then; a subclass method is
+  // checked here.
+  if (self !== undefined && isAsync(run)) return new StartFailure(asyncError(`run of ${describe(g)}`));
   let body: unknown;
   try {
     body = k === K_VALUE ? run.call(self, p) : Reflect.apply(run, self, p as unknown[]);
@@ -709,8 +710,7 @@ export function asyncError(what: string): GreenletError {
 /** Run the tracer for a transfer; returns `otherwise`, or the tracer's error (R-76). */
 function traceOr(event: 'switch' | 'throw', origin: Greenlet, target: Greenlet, otherwise: unknown): unknown {
   const fn = S.tracer as TraceFunction;
-  S.reqState = HOOK;
-  S.hook = HOOK_TRACE;
+  S.reqState = IN_TRACER;
   try {
     fn(event, [origin, target]);
     return otherwise;

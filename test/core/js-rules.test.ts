@@ -184,17 +184,18 @@ describe('J4: what run may be', () => {
     );
   });
 
-  it('refuses an async run assigned later, when the greenlet starts, without calling it', () => {
+  it('refuses an async run assigned later, at the assignment, without calling it', () => {
     let called = false;
     const g = new Greenlet();
-    g.run = (async () => {
-      called = true;
-    }) as never;
-    const error = caught(() => g.switch());
+    const error = caught(() => {
+      g.run = (async () => {
+        called = true;
+      }) as never;
+    });
     expect(error).toBeInstanceOf(GreenletError);
-    expect((error as Error).message).toMatch(/^run of <Greenlet current active started> is async/);
+    expect((error as Error).message).toMatch(/^run is async/);
     expect(called).toBe(false);
-    expect(g.dead).toBe(true);
+    expect(g.run).toBeUndefined();
   });
 
   it('refuses an async generator method in a subclass', () => {
