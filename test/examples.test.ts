@@ -68,6 +68,80 @@ describe.concurrent('examples', () => {
     ]);
   });
 
+  it('producer-consumer.ts consumes every item once, never lets the queue exceed its bound, and makes producers wait', async () => {
+    const output = lines(await run('examples/producer-consumer.ts'));
+    const handled = new Map(
+      output.slice(0, 3).map((line) => {
+        const [, name, items] = /^(\w+) +handled (.*)$/.exec(line)!;
+        return [name!, items!.split(' ')] as const;
+      }),
+    );
+    const produced = ['A', 'B'].flatMap((producer) => Array.from({ length: 8 }, (_, i) => `${producer}${i + 1}`));
+
+    expect([...handled.keys()]).toEqual(['fast', 'medium', 'slow']);
+    expect([...handled.values()].flat().sort()).toEqual([...produced].sort());
+    // The queue is FIFO: each consumer gets a producer's items in the order they were put.
+    for (const items of handled.values()) {
+      for (const producer of ['A', 'B']) {
+        const numbers = items.filter((item) => item.startsWith(producer)).map((item) => Number(item.slice(1)));
+        expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+      }
+    }
+    const [fast, medium, slow] = [...handled.values()].map((items) => items.length);
+    expect(fast).toBeGreaterThan(medium!);
+    expect(medium).toBeGreaterThan(slow!);
+
+    expect(output.slice(3, 7)).toEqual([
+      'produced: 16 items (A 8, B 8)',
+      `consumed: 16 items (fast ${fast}, medium ${medium}, slow ${slow})`,
+      'each item consumed once: true',
+      'largest queue size seen: 3 (bound 3)',
+    ]);
+    const [, waited] = /^puts that waited for room: (\d+) of 16$/.exec(output[7]!) ?? [];
+    expect(Number(waited)).toBeGreaterThan(0);
+    expect(output).toHaveLength(8);
+  });
+
+  it('crawler.ts fetches the fast pages, gives up on the slow ones without waiting for them, and keeps to the pool size', async () => {
+    const started = performance.now();
+    const output = lines(await run('examples/crawler.ts'));
+    const elapsed = performance.now() - started;
+
+    // From the example's site map: /blog/archive and /shop take 10 s and are given up;
+    // /blog/2019 and /shop/cart are linked from nowhere else; the rest is reachable from /.
+    expect(output).toEqual([
+      'fetched (9): / /about /about/team /blog /blog/1 /blog/2 /docs /docs/api /docs/guide',
+      'timed out after 200 ms (2): /blog/archive /shop',
+      'never reached (2): /blog/2019 /shop/cart',
+      'most fetches in flight at once: 3 (pool size 3)',
+    ]);
+    // Had the slow pages been awaited, the process would have lived 10 s.
+    expect(elapsed).toBeLessThan(8000);
+  });
+
+  it('select-loop.ts handles jobs, control messages, idle ticks and quit in a fixed order', async () => {
+    expect(lines(await run('examples/select-loop.ts'))).toEqual([
+      'main: send jobs a, b',
+      '  worker: job a',
+      '  worker: job b',
+      '  worker: flush [a, b]', // default: nothing else is ready
+      '  worker: tick: idle', // timeout: main waits for this tick
+      'main: send jobs c, d, e, then pause',
+      '  worker: job c', // handed straight to the waiting select
+      '  worker: control: pause', // control goes before the buffered d and e
+      '  worker: flush [c]',
+      '  worker: tick: paused, 2 jobs waiting', // the jobs case is disabled
+      'main: resume',
+      '  worker: control: resume',
+      '  worker: job d',
+      '  worker: job e',
+      '  worker: flush [d, e]',
+      '  worker: tick: idle',
+      'main: close quit',
+      '  worker: quit: 5 jobs done in 3 batches',
+    ]);
+  });
+
   it('the npm start runner (examples/index.ts) runs every example, seed first, and exits 0', async () => {
     const examples = readdirSync(new URL('../examples/', import.meta.url))
       .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
