@@ -7,6 +7,24 @@
 import { K_CALL, request, type SwitchOp, type SwitchSignal } from './switcher.js';
 
 /**
+ * Any function `call()` (and what is built on it: `withTimeout`, `sem.run`) can run: a
+ * generator function, a plain function returning a switch operation (`() =>
+ * queue.get()`), or a plain function returning a value.
+ */
+export type Callable = (...args: never[]) => unknown;
+
+/**
+ * What running `F` with `call()` evaluates to: a generator's return value, a switch
+ * operation's result, or a plain function's return value.
+ */
+export type CallResult<F extends Callable> =
+  ReturnType<F> extends Generator<SwitchSignal, infer R, unknown>
+    ? R
+    : ReturnType<F> extends SwitchOp<infer R>
+      ? R
+      : ReturnType<F>;
+
+/**
  * Call `fn(...args)` as a new frame of the current greenlet and evaluate to what it
  * returns: `const n = yield* call(parse, input)`. It behaves like `yield* fn(...args)`
  * (errors, kills and `finally` blocks travel the same way), but the switcher keeps the
@@ -15,9 +33,6 @@ import { K_CALL, request, type SwitchOp, type SwitchSignal } from './switcher.js
  * and deep call chains; plain `yield* fn()` is fine for shallow ones. A plain
  * (non-generator) `fn` is simply called.
  */
-export function call<A extends unknown[], R>(
-  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
-  ...args: A
-): SwitchOp<R> {
-  return request(fn, K_CALL, args) as SwitchOp<R>;
+export function call<F extends Callable>(fn: F, ...args: Parameters<F>): SwitchOp<CallResult<F>> {
+  return request(fn, K_CALL, args) as SwitchOp<CallResult<F>>;
 }

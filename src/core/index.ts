@@ -8,6 +8,7 @@ export { Greenlet, getcurrent } from './greenlet.js';
 export type { GreenletBody, RunFunction, Switched, ErrorClass } from './greenlet.js';
 export { GreenletExit, GreenletError, isGreenletExit } from './errors.js';
 export { call } from './call.js';
+export type { Callable, CallResult } from './call.js';
 export { settrace, gettrace } from './trace.js';
 export type { TraceFunction } from './trace.js';
 export { Context, ContextVar, Token, LookupError, copyContext } from './context.js';

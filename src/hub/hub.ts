@@ -188,7 +188,7 @@ const scheduleMacrotask: (fn: () => void) => void =
         };
 
 /**
- * The hub of this thread: created on first use by {@link getHub}.
+ * The hub of this thread: created when the module loads; {@link getHub} returns it.
  */
 export class Hub extends Greenlet<[], never> {
   /** @internal */ readonly queue = new RunQueue();
@@ -216,6 +216,7 @@ export class Hub extends Greenlet<[], never> {
 
   override *run(): GreenletBody<never> {
     const main = getMainGreenlet();
+    this.passStartedAt = now();
     for (;;) {
       const task = this.budget > 0 ? this.queue.shift() : undefined;
       if (task !== undefined && task[SCHED] !== READY) continue; // killed before it started
@@ -335,9 +336,13 @@ export class Hub extends Greenlet<[], never> {
       });
     }
     if (this.unobserved.length !== 0) {
+      // Give code that is about to observe these failures a turn first: `await task`
+      // registers its handler a microtask late, and a join may come from a callback.
       const failed = this.unobserved;
       this.unobserved = [];
-      for (const task of failed) (task as unknown as { reportIfUnobserved(): void }).reportIfUnobserved();
+      scheduleMacrotask(() => {
+        for (const task of failed) (task as unknown as { reportIfUnobserved(): void }).reportIfUnobserved();
+      });
     }
   }
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { call } from '../core/call.js';
+import { call, type CallResult, type Callable } from '../core/call.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import type { SwitchSignal } from '../core/switcher.js';
 import { clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from './hub.js';
@@ -124,24 +124,20 @@ export interface TimeoutOptions<V> {
  *
  * ```ts
  * const page = yield* withTimeout(2000, fetchPage, url);
- * const maybe = yield* withTimeout({ ms: 50, timeoutValue: null }, queue.get.bind(queue));
+ * const maybe = yield* withTimeout({ ms: 50, timeoutValue: null }, () => queue.get());
  * ```
  */
-export function withTimeout<A extends unknown[], R>(
-  ms: number,
-  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
-  ...args: A
-): GreenletBody<R>;
-export function withTimeout<A extends unknown[], R, V>(
+export function withTimeout<F extends Callable>(ms: number, fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>>;
+export function withTimeout<F extends Callable, V>(
   options: TimeoutOptions<V>,
-  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
-  ...args: A
-): GreenletBody<R | V>;
-export function* withTimeout<A extends unknown[], R, V>(
+  fn: F,
+  ...args: Parameters<F>
+): GreenletBody<CallResult<F> | V>;
+export function* withTimeout<F extends Callable, V>(
   msOrOptions: number | TimeoutOptions<V>,
-  fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R,
-  ...args: A
-): GreenletBody<R | V> {
+  fn: F,
+  ...args: Parameters<F>
+): GreenletBody<CallResult<F> | V> {
   const silent = typeof msOrOptions === 'object';
   const timeout = Timeout.startNew(silent ? msOrOptions.ms : msOrOptions);
   try {

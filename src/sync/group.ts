@@ -320,7 +320,7 @@ export abstract class TaskSet implements Iterable<Task> {
   }
 
   *#apply<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): GreenletBody<R> {
-    if (this.#members.has(getCurrentGreenlet() as Task)) return yield* call(fn, ...args);
+    if (this.#members.has(getCurrentGreenlet() as Task)) return (yield* call(fn, ...(args as Parameters<typeof fn>))) as R;
     const task = yield* this[ADMIT](fn, args);
     try {
       return yield* task.get();

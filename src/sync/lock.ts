@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { call } from '../core/call.js';
+import { call, type CallResult, type Callable } from '../core/call.js';
 import type { Greenlet, GreenletBody } from '../core/greenlet.js';
 import { getCurrentGreenlet, getMainGreenlet, immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import { currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
@@ -197,7 +197,7 @@ export class RLock implements Parking {
    * however it ends: gevent's `with lock:`. Evaluates to what `fn` returns; `fn` may take the
    * lock again.
    */
-  *run<A extends unknown[], R>(fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R, ...args: A): GreenletBody<R> {
+  *run<F extends Callable>(fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>> {
     yield* this.acquire();
     try {
       return yield* call(fn, ...args);

@@ -265,7 +265,7 @@ export class Scope implements Disposable, Iterable<Task> {
       let result: R | undefined;
       let error: unknown = NOTHING;
       try {
-        result = yield* call(body, s);
+        result = (yield* call(body, s)) as R;
       } catch (e) {
         error = e;
       }

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { call } from '../core/call.js';
+import { call, type CallResult, type Callable } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import { currentTask, getHub, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
@@ -176,7 +176,7 @@ export class Semaphore implements Waitable, Parking {
    *
    * To bound the wait, wrap it: `yield* withTimeout(100, () => sem.run(fn))`.
    */
-  *run<A extends unknown[], R>(fn: (...args: A) => Generator<SwitchSignal, R, unknown> | R, ...args: A): GreenletBody<R> {
+  *run<F extends Callable>(fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>> {
     yield* this.acquire();
     try {
       return yield* call(fn, ...args);

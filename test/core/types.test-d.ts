@@ -125,3 +125,19 @@ describe('iterable values', () => {
     expectTypeOf(list.map((x) => String(x))).toEqualTypeOf<string[]>();
   });
 });
+
+describe('call() and what builds on it', () => {
+  it('types generator functions, plain functions and functions returning a switch', () => {
+    function* body(other: Greenlet): GreenletBody<void> {
+      const a = yield* call(function* (n: number): GreenletBody<number> {
+        return n;
+      }, 1);
+      expectTypeOf(a).toBeNumber();
+      const b = yield* call((s: string) => s.toUpperCase(), 'x');
+      expectTypeOf(b).toBeString();
+      const c = yield* call(() => other.switch<boolean>());
+      expectTypeOf(c).toBeBoolean();
+    }
+    expectTypeOf(body).returns.toEqualTypeOf<GreenletBody<void>>();
+  });
+});

@@ -490,6 +490,27 @@ describe('errors nobody waits for', () => {
     }
   });
 
+  it('are not reported when the task is awaited right after spawn, even if it fails in its first pass', async () => {
+    const hub = getHub();
+    const previous = hub.reporter;
+    const reports: unknown[] = [];
+    hub.reporter = (r) => reports.push(r);
+    try {
+      const error = new ExpectedError('awaited at once');
+      await expect(
+        spawn(function* () {
+          throw error;
+        }),
+      ).rejects.toBe(error);
+      await run(function* () {
+        yield* sleep(0);
+      });
+      expect(reports).toEqual([]);
+    } finally {
+      hub.reporter = previous;
+    }
+  });
+
   it('are not reported when someone joins, links or awaits the task', async () => {
     const hub = getHub();
     const previous = hub.reporter;
