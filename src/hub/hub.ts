@@ -216,6 +216,7 @@ export class Hub extends Greenlet<[], never> {
 
   override *run(): GreenletBody<never> {
     const main = getMainGreenlet();
+    this.inPass = true;
     this.passStartedAt = now();
     for (;;) {
       const task = this.budget > 0 ? this.queue.shift() : undefined;
