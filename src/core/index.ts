@@ -13,6 +13,7 @@ export { settrace, gettrace } from './trace.js';
 export type { TraceFunction } from './trace.js';
 export { Context, ContextVar, Token, LookupError, copyContext } from './context.js';
 export { setKillUnreachable, setUnraisableHook } from './unreachable.js';
+export { switchCount } from './switcher.js';
 export type { UnraisableHook } from './unreachable.js';
 export type { SwitchOp, SwitchSignal } from './switcher.js';
 export { version } from './version.js';

@@ -139,6 +139,8 @@ class SwitcherState {
    * to learn which of its tasks ended without wrapping every task in a frame of its own.
    */
   died: Greenlet | null = null;
+  /** Transfers made since the thread started (for statistics: switches per second). */
+  switches = 0;
 }
 
 const S = new SwitcherState();
@@ -221,6 +223,14 @@ export function getCurrentRecord(): Rec {
 
 export function getMainGreenlet(): Greenlet {
   return S.main;
+}
+
+/**
+ * How many times control has passed from one greenlet to another in this thread (starts
+ * excluded). Sample it twice to get switches per second.
+ */
+export function switchCount(): number {
+  return S.switches;
 }
 
 /** Whether a top-level switch is in progress (code runs inside the switcher). */
@@ -487,6 +497,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
     } else {
       S.current = t;
       S.curRec = tr;
+      S.switches++;
       if (S.tracer !== null && transfer) {
         const e = traceOr(k === K_THROW ? 'throw' : 'switch', o, t, NONE);
         if (e !== NONE) {

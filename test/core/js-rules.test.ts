@@ -263,3 +263,19 @@ describe('cross-thread identity', () => {
     );
   });
 });
+
+describe('switchCount', () => {
+  it('counts each transfer of control between greenlets', async () => {
+    const { switchCount } = await import('greenlet-ts');
+    const a = new Greenlet(function* (): GreenletBody<void> {
+      yield* main.switch();
+      yield* main.switch();
+    });
+    a.switch(); // start: not a transfer to a started greenlet, then a → main
+    const before = switchCount();
+    a.switch(); // main → a, a → main
+    expect(switchCount() - before).toBe(2);
+    a.switch(); // main → a, a ends → main
+    expect(switchCount() - before).toBe(4);
+  });
+});
