@@ -4,6 +4,7 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
+import type { SwitchOp } from '../core/switcher.js';
 import { spawn } from './task.js';
 
 /**
@@ -21,6 +22,8 @@ import { spawn } from './task.js';
  * the promise rejects with a {@link LoopExit} that names every blocked task and what it
  * waits on.
  */
+export function run<A extends unknown[], R>(fn: (...args: A) => SwitchOp<R>, ...args: A): Promise<R>;
+export function run<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Promise<R>;
 export function run<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Promise<R> {
   return spawn(fn, ...args).toPromise();
 }

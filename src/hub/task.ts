@@ -491,11 +491,19 @@ function toError(error: Error | ErrorClass | undefined): unknown {
  * Create a task running `fn(...args)` and schedule it to start on the hub's next pass
  * (not synchronously). gevent's `spawn`.
  */
+export function spawn<A extends unknown[], R>(fn: (...args: A) => SwitchOp<R>, ...args: A): Task<R, A>;
+export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A> {
   return new Task<R, A>(fn, ...args).start();
 }
 
 /** Like {@link spawn}, starting `ms` milliseconds from now. */
+export function spawnLater<A extends unknown[], R>(ms: number, fn: (...args: A) => SwitchOp<R>, ...args: A): Task<R, A>;
+export function spawnLater<A extends unknown[], R>(
+  ms: number,
+  fn: (...args: A) => GreenletBody<R> | R,
+  ...args: A
+): Task<R, A>;
 export function spawnLater<A extends unknown[], R>(
   ms: number,
   fn: (...args: A) => GreenletBody<R> | R,

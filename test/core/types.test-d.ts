@@ -141,3 +141,16 @@ describe('call() and what builds on it', () => {
     expectTypeOf(body).returns.toEqualTypeOf<GreenletBody<void>>();
   });
 });
+
+describe('spawn and run', () => {
+  it('type the task from generator functions, plain functions and functions returning a switch', async () => {
+    const { spawn, run, Queue } = await import('greenlet-ts');
+    const q = new Queue<number>();
+    expectTypeOf(spawn(function* (n: number): GreenletBody<string> {
+      return String(n);
+    }, 1)).toEqualTypeOf<import('greenlet-ts').Task<string, [n: number]>>();
+    expectTypeOf(spawn((s: string) => s.length, 'x')).toEqualTypeOf<import('greenlet-ts').Task<number, [s: string]>>();
+    expectTypeOf(spawn(() => q.get())).toEqualTypeOf<import('greenlet-ts').Task<number, []>>();
+    expectTypeOf(run(() => [1, 2])).toEqualTypeOf<Promise<number[]>>();
+  });
+});
