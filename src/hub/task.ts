@@ -275,7 +275,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * Raise `error` (by default a new `GreenletExit`) in the task. A task that has not
    * started never runs (its links still fire). With `block` (the default) and inside a
    * task, `yield* t.kill()` also waits until it has ended, at most `timeout` ms. Never
-   * raises, safe on ended tasks. Called from plain code, it does not wait.
+   * raises, safe on ended tasks. Called from plain code, it does not wait. A task that
+   * kills itself gets the error at once (`yield* self.kill()`), or, with `block: false`,
+   * at its next blocking call: the form to use from a callback that may run inside it.
    *
    * Like gevent's, the error is raised where the task next blocks; if the task was just
    * handed a value (an item from a queue) it receives the value first and the error at
@@ -291,7 +293,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       return immediate(undefined);
     }
     const current = getCurrentGreenlet();
-    if (current === this) return request(this, K_THROW, err) as SwitchOp<void>;
+    if (current === this) {
+      // Killing itself: at once where a switch can be made; with block: false (safe from
+      // plain code, a callback run inside the task) at its next blocking call.
+      if (options?.block === false) {
+        interrupt(this, err);
+        return immediate(undefined);
+      }
+      return request(this, K_THROW, err) as SwitchOp<void>;
+    }
     interrupt(this, err);
     if (options?.block !== false && (current as Partial<Schedulable>)[SCHED] !== undefined) {
       return this.join(options?.timeout) as SwitchOp<unknown> as SwitchOp<void>;

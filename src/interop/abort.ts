@@ -19,7 +19,6 @@
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { getCurrentGreenlet } from '../core/switcher.js';
-import { interrupt, type Schedulable } from '../hub/hub.js';
 import { PEEK_OUTCOME, WATCH_END, spawn, currentTaskOrNull, type Task } from '../hub/task.js';
 
 /**
@@ -56,15 +55,6 @@ function abortReason(signal: AbortSignal): Error {
   );
 }
 
-/**
- * Raise `error` in `task` without blocking: `kill()` from anywhere, and the task's own
- * pending interrupt when the abort happens inside the task itself (a `kill()` there would
- * build a switch that plain listener code cannot perform).
- */
-function killFromCallback(task: Task, error: Error): void {
-  if (getCurrentGreenlet() === task) interrupt(task as unknown as Schedulable, error);
-  else task.kill(error, { block: false });
-}
 
 /**
  * Kill `task` when `signal` aborts, with the signal's `reason` (or an {@link AbortError}
@@ -89,7 +79,7 @@ function killFromCallback(task: Task, error: Error): void {
 export function killOnAbort(task: Task, signal: AbortSignal): Disposable {
   if (task.ready()) return UNTIED;
   if (signal.aborted) {
-    killFromCallback(task, abortReason(signal));
+    task.kill(abortReason(signal), { block: false });
     return UNTIED;
   }
   let tied = true;
@@ -102,7 +92,7 @@ export function killOnAbort(task: Task, signal: AbortSignal): Disposable {
   const onAbort = (): void => {
     if (!tied) return;
     untie();
-    killFromCallback(task, abortReason(signal));
+    task.kill(abortReason(signal), { block: false });
   };
   const onEnd = (): void => untie();
   signal.addEventListener('abort', onAbort);

@@ -42,7 +42,7 @@ import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
-import { SCHED, currentTask, interrupt, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { SCHED, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Task, WATCH_END, spawn } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { joinall } from '../hub/wait.js';
@@ -113,25 +113,6 @@ export class WaitList implements Parking {
   toString(): string {
     return this.describe();
   }
-}
-
-/** `new GreenletExit()`, an error instance as given, or an instance of an error class. */
-function toKillError(error: Error | ErrorClass | undefined): Error {
-  if (error === undefined) return new GreenletExit();
-  if (error instanceof Error) return error;
-  if (typeof error === 'function') return Reflect.construct(error, []) as Error;
-  throw new TypeError(`kill() takes an error or an error class, not ${typeof error}`);
-}
-
-/**
- * @internal Raise `error` in `task` without waiting: `task.kill(error, {block: false})`,
- * except for the task running now, which gets the error at its next blocking call (a
- * task cannot throw into itself from plain code).
- */
-export function killSoon(task: Task, error: Error | ErrorClass | undefined): void {
-  if (task.ready()) return;
-  if (getCurrentGreenlet() === task) interrupt(task as unknown as Schedulable, toKillError(error));
-  else task.kill(error, { block: false });
 }
 
 /** Whether the code running now is a task (and so may block). */
@@ -277,7 +258,7 @@ export abstract class TaskSet implements Iterable<Task> {
     for (const task of [...this.#members]) {
       if (this.#dying.has(task)) continue;
       this.#dying.add(task);
-      killSoon(task, error);
+      task.kill(error, { block: false });
     }
   }
 
@@ -300,7 +281,7 @@ export abstract class TaskSet implements Iterable<Task> {
   killone(task: Task, error?: Error | ErrorClass, options: KillOptions = {}): SwitchOp<void> {
     if (!this.#members.has(task) || this.#dying.has(task)) return immediate(undefined);
     this.#dying.add(task);
-    killSoon(task, error);
+    task.kill(error, { block: false });
     if (options.block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
     return task.join(options.timeout) as SwitchOp<unknown> as SwitchOp<void>;
   }
@@ -325,7 +306,7 @@ export abstract class TaskSet implements Iterable<Task> {
     try {
       return yield* task.get();
     } finally {
-      if (!task.ready()) killSoon(task, undefined);
+      task.kill(undefined, { block: false });
     }
   }
 
@@ -629,7 +610,7 @@ export class MapIterator<T, R> implements Disposable {
         }
         const task = yield* this.#set[ADMIT](this.#fn, [step.value]);
         if (this.#finished) {
-          killSoon(task, undefined);
+          task.kill(undefined, { block: false });
           break;
         }
         this.#running.set(task, this.#spawned++);
@@ -730,8 +711,8 @@ export class MapIterator<T, R> implements Disposable {
 
   /** Stop the spawner and kill the running children, without waiting. */
   #cancelRest(): void {
-    if (!this.#spawnerEnded) killSoon(this.#spawner, undefined);
-    for (const task of [...this.#running.keys()]) killSoon(task, undefined);
+    if (!this.#spawnerEnded) this.#spawner.kill(undefined, { block: false });
+    for (const task of [...this.#running.keys()]) task.kill(undefined, { block: false });
   }
 
   #settled(): boolean {

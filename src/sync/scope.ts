@@ -38,7 +38,7 @@ import type { GreenletBody } from '../core/greenlet.js';
 import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
 import { INTERRUPT, SCHED, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
-import { WaitList, killSoon, type TaskFunction } from './group.js';
+import { WaitList, type TaskFunction } from './group.js';
 
 /** Raised by `spawn()` on a scope that has exited (or is exiting). */
 export class ScopeClosed extends Error {
@@ -192,7 +192,7 @@ export class Scope implements Disposable, Iterable<Task> {
     }
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
-    for (const child of [...this.#children]) killSoon(child, undefined);
+    for (const child of [...this.#children]) child.kill(undefined, { block: false });
     const failure = this.#failure;
     if (failure === NOTHING || !this.#failedWhileOpen) return;
     const owner = this.#owner;
@@ -226,7 +226,7 @@ export class Scope implements Disposable, Iterable<Task> {
 
   /** The first failure: kill the siblings and interrupt the owner's body. */
   #cancelAll(failed: Task): void {
-    for (const child of [...this.#children]) killSoon(child, undefined);
+    for (const child of [...this.#children]) child.kill(undefined, { block: false });
     const owner = this.#owner;
     if (this.#state !== OPEN || owner === null) return;
     if (this.#structured) {
@@ -272,7 +272,7 @@ export class Scope implements Disposable, Iterable<Task> {
       s.#state = EXITING;
       // A cancellation that did not strike (the body ended without blocking again).
       if (s.#cancel !== null) clearInterrupt(owner, s.#cancel);
-      for (const child of [...s.#children]) killSoon(child, undefined);
+      for (const child of [...s.#children]) child.kill(undefined, { block: false });
       let interruption: unknown = NOTHING;
       while (s.#children.size !== 0) {
         try {
@@ -282,7 +282,7 @@ export class Scope implements Disposable, Iterable<Task> {
           // for them, and raise it once they have ended.
           if (e === s.#cancel) continue;
           if (interruption === NOTHING) interruption = e;
-          for (const child of [...s.#children]) killSoon(child, undefined);
+          for (const child of [...s.#children]) child.kill(undefined, { block: false });
         }
       }
       s.#state = CLOSED;

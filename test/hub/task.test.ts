@@ -346,6 +346,24 @@ describe('kill', () => {
     expect(task.value).toBeInstanceOf(GreenletExit);
   });
 
+  it('kill({ block: false }) of itself from a plain callback takes effect at its next blocking call', async () => {
+    const log: string[] = [];
+    const task = spawn(function* () {
+      const self = getcurrent() as Task;
+      // A callback that happens to run inside the task (an event emitted synchronously).
+      [self].forEach((t) => t.kill(undefined, { block: false }));
+      log.push('still running after the callback');
+      try {
+        yield* sleep(10_000);
+      } finally {
+        log.push('finally');
+      }
+    });
+    await task;
+    expect(log).toEqual(['still running after the callback', 'finally']);
+    expect((task.value as unknown) instanceof GreenletExit).toBe(true);
+  });
+
   it('a kill caught by the task is the task\'s choice: it goes on', async () => {
     const result = await run(function* () {
       const stubborn = spawn(function* () {
