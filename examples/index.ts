@@ -1,6 +1,6 @@
 /**
  * Runs every example in this folder, one after another, and shows what each prints.
- * Run: npm start   (or npx tsx examples/index.ts)   → for each example, a heading with its
+ * Run: npm run examples   (or npx tsx examples/index.ts)   → for each example, a heading with its
  * name and what it shows, then its output, indented. Exits with status 1 if any example fails.
  *
  * Examples are found by listing this folder (every `.ts` file but this one), so a new

@@ -142,7 +142,7 @@ describe.concurrent('examples', () => {
     ]);
   });
 
-  it('the npm start runner (examples/index.ts) runs every example, seed first, and exits 0', async () => {
+  it('the npm run examples runner (examples/index.ts) runs every example, seed first, and exits 0', async () => {
     const examples = readdirSync(new URL('../examples/', import.meta.url))
       .filter((file) => file.endsWith('.ts') && file !== 'index.ts')
       .map((file) => file.slice(0, -'.ts'.length));

@@ -1,0 +1,340 @@
+/**
+ * `HttpRequest`: what a request handler of an `HttpServer` receives about the request,
+ * with a cooperative body reader.
+ *
+ * The body is pulled, never pushed: a read takes what Node's `IncomingMessage` has
+ * buffered (`raw.read()`), and only when nothing is there does the task park, with
+ * listeners on the stream for the time of the wait. A handler that reads slowly makes Node
+ * stop reading the socket, and the client's sends block: back-pressure reaches the client.
+ *
+ * Invariants:
+ * - At most one task waits for the body at a time (`#waiter`); the stream carries the
+ *   wait's `'readable'`/`'end'`/`'close'` listeners exactly while a task waits, so that,
+ *   between reads, Node can still drain an unread body (`resume()` has no effect while a
+ *   `'readable'` listener is attached) and keep the connection alive.
+ * - A permanent `'error'` listener records the stream's error: a request destroyed
+ *   between reads (the client went away) never raises an unhandled `'error'`.
+ * - `#received` counts every body byte handed out; no read hands out a chunk that takes
+ *   it past the read's limit, it raises {@link PayloadTooLarge} instead, and every read
+ *   after that raises it again. When `Content-Length` already exceeds the limit, nothing
+ *   is read.
+ * - A read that leaves early (a Timeout, a kill) drops no byte: data stays in the stream
+ *   for the next read. Nothing here destroys the request: what happens to a connection
+ *   whose request was not fully read is the server's business (once the handler is done,
+ *   it calls `discardUnread()`, since Node drains by itself only a body nobody read).
+ * - `body()` caches the whole body once read: `text()` and `json()` after it cost nothing.
+ *
+ * Coming from gevent: pywsgi gives WSGI's `environ['wsgi.input']` (`read(n)`,
+ * `readline()`); here the body is read in Node's chunks, whole (`body`, `text`, `json`) or
+ * one chunk at a time (`read`), always with a size limit.
+ *
+ * @module
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { GreenletError } from '../core/errors.js';
+import type { GreenletBody } from '../core/greenlet.js';
+import { immediate, type SwitchOp } from '../core/switcher.js';
+import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { Timeout } from '../hub/timeout.js';
+import { BadRequest, BodyReadTimeout, ClientDisconnected, PayloadTooLarge } from './http-errors.js';
+
+/** Options of the body reads of an {@link HttpRequest}. */
+export interface BodyReadOptions {
+  /**
+   * The most bytes of body to accept, in total (default: the server's `maxBodySize`);
+   * past it the read raises {@link PayloadTooLarge}. `Infinity` accepts any size.
+   */
+  limit?: number;
+  /** Raise a {@link BodyReadTimeout} if the read is not complete within this many ms. */
+  timeout?: number;
+}
+
+/** The longest URL kept in task names and reports. */
+const MAX_LABEL_URL = 200;
+
+/**
+ * One request received by an `HttpServer`, as its handler sees it. Reading the body
+ * blocks the handler's task, never the server:
+ *
+ * ```ts
+ * const server = new HttpServer(function* (request, response) {
+ *   if (request.method === 'POST' && request.path === '/sum') {
+ *     const numbers = yield* request.json<number[]>({ limit: 10_000 });
+ *     response.send(200, { sum: numbers.reduce((a, b) => a + b, 0) });
+ *   }
+ * });
+ * ```
+ */
+export class HttpRequest implements Parking {
+  /** The request method, upper case: `'GET'`, `'POST'`... */
+  readonly method: string;
+  /** The request target as sent: path and query, e.g. `/slow?ms=100`. */
+  readonly url: string;
+  /** The request headers, names in lower case (Node's `IncomingHttpHeaders`). */
+  readonly headers: IncomingHttpHeaders;
+  /** Node's request object, for what this class does not cover. Read the body through this class. */
+  readonly raw: IncomingMessage;
+  readonly #defaultLimit: number;
+  /** The task parked in read(), if any. */
+  #waiter: Schedulable | null = null;
+  /** The limit of the read in progress. */
+  #limit = Infinity;
+  #received = 0;
+  /** The limit that was exceeded, once a read raised PayloadTooLarge. */
+  #tooLarge: number | null = null;
+  #error: unknown = null;
+  #body: Buffer | null = null;
+  #parsedUrl: URL | null = null;
+
+  /** @internal Made by the server for each request. */
+  constructor(raw: IncomingMessage, defaultLimit: number) {
+    this.raw = raw;
+    this.method = raw.method ?? 'GET';
+    this.url = raw.url ?? '/';
+    this.headers = raw.headers;
+    this.#defaultLimit = defaultLimit;
+    raw.on('error', this.#onError);
+  }
+
+  /** The path of the URL, without the query: `/slow` for `/slow?ms=100`. */
+  get path(): string {
+    return this.#url().pathname;
+  }
+
+  /** The query parameters: `request.query.get('ms')` is `'100'` for `/slow?ms=100`. */
+  get query(): URLSearchParams {
+    return this.#url().searchParams;
+  }
+
+  /** The client's IP address, if the connection is still open. */
+  get remoteAddress(): string | undefined {
+    return this.raw.socket?.remoteAddress;
+  }
+
+  /** The client's port, if the connection is still open. */
+  get remotePort(): number | undefined {
+    return this.raw.socket?.remotePort;
+  }
+
+  /** How many bytes of the body the handler has read so far. */
+  get bytesRead(): number {
+    return this.#received;
+  }
+
+  #url(): URL {
+    if (this.#parsedUrl === null) {
+      try {
+        this.#parsedUrl = new URL(this.url, 'http://localhost');
+      } catch {
+        this.#parsedUrl = new URL('http://localhost/');
+      }
+    }
+    return this.#parsedUrl;
+  }
+
+  /**
+   * The next chunk of the body, waiting for it if needed, or `null` at its end. A slow
+   * reader slows the client down: Node stops reading the connection while the handler
+   * does not ask for more.
+   *
+   * ```ts
+   * for (let chunk; (chunk = yield* request.read({ limit: Infinity })) !== null; ) {
+   *   yield* upload.write(chunk);
+   * }
+   * ```
+   *
+   * @throws PayloadTooLarge when the body read so far would exceed `limit`.
+   * @throws BodyReadTimeout when no chunk came within `timeout` ms (the read can be retried: nothing is lost).
+   * @throws ClientDisconnected when the client went away before the body ended.
+   */
+  read(options: BodyReadOptions = {}): SwitchOp<Buffer | null> {
+    const task = currentTask('request.read()');
+    if (this.#waiter !== null) {
+      throw new GreenletError(
+        `${this.#waiter.name} is already reading the body of ${this.toString()}: one task reads a request's body at a time`,
+      );
+    }
+    const limit = options.limit ?? this.#defaultLimit;
+    this.#checkDeclaredLength(limit);
+    this.#limit = limit;
+    const item = this.#poll();
+    if (item !== PENDING) return immediate(item);
+    this.#waiter = task;
+    const raw = this.raw;
+    raw.on('readable', this.#deliver);
+    raw.on('end', this.#deliver);
+    raw.on('close', this.#deliver);
+    const timeout = options.timeout;
+    return timeout === undefined ? park(task, this) : park(task, this, timeout, new BodyReadTimeout(timeout), true);
+  }
+
+  /**
+   * The whole body (what is left of it, if `read()` took some chunks first), at most
+   * `limit` bytes. The result is kept: calling it again, or `text()` / `json()` after it,
+   * gives the same bytes without reading.
+   *
+   * ```ts
+   * const bytes = yield* request.body({ limit: 1 << 20, timeout: 5000 });
+   * ```
+   *
+   * @throws PayloadTooLarge past `limit` (the server answers 413 if the handler lets it go).
+   * @throws BodyReadTimeout if the body did not arrive in `timeout` ms: the time covers the whole body.
+   * @throws ClientDisconnected when the client went away before the body ended.
+   */
+  *body(options: BodyReadOptions = {}): GreenletBody<Buffer> {
+    if (this.#body !== null) return this.#body;
+    const limit = options.limit ?? this.#defaultLimit;
+    this.#checkDeclaredLength(limit);
+    const timeout = options.timeout === undefined ? null : new Timeout(options.timeout, new BodyReadTimeout(options.timeout)).start();
+    const chunks: Buffer[] = [];
+    try {
+      for (let chunk: Buffer | null; (chunk = yield* this.read({ limit })) !== null; ) chunks.push(chunk);
+    } finally {
+      timeout?.cancel();
+    }
+    this.#body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    return this.#body;
+  }
+
+  /**
+   * The body decoded as text, with the charset of its `Content-Type` (UTF-8 by default).
+   * Same options and errors as {@link HttpRequest.body}.
+   */
+  *text(options: BodyReadOptions = {}): GreenletBody<string> {
+    const bytes = yield* this.body(options);
+    return decode(bytes, charsetOf(this.headers['content-type']));
+  }
+
+  /**
+   * The body parsed as JSON. Same options and errors as {@link HttpRequest.body}, plus
+   * {@link BadRequest} (the server answers 400) when it is not valid JSON.
+   *
+   * ```ts
+   * const { name } = yield* request.json<{ name: string }>();
+   * ```
+   */
+  *json<T = unknown>(options: BodyReadOptions = {}): GreenletBody<T> {
+    const text = yield* this.text(options);
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new BadRequest(`the request body is not valid JSON: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Refuse at once a body that is too large by its own account, or after a read that was. */
+  #checkDeclaredLength(limit: number): void {
+    if (this.#tooLarge !== null) throw new PayloadTooLarge(this.#tooLarge);
+    const declared = Number(this.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      this.#tooLarge = limit;
+      throw new PayloadTooLarge(
+        limit,
+        `the request body is ${declared} bytes (Content-Length), more than the limit of ${limit}: read it with a ` +
+          "higher limit (`request.body({ limit })`, or the server's `maxBodySize`) if such bodies are expected",
+      );
+    }
+  }
+
+  /** What a read can hand out now: a chunk, null at the end, or PENDING; raises what it must. */
+  #poll(): Buffer | null | typeof PENDING {
+    const raw = this.raw;
+    if (this.#error !== null) throw this.#translate(this.#error);
+    if (!raw.destroyed) {
+      const chunk = raw.read() as Buffer | string | null;
+      if (chunk !== null) {
+        const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+        if (this.#received + bytes.length > this.#limit) {
+          this.#tooLarge = this.#limit;
+          throw new PayloadTooLarge(this.#limit);
+        }
+        this.#received += bytes.length;
+        return bytes;
+      }
+    }
+    if (raw.readableEnded) {
+      if (!raw.complete) throw disconnected();
+      return null;
+    }
+    if (raw.destroyed) throw disconnected();
+    return PENDING;
+  }
+
+  /** A stream event while a task waits: wake it if there is something for it. */
+  readonly #deliver = (): void => {
+    const task = this.#waiter;
+    if (task === null) return;
+    let item: Buffer | null | typeof PENDING;
+    try {
+      item = this.#poll();
+    } catch (error) {
+      this.unpark();
+      wakeThrow(task, error);
+      return;
+    }
+    if (item === PENDING) return;
+    this.unpark();
+    wake(task, item);
+  };
+
+  readonly #onError = (error: unknown): void => {
+    if (this.#error === null) this.#error = error;
+    this.#deliver();
+  };
+
+  /** Node's errors of a request whose connection went away, as ClientDisconnected. */
+  #translate(error: unknown): unknown {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (this.raw.aborted || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return disconnected();
+    return error;
+  }
+
+  /**
+   * @internal The handler is done: let Node drain and discard what is left of the body, so
+   * that the connection can carry the next request. Node does so by itself only for a
+   * body nobody started to read.
+   */
+  discardUnread(): void {
+    const raw = this.raw;
+    if (this.#waiter === null && !raw.complete && !raw.destroyed) raw.resume();
+  }
+
+  /** @internal Parking: the waiting task leaves (woken, killed, timed out); remove the wait's listeners. */
+  unpark(): void {
+    if (this.#waiter === null) return;
+    this.#waiter = null;
+    const raw = this.raw;
+    raw.removeListener('readable', this.#deliver);
+    raw.removeListener('end', this.#deliver);
+    raw.removeListener('close', this.#deliver);
+  }
+
+  /** For reports: `HttpRequest(GET /path)`; parked tasks show `HttpRequest(GET /path).read()`. */
+  toString(): string {
+    return `HttpRequest(${this.method} ${labelUrl(this.url)})${this.#waiter !== null ? '.read()' : ''}`;
+  }
+}
+
+const PENDING: unique symbol = Symbol('pending');
+
+function disconnected(): ClientDisconnected {
+  return new ClientDisconnected('the client disconnected before it sent the whole request body');
+}
+
+/** A URL cut to a length fit for task names and reports. */
+export function labelUrl(url: string): string {
+  return url.length <= MAX_LABEL_URL ? url : `${url.slice(0, MAX_LABEL_URL)}…`;
+}
+
+function charsetOf(contentType: string | undefined): string {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '');
+  return match?.[1] ?? 'utf-8';
+}
+
+function decode(bytes: Buffer, charset: string): string {
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}

@@ -1,0 +1,481 @@
+/**
+ * `HttpServer`: an HTTP server on `node:http` that runs one task per request.
+ *
+ * Node parses HTTP; this class turns each `'request'` event into a {@link Task} running
+ * `handler(request, response)`, so a handler reads like sequential code
+ * (`yield* request.json()`, `yield* sleep(100)`, `yield* response.write(chunk)`), and a
+ * slow request parks its own task while every other request goes on.
+ *
+ * A request's life:
+ *
+ * ```text
+ *  'request' ──▶ task started ──(pool full: parks in pool.add)──▶ handler runs ──▶ returns: response ended
+ *                     │                                               │──▶ throws: 500 / its HttpError status / report
+ *                     └── client disconnects (response 'close' before 'finish') ──▶ task killed (ClientDisconnected)
+ * ```
+ *
+ * Server states: `new ──start()──▶ starting ──'listening'──▶ listening ──stop()──▶ stopping ──▶ stopped`
+ * (`close()` goes straight to stopped; a failed start too).
+ *
+ * Invariants:
+ * - `#exchanges` holds exactly the requests whose task has not ended (`inFlight`); each
+ *   task's rawlink removes its entry, whether the task ran, failed or was killed before
+ *   it started. The same tasks are in `#tasks`, the group `stop()` joins and kills.
+ * - With a pool, at most `pool.capacity` handlers run; the other requests' tasks wait in
+ *   `pool.add()` (parked, in arrival order), never in an unbounded side queue.
+ * - `#unfinished` counts, per open connection, the responses not yet finished or closed;
+ *   while stopping, a connection whose count drops to 0 is ended (FIN after its data), so
+ *   keep-alive connections do not outlive the stop. Every response sent while stopping
+ *   carries `Connection: close`.
+ * - A request's task is killed when its response closes before it finished (the client
+ *   went away): its `finally` blocks run, its body read or write stops.
+ * - When `stop()` returns, the listener is closed, every connection is destroyed and the
+ *   Node server has emitted `'close'`: no handle of the server is left.
+ *
+ * Coming from gevent: pywsgi's `WSGIServer` runs one greenlet per *connection* and
+ * handles its requests one after the other; here each request gets its own task (Node
+ * owns the connection and its keep-alive). `stop(graceMs)` is gevent's `stop(timeout)`:
+ * stop accepting, wait for the handlers up to the grace period (default 1 s, gevent's
+ * `stop_timeout`), kill the rest and wait up to 1 s for them to end. Unlike gevent, it
+ * also kills handlers when no pool is used, and closes the remaining connections.
+ *
+ * @module
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { call } from '../core/call.js';
+import { GreenletExit } from '../core/errors.js';
+import type { GreenletBody } from '../core/greenlet.js';
+import { getHub } from '../hub/hub.js';
+import { Task, currentTaskOrNull } from '../hub/task.js';
+import { Event } from '../sync/event.js';
+import { Group } from '../sync/group.js';
+import { Pool } from '../sync/pool.js';
+import { once } from '../interop/events.js';
+import { waitFor } from '../interop/wait.js';
+import { BodyReadTimeout, ClientDisconnected, HttpError } from './http-errors.js';
+import { HttpRequest, labelUrl } from './http-request.js';
+import { HttpResponse } from './http-response.js';
+
+/**
+ * What runs for each request, in its own task: a generator function (it may block with
+ * `yield*`) or a plain function. A plain function may return a promise; the task waits
+ * for it. When it returns, the response is ended if it was not.
+ */
+export type HttpHandler = (request: HttpRequest, response: HttpResponse) => GreenletBody<unknown> | unknown;
+
+/** Options of an {@link HttpServer}. */
+export interface HttpServerOptions {
+  /** The address to listen on (default `'127.0.0.1'`: only this machine can connect). */
+  host?: string;
+  /** The port (default 0: a free port chosen by the system; read it from `server.port`). */
+  port?: number;
+  /**
+   * Bound how many handlers run at once: a `Pool` (possibly shared) or a size. Requests
+   * beyond it wait, each in its own parked task, for a place. Unbounded by default.
+   */
+  pool?: Pool | number;
+  /** The largest request body the body reads accept unless told otherwise (default 1 MiB). */
+  maxBodySize?: number;
+  /** Node's `requestTimeout`: ms to receive the whole request (default Node's, 300 000). */
+  requestTimeout?: number;
+  /** Node's `headersTimeout`: ms to receive the request headers (default Node's, 60 000). */
+  headersTimeout?: number;
+  /** Node's `keepAliveTimeout`: ms an idle keep-alive connection stays open (default Node's, 5 000). */
+  keepAliveTimeout?: number;
+  /** Node's `connectionsCheckingInterval`: how often the two timeouts above are checked (default 30 000 ms). */
+  connectionsCheckingInterval?: number;
+  /** Node's `maxHeaderSize`: the largest request head, in bytes (default 16 KiB); larger ones get 431. */
+  maxHeaderSize?: number;
+}
+
+/** The default of `maxBodySize`: 1 MiB. */
+export const DEFAULT_MAX_BODY_SIZE = 1 << 20;
+/** The default grace period of `stop()`, in ms (gevent's `stop_timeout`). */
+export const DEFAULT_STOP_GRACE = 1000;
+/** How long `stop()` waits for killed handlers to end (gevent's `pool.kill(timeout=1)`). */
+const KILL_WAIT = 1000;
+
+const NEW = 'new';
+const STARTING = 'starting';
+const LISTENING = 'listening';
+const STOPPING = 'stopping';
+const STOPPED = 'stopped';
+type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING | typeof STOPPED;
+
+/** One request in flight: what its task needs. */
+class Exchange {
+  constructor(
+    readonly server: HttpServer,
+    readonly handler: HttpHandler,
+    readonly pool: Pool | null,
+    readonly request: HttpRequest,
+    readonly response: HttpResponse,
+  ) {}
+  /** Set right after construction. */
+  task!: Task<void, [Exchange]>;
+}
+
+/**
+ * An HTTP server on `node:http` that runs `handler(request, response)` in a new task for
+ * every request. It listens on 127.0.0.1 unless told otherwise.
+ *
+ * ```ts
+ * await run(function* () {
+ *   const server = new HttpServer(function* (request, response) {
+ *     if (request.path === '/slow') yield* sleep(Number(request.query.get('ms') ?? 100));
+ *     response.send(200, `hello from ${request.path}\n`);
+ *   }, { port: 8080, pool: 1000 });
+ *   yield* server.serveForever(); // until server.stop() is called, or this task is killed
+ * });
+ * ```
+ *
+ * A handler that throws gets a 500 answer (if nothing was sent yet; otherwise the
+ * connection is cut) and is reported through the hub's reporter with the method and URL;
+ * an {@link HttpError} it throws becomes its status instead, unreported. The server keeps
+ * serving either way. When a client disconnects, its request's task is killed with
+ * {@link ClientDisconnected}.
+ */
+export class HttpServer {
+  /** The `node:http` server underneath, for what this class does not cover. */
+  readonly nodeServer: http.Server;
+  /** The pool that bounds the handlers, or null. */
+  readonly pool: Pool | null;
+  /** The default limit of request body reads, in bytes. */
+  readonly maxBodySize: number;
+  readonly #handler: HttpHandler;
+  readonly #host: string;
+  readonly #port: number;
+  #state: State = NEW;
+  readonly #exchanges = new Map<Task, Exchange>();
+  readonly #tasks = new Group();
+  /** Open connections, with how many of their responses are not finished. */
+  readonly #unfinished = new Map<Socket, number>();
+  /** Set when the start ended, listening or not. */
+  readonly #startEnded = new Event();
+  /** Set when the Node server emitted 'close'. */
+  readonly #closed = new Event();
+  /** Set when stop() or close() is done. */
+  readonly #stopped = new Event();
+  #address: AddressInfo | null = null;
+
+  /**
+   * Make a server; it listens once started (`yield* server.start()` or
+   * `yield* server.serveForever()`).
+   */
+  constructor(handler: HttpHandler, options: HttpServerOptions = {}) {
+    if (typeof handler !== 'function') {
+      throw new TypeError(`HttpServer takes a handler function (request, response) => ..., not ${handler === null ? 'null' : typeof handler}`);
+    }
+    this.#handler = handler;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+    const pool = options.pool;
+    this.pool = pool === undefined ? null : typeof pool === 'number' ? new Pool(pool) : pool;
+    this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    const serverOptions: http.ServerOptions = {};
+    if (options.requestTimeout !== undefined) serverOptions.requestTimeout = options.requestTimeout;
+    if (options.headersTimeout !== undefined) serverOptions.headersTimeout = options.headersTimeout;
+    if (options.connectionsCheckingInterval !== undefined) serverOptions.connectionsCheckingInterval = options.connectionsCheckingInterval;
+    if (options.maxHeaderSize !== undefined) serverOptions.maxHeaderSize = options.maxHeaderSize;
+    const server = http.createServer(serverOptions);
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    server.on('request', this.#onRequest);
+    server.on('connection', this.#onConnection);
+    server.on('close', () => this.#closed.set());
+    server.on('error', this.#onServerError);
+    this.nodeServer = server;
+  }
+
+  /** The address the server listens on (`{ address, family, port }`), or null when it does not. */
+  get address(): AddressInfo | null {
+    return this.#address;
+  }
+
+  /** The port it listens on (useful with port 0); 0 when it does not listen. */
+  get port(): number {
+    return this.#address?.port ?? 0;
+  }
+
+  /** `http://host:port`, to build request URLs from. */
+  get url(): string {
+    const a = this.#address;
+    if (a === null) return '';
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  /** Requests whose task has not ended: running, or waiting for a place in the pool. */
+  get inFlight(): number {
+    return this.#exchanges.size;
+  }
+
+  /** Open client connections. */
+  get connections(): number {
+    return this.#unfinished.size;
+  }
+
+  /** Whether the server listens (started and not stopping). */
+  get started(): boolean {
+    return this.#state === LISTENING;
+  }
+
+  /** Whether the server has been stopped (or closed, or failed to start). */
+  get stopped(): boolean {
+    return this.#state === STOPPED;
+  }
+
+  /**
+   * Start listening; evaluates to the server once it does. Inside a task:
+   * `const server = yield* new HttpServer(handler).start()`. Starting a server that
+   * listens already does nothing.
+   *
+   * @throws the listen error (e.g. `EADDRINUSE`); the server is then stopped.
+   */
+  *start(): GreenletBody<this> {
+    switch (this.#state) {
+      case LISTENING:
+        return this;
+      case STARTING:
+        yield* this.#startEnded.wait();
+        if ((this.#state as State) !== LISTENING) throw new Error(`${this.toString()} did not start`);
+        return this;
+      case STOPPING:
+      case STOPPED:
+        throw new Error(`${this.toString()} has been stopped and cannot start again: create a new HttpServer`);
+      default:
+        break;
+    }
+    this.#state = STARTING;
+    this.nodeServer.listen({ host: this.#host, port: this.#port });
+    try {
+      yield* once(this.nodeServer, 'listening');
+    } catch (error) {
+      this.#state = STOPPED;
+      this.#stopped.set();
+      throw error;
+    } finally {
+      this.#startEnded.set();
+    }
+    if ((this.#state as State) !== STARTING) {
+      // close() was called while it started.
+      this.nodeServer.close();
+      throw new Error(`${this.toString()} was closed while it started`);
+    }
+    this.#address = this.nodeServer.address() as AddressInfo;
+    this.#state = LISTENING;
+    return this;
+  }
+
+  /** The same as {@link HttpServer.start}, under Node's name. */
+  listen(): GreenletBody<this> {
+    return this.start();
+  }
+
+  /**
+   * Start if needed, then serve until the server is stopped (by `stop()` or `close()`
+   * from another task or a callback). If the task running it is killed, the server is
+   * stopped first, with the default grace period.
+   */
+  *serveForever(): GreenletBody<void> {
+    if (this.#state === NEW) yield* this.start();
+    try {
+      yield* this.#stopped.wait();
+    } finally {
+      if (!this.#stopped.isSet()) yield* this.stop();
+    }
+  }
+
+  /**
+   * Stop gracefully: stop accepting connections and close the idle ones at once, let the
+   * requests in flight finish for up to `graceMs` (default 1000), then kill their tasks
+   * (their `finally` blocks run; killed tasks get up to 1 s to end) and destroy the
+   * remaining connections. Evaluates when the server is fully closed. Responses sent
+   * during the grace period carry `Connection: close`. Calling it again waits for the
+   * same stop.
+   *
+   * ```ts
+   * yield* server.stop(5000); // up to 5 s for the requests in flight
+   * ```
+   */
+  *stop(graceMs: number = DEFAULT_STOP_GRACE): GreenletBody<void> {
+    if (this.#state === STARTING) yield* this.#startEnded.wait();
+    switch (this.#state) {
+      case NEW:
+        this.#state = STOPPED;
+        this.#stopped.set();
+        return;
+      case STOPPING:
+      case STOPPED:
+        yield* this.#stopped.wait();
+        return;
+      default:
+        break;
+    }
+    this.#state = STOPPING;
+    this.#stopAccepting();
+    // A handler that stops its own server is not waited for (it would wait for itself).
+    const current = currentTaskOrNull();
+    if (current !== null && this.#tasks.has(current)) this.#tasks.discard(current);
+    try {
+      if (this.#tasks.size !== 0 && !(yield* this.#tasks.join(graceMs))) {
+        yield* this.#tasks.kill(undefined, { block: true, timeout: KILL_WAIT });
+      }
+      this.#destroyConnections();
+      yield* this.#closed.wait();
+      // Every connection was destroyed; their own 'close' events may still be on their way.
+      this.#unfinished.clear();
+    } finally {
+      // Also when the stopping task is killed meanwhile: the server is stopped either way.
+      this.#destroyConnections();
+      this.#state = STOPPED;
+      this.#stopped.set();
+    }
+  }
+
+  /**
+   * Stop at once, from anywhere (plain code too): stop accepting, kill every request's
+   * task and destroy every connection, without waiting. The listener's handle is released
+   * when Node has closed it, shortly after.
+   */
+  close(): void {
+    if (this.#state === STOPPED) return;
+    const wasNew = this.#state === NEW;
+    this.#state = STOPPING;
+    if (!wasNew) {
+      this.#stopAccepting();
+      for (const task of [...this.#tasks]) task.kill(undefined, { block: false });
+      this.#destroyConnections();
+    }
+    this.#state = STOPPED;
+    this.#stopped.set();
+  }
+
+  /** Close the listener and the idle connections; from now on every response closes its connection. */
+  #stopAccepting(): void {
+    const server = this.nodeServer;
+    if (server.listening) server.close();
+    for (const exchange of this.#exchanges.values()) {
+      const raw = exchange.response.raw;
+      if (!raw.headersSent && !raw.destroyed) raw.setHeader('connection', 'close');
+    }
+    for (const [socket, unfinished] of this.#unfinished) if (unfinished === 0) socket.end();
+  }
+
+  #destroyConnections(): void {
+    for (const socket of [...this.#unfinished.keys()]) socket.destroy();
+  }
+
+  readonly #onConnection = (socket: Socket): void => {
+    if (this.#state === STOPPING || this.#state === STOPPED) {
+      socket.destroy();
+      return;
+    }
+    this.#unfinished.set(socket, 0);
+    socket.on('close', () => this.#unfinished.delete(socket));
+  };
+
+  readonly #onServerError = (error: Error): void => {
+    // While starting, the start's own wait receives the error.
+    if (this.#state !== STARTING) getHub().report({ kind: 'callback-error', where: this.toString(), error });
+  };
+
+  readonly #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const socket = req.socket;
+    if (this.#state === STOPPED || socket.writableEnded) {
+      res.destroy();
+      return;
+    }
+    if (this.#state === STOPPING) res.setHeader('connection', 'close');
+    const request = new HttpRequest(req, this.maxBodySize);
+    const response = new HttpResponse(res, request.method, request.url);
+    const exchange = new Exchange(this, this.#handler, this.pool, request, response);
+    const task = new Task(serveRequest, exchange);
+    task.name = `${request.method} ${labelUrl(request.url)}`;
+    exchange.task = task;
+    this.#exchanges.set(task, exchange);
+    this.#unfinished.set(socket, (this.#unfinished.get(socket) ?? 0) + 1);
+    let counted = true;
+    const responseDone = (): void => {
+      if (!counted) return;
+      counted = false;
+      const left = (this.#unfinished.get(socket) ?? 1) - 1;
+      if (this.#unfinished.has(socket)) this.#unfinished.set(socket, left);
+      if (left === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
+    };
+    res.on('finish', responseDone);
+    res.on('close', () => {
+      if (!res.writableFinished) task.kill(new ClientDisconnected(), { block: false });
+      responseDone();
+    });
+    task.rawlink(() => {
+      this.#exchanges.delete(task);
+    });
+    this.#tasks.start(task);
+  };
+
+  /** `HttpServer(127.0.0.1:8080)`, with the state unless it listens. */
+  toString(): string {
+    const where = this.#address !== null ? `${this.#address.address}:${this.#address.port}` : `${this.#host}:${this.#port}`;
+    return `HttpServer(${where}${this.#state === LISTENING ? '' : `, ${this.#state}`})`;
+  }
+}
+
+/** The body of a request's task. */
+function* serveRequest(exchange: Exchange): GreenletBody<void> {
+  const { request, response } = exchange;
+  try {
+    if (exchange.pool !== null) yield* exchange.pool.add(exchange.task);
+    const result: unknown = yield* call(exchange.handler, request, response);
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
+    const raw = response.raw;
+    if (!raw.writableEnded && !raw.destroyed) raw.end();
+  } catch (error) {
+    answerFailure(exchange, error);
+  } finally {
+    request.discardUnread();
+  }
+}
+
+/** The handler failed: answer what can still be answered, report what is a bug. */
+function answerFailure(exchange: Exchange, error: unknown): void {
+  const raw = exchange.response.raw;
+  if (error instanceof ClientDisconnected) return;
+  let status: number;
+  let message: string;
+  let closeConnection = !exchange.request.raw.complete;
+  if (error instanceof HttpError) {
+    status = error.status;
+    message = error.message;
+    if (status === 413) closeConnection = true;
+  } else if (error instanceof BodyReadTimeout) {
+    status = 408;
+    message = error.message;
+    closeConnection = true;
+  } else if (error instanceof GreenletExit) {
+    // Killed (by stop(), or by other code): no bug to report.
+    status = 503;
+    message = 'the server stopped handling this request';
+    closeConnection = true;
+  } else {
+    if (raw.destroyed && isConnectionError(error)) return; // the client went away under it
+    const where = `${String(exchange.server)} handling ${exchange.request.method} ${labelUrl(exchange.request.url)}`;
+    getHub().report({ kind: 'callback-error', where, error });
+    status = 500;
+    message = 'Internal Server Error';
+  }
+  if (raw.destroyed || raw.writableEnded) return;
+  if (raw.headersSent) {
+    // Too late to change the answer: cut the connection, so the client sees it incomplete.
+    raw.destroy();
+    return;
+  }
+  for (const name of raw.getHeaderNames()) raw.removeHeader(name);
+  if (closeConnection) raw.setHeader('connection', 'close');
+  exchange.response.send(status, `${message}\n`);
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE';
+}
