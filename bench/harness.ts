@@ -28,6 +28,8 @@ export interface Benchmark {
    * what ran before in the same heap.
    */
   isolate?: boolean;
+  /** Alternating rounds for this benchmark (long ones use 1); the run's `--rounds` otherwise. */
+  rounds?: number;
 }
 
 export interface Result {
@@ -100,9 +102,10 @@ export async function runBenchmarks(all: Benchmark[], options: RunOptions): Prom
   if (selected.length === 0) throw new Error(`no benchmark name starts with ${JSON.stringify(options.only)}`);
   const byName = new Map(all.map((b) => [b.name, b]));
   const measured = new Map<string, number>();
-  const rounds = options.rounds ?? 3;
+  const runRounds = options.rounds ?? 3;
   const results: Result[] = [];
   for (const b of selected) {
+    const rounds = b.rounds ?? runRounds;
     let value: number;
     let baselineValue: number;
     const ref = byName.get(b.baseline);

@@ -16,7 +16,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getHub, run, sleep, switchCount, type GreenletBody } from 'greenlet-ts';
-import { HttpError, HttpServer, type HttpRequest, type HttpResponse } from '../src/io/http.js';
+import { HttpError, HttpServer, type HttpRequest, type HttpResponse } from 'greenlet-ts/io';
 
 const INDEX = `greenlet-ts demo: a task per request
 

@@ -18,7 +18,7 @@
  * sent, 100 ms apart, a gap wide enough for the output to be the same on any machine.
  */
 import { Event, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
-import { ClientDisconnected, HttpError, HttpServer, httpFetch, type HttpRequest, type HttpResponse } from '../src/io/http.js';
+import { ClientDisconnected, HttpError, HttpServer, httpFetch, type HttpRequest, type HttpResponse } from 'greenlet-ts/io';
 
 /** What the service's handlers saw end early, for the report at the end. */
 const abandoned: string[] = [];

@@ -59,17 +59,22 @@ export interface ResponseWriteOptions {
 export class HttpResponse implements Parking {
   /** Node's response object, for what this class does not cover. */
   readonly raw: ServerResponse;
-  readonly #label: string;
+  readonly #method: string;
+  readonly #url: string;
   /** The task parked in write(), waiting for 'drain'. */
   #writer: Schedulable | null = null;
+  /** Whether the 'drain' / 'close' listeners are there: added by the first write that waits. */
+  #listening = false;
 
   /** @internal Made by the server for each request. */
   constructor(raw: ServerResponse, method: string, url: string) {
     this.raw = raw;
-    this.#label = `${method} ${labelUrl(url)}`;
-    raw.on('drain', this.#onDrain);
-    raw.on('close', this.#onClose);
-    raw.on('error', this.#onError);
+    this.#method = method;
+    this.#url = url;
+  }
+
+  get #label(): string {
+    return `${this.#method} ${labelUrl(this.#url)}`;
   }
 
   /** The status code that is or will be sent (200 unless set). */
@@ -154,6 +159,15 @@ export class HttpResponse implements Parking {
       );
     }
     if (raw.write(chunk)) return immediate(undefined);
+    if (!this.#listening) {
+      // Most responses never wait: listen only once one does (listeners cost per request).
+      this.#listening = true;
+      raw.on('drain', () => this.#onDrain());
+      raw.on('close', () => this.#onClose());
+      raw.on('error', () => {
+        // The connection failed under a write: 'close' follows and wakes the writer.
+      });
+    }
     this.#writer = task;
     const timeout = options.timeout;
     return timeout === undefined ? park(task, this) : park(task, this, timeout, new ResponseWriteTimeout(timeout), true);
@@ -182,45 +196,44 @@ export class HttpResponse implements Parking {
    * ```
    */
   send(status: number, body?: unknown, headers?: OutgoingHttpHeaders): void {
-    if (this.raw.writableEnded) throw new ResponseFinished(`${this.#label}: send() after end(): the response has already ended`);
-    let bytes: Buffer | null = null;
-    let type: string | null = null;
+    const raw = this.raw;
+    if (raw.writableEnded) throw new ResponseFinished(`${this.#label}: send() after end(): the response has already ended`);
+    // A string body is handed to Node as it is (it writes the head and the body in one
+    // go); only its byte length is computed.
+    let payload: string | Uint8Array | undefined;
+    let type: string | undefined;
     if (typeof body === 'string') {
-      bytes = Buffer.from(body);
+      payload = body;
       type = 'text/plain; charset=utf-8';
     } else if (body instanceof Uint8Array) {
-      bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      payload = body;
       type = 'application/octet-stream';
     } else if (body !== undefined) {
-      bytes = Buffer.from(JSON.stringify(body));
+      payload = JSON.stringify(body);
       type = 'application/json';
     }
-    const raw = this.raw;
-    if (headers !== undefined) for (const [name, value] of Object.entries(headers)) if (value !== undefined) raw.setHeader(name, value);
-    if (type !== null && !raw.hasHeader('content-type')) raw.setHeader('content-type', type);
-    raw.setHeader('content-length', bytes === null ? 0 : bytes.length);
-    raw.statusCode = status;
-    if (bytes === null) raw.end();
-    else raw.end(bytes);
+    const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
+    const head: OutgoingHttpHeaders = headers === undefined ? {} : { ...headers };
+    if (type !== undefined && head['content-type'] === undefined && !raw.hasHeader('content-type')) head['content-type'] = type;
+    head['content-length'] = length;
+    raw.writeHead(status, head);
+    if (payload === undefined) raw.end();
+    else raw.end(payload);
   }
 
-  readonly #onDrain = (): void => {
+  #onDrain(): void {
     const task = this.#writer;
     if (task === null) return;
     this.#writer = null;
     wake(task, undefined);
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #onClose(): void {
     const task = this.#writer;
     if (task === null) return;
     this.#writer = null;
     wakeThrow(task, new ClientDisconnected());
-  };
-
-  readonly #onError = (): void => {
-    // The connection failed under a write: 'close' follows and wakes the writer.
-  };
+  }
 
   /** @internal Parking: the writer leaves (killed, timed out). */
   unpark(): void {

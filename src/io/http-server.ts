@@ -18,9 +18,9 @@
  * (`close()` goes straight to stopped; a failed start too).
  *
  * Invariants:
- * - `#exchanges` holds exactly the requests whose task has not ended (`inFlight`); each
- *   task's rawlink removes its entry, whether the task ran, failed or was killed before
- *   it started. The same tasks are in `#tasks`, the group `stop()` joins and kills.
+ * - `#tasks` (a Group) holds exactly the requests whose task has not ended (`inFlight`):
+ *   each request's task is its Exchange; the group forgets it when it ends, whether it
+ *   ran, failed or was killed before it started. `stop()` joins and kills the group.
  * - With a pool, at most `pool.capacity` handlers run; the other requests' tasks wait in
  *   `pool.add()` (parked, in arrival order), never in an unbounded side queue.
  * - `#unfinished` counts, per open connection, the responses not yet finished or closed;
@@ -43,9 +43,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { call } from '../core/call.js';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
+import type { SwitchSignal } from '../core/switcher.js';
 import { getHub } from '../hub/hub.js';
 import { Task, currentTaskOrNull } from '../hub/task.js';
 import { Event } from '../sync/event.js';
@@ -104,16 +104,31 @@ const STOPPED = 'stopped';
 type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING | typeof STOPPED;
 
 /** One request in flight: what its task needs. */
-class Exchange {
+/**
+ * A request in flight: its task, with what the task needs. One object per request (the
+ * task is the exchange), so that serving a request allocates as little as possible.
+ */
+class Exchange extends Task<void, []> {
+  /** Whether the response was counted as unfinished on its connection (see `#unfinished`). */
+  counted = true;
   constructor(
     readonly server: HttpServer,
     readonly handler: HttpHandler,
     readonly pool: Pool | null,
     readonly request: HttpRequest,
     readonly response: HttpResponse,
-  ) {}
-  /** Set right after construction. */
-  task!: Task<void, [Exchange]>;
+  ) {
+    super();
+  }
+
+  /** Reports name a request's task after the request: `GET /path`. */
+  override get name(): string {
+    return `${this.request.method} ${labelUrl(this.request.url)}`;
+  }
+
+  override *run(): GreenletBody<void> {
+    yield* serveRequest(this);
+  }
 }
 
 /**
@@ -147,7 +162,6 @@ export class HttpServer {
   readonly #host: string;
   readonly #port: number;
   #state: State = NEW;
-  readonly #exchanges = new Map<Task, Exchange>();
   readonly #tasks = new Group();
   /** Open connections, with how many of their responses are not finished. */
   readonly #unfinished = new Map<Socket, number>();
@@ -207,7 +221,7 @@ export class HttpServer {
 
   /** Requests whose task has not ended: running, or waiting for a place in the pool. */
   get inFlight(): number {
-    return this.#exchanges.size;
+    return this.#tasks.size;
   }
 
   /** Open client connections. */
@@ -355,7 +369,7 @@ export class HttpServer {
   #stopAccepting(): void {
     const server = this.nodeServer;
     if (server.listening) server.close();
-    for (const exchange of this.#exchanges.values()) {
+    for (const exchange of this.#tasks as Iterable<Exchange>) {
       const raw = exchange.response.raw;
       if (!raw.headersSent && !raw.destroyed) raw.setHeader('connection', 'close');
     }
@@ -390,29 +404,27 @@ export class HttpServer {
     const request = new HttpRequest(req, this.maxBodySize);
     const response = new HttpResponse(res, request.method, request.url);
     const exchange = new Exchange(this, this.#handler, this.pool, request, response);
-    const task = new Task(serveRequest, exchange);
-    task.name = `${request.method} ${labelUrl(request.url)}`;
-    exchange.task = task;
-    this.#exchanges.set(task, exchange);
     this.#unfinished.set(socket, (this.#unfinished.get(socket) ?? 0) + 1);
-    let counted = true;
-    const responseDone = (): void => {
-      if (!counted) return;
-      counted = false;
-      const left = (this.#unfinished.get(socket) ?? 1) - 1;
-      if (this.#unfinished.has(socket)) this.#unfinished.set(socket, left);
-      if (left === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
-    };
-    res.on('finish', responseDone);
+    // 'close' comes after 'finish' on a response that completed, or alone when the
+    // connection went first: one listener covers both.
     res.on('close', () => {
-      if (!res.writableFinished) task.kill(new ClientDisconnected(), { block: false });
-      responseDone();
+      if (!res.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
+      this.#responseDone(exchange, socket);
     });
-    task.rawlink(() => {
-      this.#exchanges.delete(task);
-    });
-    this.#tasks.start(task);
+    this.#tasks.start(exchange);
+    // We are in Node's request callback, plain main-greenlet code: run the new task now,
+    // in this turn of the event loop, instead of a microtask later.
+    getHub().runNow();
   };
+
+  /** A response finished or closed: one fewer unfinished on its connection. */
+  #responseDone(exchange: Exchange, socket: Socket): void {
+    if (!exchange.counted) return;
+    exchange.counted = false;
+    const left = (this.#unfinished.get(socket) ?? 1) - 1;
+    if (this.#unfinished.has(socket)) this.#unfinished.set(socket, left);
+    if (left === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
+  }
 
   /** `HttpServer(127.0.0.1:8080)`, with the state unless it listens. */
   toString(): string {
@@ -425,8 +437,12 @@ export class HttpServer {
 function* serveRequest(exchange: Exchange): GreenletBody<void> {
   const { request, response } = exchange;
   try {
-    if (exchange.pool !== null) yield* exchange.pool.add(exchange.task);
-    const result: unknown = yield* call(exchange.handler, request, response);
+    if (exchange.pool !== null) yield* exchange.pool.add(exchange);
+    // Run the handler in this task's own frame: a generator is delegated to, a plain
+    // function's result (a value, a switch, a promise) is used as it is.
+    const outcome: unknown = exchange.handler(request, response);
+    let result: unknown = outcome;
+    if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
     if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
     const raw = response.raw;
     if (!raw.writableEnded && !raw.destroyed) raw.end();
@@ -435,6 +451,10 @@ function* serveRequest(exchange: Exchange): GreenletBody<void> {
   } finally {
     request.discardUnread();
   }
+}
+
+function isIterator(x: unknown): x is Iterator<unknown> {
+  return typeof x === 'object' && x !== null && typeof (x as { next?: unknown }).next === 'function';
 }
 
 /** The handler failed: answer what can still be answered, report what is a bug. */

@@ -62,11 +62,10 @@ export class LineTooLong extends Error {
   constructor(
     /** The limit that was exceeded, in bytes. */
     readonly maxLength: number,
+    message = `a line is longer than ${maxLength} bytes (maxLineLength) and has no newline within the limit: ` +
+      'pass a larger maxLineLength (Infinity for none), or read the bytes with read()',
   ) {
-    super(
-      `a line is longer than ${maxLength} bytes (maxLineLength) and has no newline within the limit: ` +
-        'pass a larger maxLineLength (Infinity for none), or read the bytes with read()',
-    );
+    super(message);
   }
   static {
     this.prototype.name = 'LineTooLong';
