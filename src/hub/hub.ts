@@ -143,6 +143,24 @@ class RunQueue {
   }
 }
 
+/**
+ * What the debug layer observes of the hub (tracing, run info, the watchdog). Every method
+ * is optional; they run synchronously at the event, in plain code (they must not block or
+ * switch), and cost nothing while `hub.monitor` is null.
+ */
+export interface HubMonitor {
+  /** `task` was created, while `spawner` was the current greenlet. */
+  spawned?(task: Schedulable, spawner: Greenlet): void;
+  /** The current task parks on `parking` (the JavaScript stack is the blocking call's). */
+  parked?(task: Schedulable, parking: Parking): void;
+  /** `task` was made ready to run: woken with a value, or with an error (`throws`). */
+  woken?(task: Schedulable, throws: boolean): void;
+  /** An interrupt (a kill, a Timeout) was sent to `task`. */
+  interrupted?(task: Schedulable, error: unknown): void;
+  /** `task` ended, by returning (`failed` false) or with an error. */
+  ended?(task: Schedulable, failed: boolean, outcome: unknown): void;
+}
+
 /** What the hub reports: errors nobody will see otherwise, and waits that can never end. */
 export type HubReport =
   | { readonly kind: 'task-error'; readonly task: Schedulable; readonly error: unknown }
@@ -205,6 +223,8 @@ export class Hub extends Greenlet<[], never> {
   private inPass = false;
   /** @internal Failed tasks of this pass that nobody observed yet. */ unobserved: Schedulable[] = [];
   reporter: HubReporter = printReport;
+  /** The debug layer's observer, or null (the default: no cost). */
+  monitor: HubMonitor | null = null;
   /** @internal Promises waiting on tasks, rejected with LoopExit if the loop runs dry. */
   readonly awaited = new Map<Schedulable, ((error: unknown) => void)[]>();
 
@@ -260,6 +280,8 @@ export class Hub extends Greenlet<[], never> {
     }
     if (task[SCHED] === DONE) return;
     this.finish(task);
+    if (failed) nameError(outcome, task.name);
+    this.monitor?.ended?.(task, failed, outcome);
     task[SETTLE](failed, outcome);
   }
 
@@ -290,6 +312,14 @@ export class Hub extends Greenlet<[], never> {
     if (this.liveHead !== null) this.liveHead[PREV] = task;
     this.liveHead = task;
     this.liveCount++;
+    if (this.monitor !== null) this.monitor.spawned?.(task, getCurrentGreenlet());
+  }
+
+  /** Every task that has not ended, oldest first. */
+  liveTasks(): Schedulable[] {
+    const list: Schedulable[] = [];
+    for (let task = this.liveHead; task !== null; task = task[NEXT]) list.push(task);
+    return list.reverse();
   }
 
   /** @internal Queue a READY task and make sure the hub will run. */
@@ -414,6 +444,24 @@ export class Hub extends Greenlet<[], never> {
   }
 }
 
+/**
+ * Mark an error that leaves a task with the task's name, as a non-enumerable `greenlet`
+ * property (the stack and the message stay as they were); the first name wins when an
+ * error travels through several tasks.
+ */
+export function nameError(error: unknown, name: string): void {
+  if (typeof error !== 'object' || error === null || !Object.isExtensible(error)) return;
+  if (Object.prototype.hasOwnProperty.call(error, 'greenlet')) return;
+  Object.defineProperty(error, 'greenlet', { value: name, enumerable: false, configurable: true, writable: true });
+}
+
+/** The name of the task an error left, if it left one (see {@link nameError}). */
+export function greenletOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as { greenlet?: unknown }).greenlet;
+  return typeof name === 'string' ? name : undefined;
+}
+
 function describeBlocked(blocked: readonly BlockedTask[]): string {
   if (blocked.length === 0) return 'no task is parked (nothing could wake it)';
   const lines = blocked.map((b) => `  ${b.name} waits on ${b.waitingOn} (for ${b.parkedForMs} ms)`);
@@ -447,6 +495,7 @@ function resumeRequest(task: Schedulable): SwitchOp<unknown> {
 }
 
 function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): void {
+  if (hub.monitor !== null) hub.monitor.woken?.(task, kind === K_THROW);
   task[SCHED] = READY;
   task[WAIT] = null;
   task[WAKE_KIND] = kind;
@@ -494,6 +543,7 @@ export function park<T>(
     parking.unpark(task);
     return request(task, K_THROW, pending) as SwitchOp<T>;
   }
+  if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
   task[SCHED] = PARKED;
   task[WAIT] = parking;
   // Reading the clock on every park costs more than the rest of it: reports use the time
@@ -542,6 +592,8 @@ export function wakeThrow(task: Schedulable, error: unknown): boolean {
  * running, gets the error at its next park, so that nothing it received is lost.
  */
 export function interrupt(task: Schedulable, error: unknown): void {
+  const monitor = getHub().monitor;
+  if (monitor !== null) monitor.interrupted?.(task, error);
   switch (task[SCHED]) {
     case PARKED: {
       const parking = task[WAIT] as Parking;

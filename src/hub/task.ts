@@ -39,6 +39,7 @@ import {
   currentTask,
   getHub,
   interrupt,
+  nameError,
   park,
   wake,
   wakeThrow,
@@ -313,8 +314,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     // The greenlet never started: mark it dead without running it.
     this[STATE] = DEAD;
     this[BODY] = null;
-    getHub().finish(this);
-    this[SETTLE](!(err instanceof GreenletExit), err);
+    const hub = getHub();
+    hub.finish(this);
+    const failed = !(err instanceof GreenletExit);
+    if (failed) nameError(err, this.name);
+    hub.monitor?.ended?.(this, failed, err);
+    this[SETTLE](failed, err);
   }
 
   /** @internal The hub saw the task end: record the outcome, wake waiters, fire links. */
