@@ -66,7 +66,7 @@
  * @module
  */
 import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
-import { WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { SCHED, WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timer } from '../hub/timers.js';
 import { PriorityHeap, naturalOrder, type Comparator } from './priority-heap.js';
 
@@ -361,17 +361,20 @@ class AsyncWaiter extends Timer {
  * offers the value to the next waiter, so it is not lost.
  */
 function succeed(waiter: Waiter, value: unknown, parking: QueueWait): boolean {
-  if (waiter instanceof AsyncWaiter) {
-    waiter.settle(value);
+  // A task carries its scheduling state as an own property: testing it is a load, where
+  // `instanceof AsyncWaiter` on a task walks its whole prototype chain.
+  if ((waiter as Partial<Schedulable>)[SCHED] === undefined) {
+    (waiter as AsyncWaiter).settle(value);
     return true;
   }
-  return waiter[WAIT] === parking && wake(waiter, value);
+  const task = waiter as Schedulable;
+  return task[WAIT] === parking && wake(task, value);
 }
 
 /** Raise `error` in `waiter`, taken out of the list of `parking`. */
 function fail(waiter: Waiter, error: unknown, parking: QueueWait): void {
-  if (waiter instanceof AsyncWaiter) waiter.fail(error);
-  else if (waiter[WAIT] === parking) wakeThrow(waiter, error);
+  if ((waiter as Partial<Schedulable>)[SCHED] === undefined) (waiter as AsyncWaiter).fail(error);
+  else if ((waiter as Schedulable)[WAIT] === parking) wakeThrow(waiter as Schedulable, error);
 }
 
 /**
