@@ -31,6 +31,8 @@ export interface BlockedTask {
   readonly waitingOn: string;
   /** For how long it has been parked, in milliseconds. */
   readonly parkedForMs: number;
+  /** Where it made the blocking call, when the debug layer records wait sites (`recordSites`). */
+  readonly waitSite?: string;
 }
 
 /**

@@ -159,13 +159,28 @@ export interface HubMonitor {
   interrupted?(task: Schedulable, error: unknown): void;
   /** `task` ended, by returning (`failed` false) or with an error. */
   ended?(task: Schedulable, failed: boolean, outcome: unknown): void;
+  /**
+   * Where parked `task` made its blocking call, if recorded (frames as
+   * `function (file:line:column)`, one per line), for deadlock and LoopExit reports.
+   */
+  waitSite?(task: Schedulable): string | undefined;
 }
 
 /** What the hub reports: errors nobody will see otherwise, and waits that can never end. */
 export type HubReport =
   | { readonly kind: 'task-error'; readonly task: Schedulable; readonly error: unknown }
   | { readonly kind: 'callback-error'; readonly where: string; readonly error: unknown }
-  | { readonly kind: 'deadlock'; readonly blocked: readonly BlockedTask[]; readonly message: string };
+  | { readonly kind: 'deadlock'; readonly blocked: readonly BlockedTask[]; readonly message: string }
+  | {
+      /** The event loop did not come back for longer than the watchdog's threshold. */
+      readonly kind: 'blocked-loop';
+      readonly blockedForMs: number;
+      /** The greenlet that ran the longest stretch without yielding, if known. */
+      readonly greenlet: string | null;
+      readonly ranForMs: number;
+      readonly thresholdMs: number;
+      readonly message: string;
+    };
 
 export type HubReporter = (report: HubReport) => void;
 
@@ -182,6 +197,9 @@ export const printReport: HubReporter = (report) => {
       break;
     case 'deadlock':
       console.error(report.message);
+      break;
+    case 'blocked-loop':
+      console.warn(report.message);
       break;
   }
 };
@@ -406,7 +424,9 @@ export class Hub extends Greenlet<[], never> {
     return tasks.map((task) => {
       const deadline = task[DEADLINE];
       const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
-      return { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - task[PARKED_AT]) };
+      const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - task[PARKED_AT]) };
+      const waitSite = this.monitor?.waitSite?.(task);
+      return waitSite === undefined ? blocked : { ...blocked, waitSite };
     });
   }
 
@@ -464,7 +484,11 @@ export function greenletOf(error: unknown): string | undefined {
 
 function describeBlocked(blocked: readonly BlockedTask[]): string {
   if (blocked.length === 0) return 'no task is parked (nothing could wake it)';
-  const lines = blocked.map((b) => `  ${b.name} waits on ${b.waitingOn} (for ${b.parkedForMs} ms)`);
+  const lines = blocked.map(
+    (b) =>
+      `  ${b.name} waits on ${b.waitingOn} (for ${b.parkedForMs} ms)` +
+      (b.waitSite === undefined ? '' : `\n      at ${b.waitSite.split('\n').join('\n      at ')}`),
+  );
   return `${blocked.length} task${blocked.length === 1 ? ' is' : 's are'} parked on objects nothing can wake:\n${lines.join('\n')}`;
 }
 
