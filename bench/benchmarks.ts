@@ -2,6 +2,18 @@
 import { coreBenchmarks } from './core.bench.js';
 import { hubBenchmarks } from './hub.bench.js';
 import { ioBenchmarks } from './io.bench.js';
+import { debugSiteBenchmarks } from './debug-sites.bench.js';
+import { workersCpuBenchmarks } from './workers-cpu.bench.js';
+import { workersChannelBenchmarks } from './workers-channel.bench.js';
+import { workersHttpBenchmarks } from './workers-http.bench.js';
 import type { Benchmark } from './harness.js';
 
-export const allBenchmarks: Benchmark[] = [...coreBenchmarks, ...hubBenchmarks, ...ioBenchmarks];
+export const allBenchmarks: Benchmark[] = [
+  ...coreBenchmarks,
+  ...hubBenchmarks,
+  ...ioBenchmarks,
+  ...workersCpuBenchmarks,
+  ...workersChannelBenchmarks,
+  ...workersHttpBenchmarks,
+  ...debugSiteBenchmarks,
+];

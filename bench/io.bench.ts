@@ -95,7 +95,7 @@ async function latencyP99(port: number, seconds: number): Promise<number> {
 async function fastP99(slow: number): Promise<number> {
   // A young generation large enough that thousands of parked requests do not turn every
   // minor collection into a pause (the same server flags for the baseline).
-  const server = await startServer('../../demo/server.ts', ['--port', '0'], ['--max-semi-space-size=64']);
+  const server = await startServer('../../demo/server.ts', ['--port', '0', '--workers', '1'], ['--max-semi-space-size=64']);
   let sockets: net.Socket[] = [];
   try {
     sockets = await holdSlowRequests(server.port, slow);

@@ -4,7 +4,7 @@
  *
  *  - a fixed pool of worker threads, each busy with one request from start to end: the
  *    fastcgi model (demo/fixed-pool-server.ts);
- *  - greenlet-ts, a task per request (demo/server.ts).
+ *  - greenlet-ts, a task per request (demo/server.ts, one process: `--workers 1`).
  *
  * For each, this process keeps K `/slow` requests in flight and meanwhile measures `/fast`
  * with autocannon (C connections, D seconds, a request timeout of T ms), then prints the
@@ -119,7 +119,9 @@ console.log(
 );
 const outcomes = [
   await measure(`fixed pool of ${workers} threads (fastcgi)`, 'fixed-pool-server.ts', ['--workers', String(workers)]),
-  await measure('greenlet-ts, a task per request', 'server.ts', []),
+  // One process: the comparison is about the model (a task per request against a thread
+  // per request), not about the number of cores.
+  await measure('greenlet-ts, a task per request', 'server.ts', ['--workers', '1']),
 ];
 
 const rows = [

@@ -45,6 +45,29 @@ describe('the demo service', () => {
     expect(getHub().timers.size).toBe(0);
   });
 
+  it('runs /cpu on a pool thread without holding up /fast', async () => {
+    const result = await run(function* () {
+      const server = yield* startDemo({ port: 0, cpuThreads: 1 });
+      try {
+        const order: string[] = [];
+        const cpu = spawn(function* () {
+          const [status, body] = yield* get(`${server.url}/cpu?ms=300`);
+          order.push(`cpu ${status}`);
+          return body;
+        });
+        yield* sleep(50); // the CPU job is running on the pool's thread
+        const [fastStatus] = yield* get(`${server.url}/fast`);
+        order.push(`fast ${fastStatus}`);
+        const cpuBody = yield* cpu.get();
+        return { order, cpuBody };
+      } finally {
+        yield* server.stop(100);
+      }
+    });
+    expect(result.order).toEqual(['fast 200', 'cpu 200']);
+    expect(result.cpuBody).toMatch(/^cpu: 300 ms of work on a pool thread \(\d+ rounds\)\n$/);
+  });
+
   it('refuses a bad /slow delay and unknown paths with a message', async () => {
     const result = await run(function* () {
       const server = yield* startDemo({ port: 0 });
