@@ -2,6 +2,7 @@
 import { coreBenchmarks } from './core.bench.js';
 import { hubBenchmarks } from './hub.bench.js';
 import { ioBenchmarks } from './io.bench.js';
+import { debugBenchmarks } from './debug.bench.js';
 import { debugSiteBenchmarks } from './debug-sites.bench.js';
 import { workersCpuBenchmarks } from './workers-cpu.bench.js';
 import { workersChannelBenchmarks } from './workers-channel.bench.js';
@@ -15,5 +16,6 @@ export const allBenchmarks: Benchmark[] = [
   ...workersCpuBenchmarks,
   ...workersChannelBenchmarks,
   ...workersHttpBenchmarks,
+  ...debugBenchmarks,
   ...debugSiteBenchmarks,
 ];

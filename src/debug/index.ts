@@ -24,3 +24,7 @@ export { formatRunInfo, printRunInfo, installRunInfoSignal, RunInfoUnsupportedEr
 export type { RunInfoOptions } from './run-info.js';
 export { startWatchdog, stopWatchdog, watchdogRunning, watchdogThreadReady, NAME_SLOTS, NAME_BYTES } from './watchdog.js';
 export type { WatchdogOptions, LoopBlockedReport } from './watchdog.js';
+export { startTrace, DEFAULT_TRACE_LIMIT } from './trace.js';
+export type { TraceOptions, TraceRecorder } from './trace.js';
+export { writeTraceFile, TraceWriteError } from './trace-file.js';
+export type { TraceEvent, TraceMetadata, TraceFile } from './trace-file.js';
