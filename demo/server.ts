@@ -9,6 +9,7 @@
  *   GET /fast           answers at once
  *   GET /slow?ms=N      answers after N ms (default 1000), sleeping in its own task
  *   GET /cpu?ms=N       N ms of CPU work (default 100), on a pool of threads: /fast is not held up
+ *   GET /runinfo        the tree of every live task and what it waits on (as text; also on SIGUSR2)
  *   GET /stats          this worker's live tasks, switches per second, what its parked tasks wait on
  *   GET /               this list
  *
@@ -27,12 +28,14 @@ import { parseArgs } from 'node:util';
 import { getHub, run, sleep, switchCount, type GreenletBody } from 'greenlet-ts';
 import { HttpError, HttpServer, type HttpRequest, type HttpResponse } from 'greenlet-ts/io';
 import { ClusteredServer, CpuPool } from 'greenlet-ts/workers';
+import { formatRunInfo, installRunInfoSignal } from 'greenlet-ts/debug';
 
 const INDEX = `greenlet-ts demo: a task per request
 
   GET /fast           answers at once
   GET /slow?ms=N      answers after N ms (default 1000), sleeping in its own task
   GET /cpu?ms=N       N ms of CPU work (default 100), on a pool of threads
+  GET /runinfo        every live task, by parent and by spawner, and what it waits on
   GET /stats          live tasks, switches per second, what the parked tasks wait on
                       (of the worker process that answers)
 
@@ -122,6 +125,9 @@ export function demoServer(options: DemoOptions = {}): HttpServer {
         response.send(200, `cpu: ${ms} ms of work on a pool thread (${rounds} rounds)\n`);
         return;
       }
+      case '/runinfo':
+        response.send(200, formatRunInfo());
+        return;
       case '/stats': {
         const hub = getHub();
         const blocked = hub.blockedTasks();
@@ -206,6 +212,8 @@ async function serveClustered(workers: number, port: number, host: string): Prom
 if (isMain) {
   // When whoever reads our output goes away (a closed pipe), carry on serving.
   process.stdout.on('error', () => {});
+  // `kill -USR2 <pid>` prints every live task and what it waits on to stderr.
+  installRunInfoSignal('SIGUSR2');
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '8080' },

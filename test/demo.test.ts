@@ -68,6 +68,25 @@ describe('the demo service', () => {
     expect(result.cpuBody).toMatch(/^cpu: 300 ms of work on a pool thread \(\d+ rounds\)\n$/);
   });
 
+  it('shows the tree of live tasks at /runinfo, the slow request parked in it', async () => {
+    const text = await run(function* () {
+      const server = yield* startDemo({ port: 0 });
+      try {
+        const slow = spawn(function* () {
+          yield* get(`${server.url}/slow?ms=200`);
+        });
+        yield* sleep(50);
+        const [status, body] = yield* get(`${server.url}/runinfo`);
+        yield* slow.join();
+        return `${status}\n${body}`;
+      } finally {
+        yield* server.stop(100);
+      }
+    });
+    expect(text).toMatch(/^200\ngreenlet-ts run info: \d+ live tasks/);
+    expect(text).toMatch(/GET \/slow\?ms=200: parked for \d+ ms on sleep\(\)/);
+  });
+
   it('refuses a bad /slow delay and unknown paths with a message', async () => {
     const result = await run(function* () {
       const server = yield* startDemo({ port: 0 });
