@@ -18,6 +18,40 @@ function lines(output: string): string[] {
 
 // Each example runs in its own process; running them side by side keeps this file fast.
 describe.concurrent('examples', () => {
+  it('process-and-coroutine.ts counts primes on a pool while a ticker runs, and words in a worker thread', async () => {
+    const countPrimes = (limit: number): number => {
+      const composite = new Uint8Array(limit);
+      let count = 0;
+      for (let n = 2; n < limit; n++) {
+        if (composite[n] === 1) continue;
+        count++;
+        for (let m = n * n; m < limit; m += n) composite[m] = 1;
+      }
+      return count;
+    };
+    const words = (batch: string[]) => batch.join(' ').split(/\s+/).filter(Boolean).length;
+    const text = ['the quick brown fox', 'jumps over', 'the lazy dog', 'greenlets switch', 'threads share nothing'];
+    expect(lines(await run('examples/process-and-coroutine.ts'))).toEqual([
+      `primes below 200000: ${countPrimes(200_000)}`,
+      `primes below 300000: ${countPrimes(300_000)}`,
+      'the ticker task kept running meanwhile: yes',
+      `words per batch, counted in the worker thread: ${[text.slice(0, 2), text.slice(2, 4), text.slice(4)].map(words).join(', ')}`,
+      "the worker's main task returned: counted 3 batches",
+    ]);
+  });
+
+  it('run-info.ts prints the tree of live tasks by parent and by spawner, with wait and spawn sites', async () => {
+    const output = await run('examples/run-info.ts');
+    expect(output).toMatch(/^greenlet-ts run info: 6 live tasks \(1 running, 0 ready, 5 parked, 0 new\)/);
+    expect(output).toContain('   ├─ consumer-2: parked for N ms on queue.get() on Queue(0 items, 1 getter)\n');
+    expect(output).toContain('   │    waiting at consumer (examples/run-info.ts:');
+    expect(output).toContain('   ├─ parent-5: parked for N ms on join(child-6)\n');
+    expect(output).toContain('   └─ child-6: parked for N ms on Event(clear, 2 waiting)\n');
+    expect(output).toContain('        spawned at parent (examples/run-info.ts:');
+    expect(output).toContain('By spawner:\nmain\n└─ program-1 (running)\n');
+    expect(output).toContain('   └─ parent-5 (parked)\n      └─ child-6 (parked)');
+  });
+
   it('seed.ts prints 12, 56 and 34, and never 78', async () => {
     expect(lines(await run('examples/seed.ts'))).toEqual(['12', '56', '34']);
   });
