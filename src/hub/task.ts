@@ -22,7 +22,6 @@ import {
 } from '../core/switcher.js';
 import {
   DEADLINE,
-  DONE,
   INTERRUPT,
   NEW,
   NEXT,

@@ -5,7 +5,6 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import type { SwitchSignal } from '../core/switcher.js';
 import { clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from './hub.js';
 import { Timer } from './timers.js';
 

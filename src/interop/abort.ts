@@ -18,7 +18,6 @@
  */
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet } from '../core/switcher.js';
 import { PEEK_OUTCOME, WATCH_END, spawn, currentTaskOrNull, type Task } from '../hub/task.js';
 
 /**

@@ -19,7 +19,7 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { Greenlet, GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet, getMainGreenlet, immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { getCurrentGreenlet, getMainGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import { BoundedSemaphore } from './semaphore.js';
 

@@ -23,7 +23,7 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, getHub, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Waitable } from '../hub/wait.js';
 
