@@ -148,7 +148,7 @@ function round(x: number, digits = 1): number {
 let headerPrinted = false;
 function printRow(b: Benchmark, r: Result): void {
   const cols: [string, number][] = [
-    ['name', 26],
+    ['name', 30],
     ['unit', 7],
     ['value', 10],
     ['baseline', 34],
