@@ -1,0 +1,72 @@
+/**
+ * The benchmark load generator counts what it should: responses split across reads,
+ * several per read, and failures (non-200, a connection the server closes).
+ */
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pipelinedLoad } from '../../bench/http-load.js';
+
+let server: http.Server | undefined;
+
+async function serve(handler: http.RequestListener): Promise<number> {
+  server = http.createServer(handler);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as AddressInfo).port;
+}
+
+afterEach(async () => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+});
+
+describe('pipelinedLoad', () => {
+  it('counts every response the server sent, with none failed', async () => {
+    let served = 0;
+    // A body larger than one read, so responses straddle chunk boundaries.
+    const body = 'x'.repeat(100_000);
+    const port = await serve((_request, response) => {
+      served++;
+      response.end(body);
+    });
+    const result = await pipelinedLoad({ port, path: '/', connections: 3, depth: 4, seconds: 0.3 });
+    expect(result.failed).toBe(0);
+    expect(result.requests).toBeGreaterThan(0);
+    // Counted within the window; the batches in flight at its end are drained, not counted.
+    expect(result.requests).toBeLessThanOrEqual(served);
+    expect(served - result.requests).toBeLessThanOrEqual(3 * 4);
+    // The window is at least the 0.3 s asked for (a late timer only makes it longer).
+    expect(result.rate).toBeGreaterThan(0);
+    expect(result.rate).toBeLessThanOrEqual(result.requests / 0.3);
+  });
+
+  it('counts non-200 responses as failures', async () => {
+    const port = await serve((request, response) => {
+      response.statusCode = request.url === '/' ? 503 : 200;
+      response.end('no');
+    });
+    const result = await pipelinedLoad({ port, path: '/', connections: 2, depth: 2, seconds: 0.1 });
+    expect(result.requests).toBeGreaterThan(0);
+    expect(result.failed).toBeGreaterThanOrEqual(result.requests);
+  });
+
+  it('counts a connection the server closes as a failure, with its error', async () => {
+    const port = await serve((request) => request.socket.destroy());
+    const result = await pipelinedLoad({ port, path: '/', connections: 2, depth: 1, seconds: 0.1 });
+    expect(result.requests).toBe(0);
+    expect(result.failed).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses responses it cannot frame (chunked) instead of miscounting them', async () => {
+    const port = await serve((_request, response) => {
+      response.write('a');
+      response.end('b');
+    });
+    const result = await pipelinedLoad({ port, path: '/', connections: 1, depth: 1, seconds: 0.1 });
+    expect(result.requests).toBe(0);
+    expect(result.firstError?.message).toMatch(/must carry Content-Length/);
+  });
+});
