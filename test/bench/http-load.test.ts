@@ -5,8 +5,9 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pipelinedLoad } from '../../bench/http-load.js';
+import { pipelinedLoad, ResponseCounter } from '../../bench/http-load.js';
 
 let server: http.Server | undefined;
 
@@ -21,6 +22,55 @@ afterEach(async () => {
   server?.closeAllConnections();
   server?.close();
   server = undefined;
+});
+
+/** A response as a server could write it; `name` spells the Content-Length header. */
+function response(status: number, body: string, name = 'Content-Length'): string {
+  return `HTTP/1.1 ${status} X\r\nContent-Type: text/plain\r\n${name}:  ${body.length}\r\nDate: now\r\n\r\n${body}`;
+}
+
+describe('ResponseCounter', () => {
+  it('counts each response once however the stream is cut into reads', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ok: fc.boolean(), body: fc.string({ maxLength: 40 }), upper: fc.boolean() }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (responses, cutSeeds) => {
+          const bytes = Buffer.from(
+            responses.map((r) => response(r.ok ? 200 : 503, r.body, r.upper ? 'CONTENT-LENGTH' : 'content-length')).join(''),
+            'latin1',
+          );
+          const cuts = [...new Set(cutSeeds.map((n) => n % (bytes.length + 1)))].sort((a, b) => a - b);
+          const counter = new ResponseCounter();
+          let counted = 0;
+          let from = 0;
+          for (const cut of [...cuts, bytes.length]) {
+            counted += counter.feed(bytes.subarray(from, cut));
+            from = cut;
+          }
+          expect(counted).toBe(responses.length);
+          expect(counter.failed).toBe(responses.filter((r) => !r.ok).length);
+        },
+      ),
+    );
+  });
+
+  it('does not count a response until its last body byte has arrived', () => {
+    const counter = new ResponseCounter();
+    const whole = Buffer.from(response(200, 'hello'));
+    expect(counter.feed(whole.subarray(0, whole.length - 1))).toBe(0);
+    expect(counter.feed(whole.subarray(whole.length - 1))).toBe(1);
+  });
+
+  it('refuses a response without Content-Length', () => {
+    const counter = new ResponseCounter();
+    expect(() => counter.feed(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n'))).toThrow(
+      /must carry Content-Length/,
+    );
+    expect(() => new ResponseCounter().feed(Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc'))).toThrow(
+      /must carry Content-Length/,
+    );
+  });
 });
 
 describe('pipelinedLoad', () => {
