@@ -26,6 +26,11 @@ export interface LoadResult {
   requests: number;
   /** `requests` per second of wall time. */
   rate: number;
+  /**
+   * The measured window, in seconds: about the `seconds` asked for (a timer may fire up to a
+   * millisecond early by this clock, or late under load).
+   */
+  elapsed: number;
   /** Non-200 responses, unsupported framing, socket errors and early closes. */
   failed: number;
   /** The first socket or framing error, if any. */
@@ -188,6 +193,7 @@ export async function pipelinedLoad(options: LoadOptions): Promise<LoadResult> {
   return {
     requests: counted,
     rate: counted / elapsed,
+    elapsed,
     failed,
     ...(firstError === undefined ? {} : { firstError }),
     clientCpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(counted, 1),

@@ -11,7 +11,6 @@
  * threads of /proc/self/task).
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -29,6 +28,7 @@ import {
   type SwitchOp,
   type Task,
 } from 'greenlet-ts';
+import { expectThreadsBackTo, osThreads } from './threads.js';
 import { CpuPool, CpuPoolClosed, WorkerCrashedError, WorkerJobError, type CpuPoolOptions } from '../../src/workers/cpu-pool.js';
 
 const HASH_WORKER = new URL('./fixtures/hash-worker.mjs', import.meta.url);
@@ -92,11 +92,6 @@ function* results<T>(tasks: Task<T>[]): GreenletBody<T[]> {
   return out;
 }
 
-/** The threads of this process (the main thread, V8's and libuv's, worker threads). */
-function osThreads(): number {
-  return fs.readdirSync('/proc/self/task').length;
-}
-
 let reports: HubReport[] = [];
 let baseline = { live: 0, threads: 0 };
 
@@ -106,11 +101,11 @@ beforeEach(() => {
   baseline = { live: getHub().liveCount, threads: osThreads() };
 });
 
-afterEach(() => {
+afterEach(async () => {
   getHub().reporter = printReport;
   expect(getHub().timers.size).toBe(0);
   expect(getHub().liveCount).toBe(baseline.live);
-  expect(osThreads()).toBeLessThanOrEqual(baseline.threads);
+  await expectThreadsBackTo(baseline.threads);
   expect(reports).toEqual([]);
 });
 
@@ -450,7 +445,7 @@ describe('CpuPool: destroy', () => {
     expect(outcome.later).toBeInstanceOf(CpuPoolClosed);
     expect((outcome.later as Error).message).toMatch(/after pool\.destroy\(\)/);
     expect(Atomics.load(flags, RUNS + 5)).toBe(0);
-    expect(osThreads()).toBeLessThanOrEqual(threadsBefore);
+    await expectThreadsBackTo(threadsBefore);
     await expect(pool.runAsync('too late')).rejects.toBeInstanceOf(CpuPoolClosed);
   });
 
@@ -465,7 +460,7 @@ describe('CpuPool: destroy', () => {
     });
     await Promise.all([pool.destroyAsync(), pool.destroyAsync()]);
     expect(pool.threads).toBe(0);
-    expect(osThreads()).toBeLessThanOrEqual(threadsBefore);
+    await expectThreadsBackTo(threadsBefore);
   });
 
   it('`await using` destroys the pool at the end of the block', async () => {
@@ -475,6 +470,6 @@ describe('CpuPool: destroy', () => {
       expect(pool.threads).toBe(2);
       await run(() => pool.run(1));
     }
-    expect(osThreads()).toBeLessThanOrEqual(threadsBefore);
+    await expectThreadsBackTo(threadsBefore);
   });
 });

@@ -32,11 +32,11 @@ import {
 } from '../../src/workers/remote-channel.js';
 import { WorkerExited, WorkerFailed, startWorker, type WorkerHandle } from '../../src/workers/worker.js';
 import type { Request } from './fixtures/reply.js';
+import { expectThreadsBackTo, osThreads } from './threads.js';
 
 const runner = new URL('./fixtures/bootstrap.mjs', import.meta.url);
 const fixture = (name: string): URL => new URL(`./fixtures/${name}.ts`, import.meta.url);
 
-const threadCount = (): number => fs.readdirSync('/proc/self/task').length;
 const refedPorts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
 let threadsBefore = 0;
@@ -46,15 +46,15 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  threadsBefore = threadCount();
+  threadsBefore = osThreads();
 });
 
-afterEach(() => {
+afterEach(async () => {
   expect(getHub().timers.size).toBe(0);
   expect(getHub().liveCount).toBe(0);
   expect(openEndCount()).toBe(0);
   expect(refedPorts()).toBe(0);
-  expect(threadCount()).toBe(threadsBefore);
+  await expectThreadsBackTo(threadsBefore);
 });
 
 /** A worker running fixtures/echo.ts: `tx` → worker → `rx`. */

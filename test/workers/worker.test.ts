@@ -21,12 +21,11 @@ import {
 import { openEndCount, remoteChannel } from '../../src/workers/remote-channel.js';
 import { WorkerExited, WorkerFailed, startWorker, startWorkers, type WorkerHandle } from '../../src/workers/worker.js';
 import type { ContextReport } from './fixtures/context.js';
+import { expectThreadsBackTo, osThreads } from './threads.js';
 
 const runner = new URL('./fixtures/bootstrap.mjs', import.meta.url);
 const fixture = (name: string): URL => new URL(`./fixtures/${name}.ts`, import.meta.url);
 
-/** OS threads of this process: a worker thread is one of them. */
-const threadCount = (): number => fs.readdirSync('/proc/self/task').length;
 
 let threadsBefore = 0;
 
@@ -36,14 +35,14 @@ beforeAll(async () => {
 });
 
 beforeEach(() => {
-  threadsBefore = threadCount();
+  threadsBefore = osThreads();
 });
 
-afterEach(() => {
+afterEach(async () => {
   expect(getHub().timers.size).toBe(0);
   expect(getHub().liveCount).toBe(0);
   expect(openEndCount()).toBe(0);
-  expect(threadCount()).toBe(threadsBefore);
+  await expectThreadsBackTo(threadsBefore);
 });
 
 /** The error `handle.get()` raises. */
