@@ -17,8 +17,9 @@
  * (the fast path: no envelope, no allocation), or a control record (an object with the
  * own key `__greenletTs`): an escaped value (one that holds channel ends, or that has
  * that key itself), `close`, `fail` (the sending thread failed, with its error), `hello`
- * (the end arrived in a new thread, with that thread's name). Receiver → sender: a
- * number (credits), `close`, `fail`, `hello`. A port's `close` event without a `close`
+ * (the end arrived in a new thread, with that thread's name), `dropped` (the end was
+ * collected without close). Receiver → sender: a number (credits), `close`, `fail`,
+ * `hello`, `dropped`. A port's `close` event without a `close`
  * or `fail` record first means the other thread went away (crashed, exited, was
  * terminated): the end closes with {@link ChannelPeerGone}.
  *
@@ -45,6 +46,13 @@
  * `process.exit()` or `terminate()`. Either way the other end closes with
  * {@link ChannelPeerGone}, and receiving raises it once the values that arrived are
  * drained, so a crash is never mistaken for a clean end.
+ *
+ * When an end is dropped: an end nothing refers to any more (no task waits on it, no
+ * variable holds it) is garbage-collected even if it was never closed, since its port's
+ * listeners hold it weakly. Its port is then closed (it would otherwise stay open for the
+ * life of the thread) after a `dropped` record, and the other end closes with a
+ * {@link ChannelPeerGone} that says the end was dropped. When that happens depends on the
+ * garbage collector: close ends explicitly; this only keeps a forgotten one from leaking.
  *
  * Greenlets never cross threads: a Greenlet or Task (or a local Channel) found in a
  * value is refused at send time. Finding them, and the channel ends to move, walks the
@@ -102,7 +110,8 @@ type ControlRecord =
   | { readonly [CONTROL]: 'value'; readonly value: unknown; readonly ends: boolean }
   | { readonly [CONTROL]: 'close' }
   | { readonly [CONTROL]: 'fail'; readonly error: ErrorRecord; readonly thread: string }
-  | { readonly [CONTROL]: 'hello'; readonly thread: string };
+  | { readonly [CONTROL]: 'hello'; readonly thread: string }
+  | { readonly [CONTROL]: 'dropped'; readonly thread: string };
 
 /** An end on its way to another thread (the own property `WIRE` of its clone). */
 interface WireEnd {
@@ -161,8 +170,69 @@ function isControl(data: unknown): data is ControlRecord {
 
 type AnyEnd = RemoteSender<unknown> | RemoteReceiver<unknown>;
 
-/** The open ends of this thread; the worker runtime closes them when the thread ends. */
-const liveEnds = new Set<AnyEnd>();
+/**
+ * The open ends of this thread, held weakly (an end dropped without `close()` can be
+ * collected: see {@link closeDropped}); the worker runtime closes them when the thread ends.
+ */
+const liveEnds = new Set<WeakRef<AnyEnd>>();
+
+/** What is left to close once an end has been collected. */
+interface DroppedEnd {
+  readonly ref: WeakRef<AnyEnd>;
+  readonly port: MessagePort;
+}
+
+const droppedEnds = new FinalizationRegistry<DroppedEnd>(closeDropped);
+
+/** An end opens in this thread: count it, and close its port if it is collected open. */
+function track(end: AnyEnd, ref: WeakRef<AnyEnd>, port: MessagePort): void {
+  liveEnds.add(ref);
+  droppedEnds.register(end, { ref, port }, ref);
+}
+
+/** An end closed (or moved away): nothing to do when it is collected. */
+function untrack(ref: WeakRef<AnyEnd>): void {
+  liveEnds.delete(ref);
+  droppedEnds.unregister(ref);
+}
+
+/**
+ * An end was garbage-collected while open: nothing can use it any more. Tell the other
+ * end (it closes with a {@link ChannelPeerGone} that says so) and close the port, which
+ * would otherwise stay open for the life of the thread. An end is collectable only when
+ * no task waits on it (a parked task holds it) and nothing else refers to it: its port's
+ * listeners hold it weakly.
+ */
+function closeDropped({ ref, port }: DroppedEnd): void {
+  if (!liveEnds.delete(ref)) return;
+  try {
+    port.postMessage({ [CONTROL]: 'dropped', thread: threadLabel } satisfies ControlRecord);
+  } catch {
+    // The port is closing already: the other end learns from its 'close' event.
+  }
+  port.close();
+}
+
+/**
+ * Port listeners that reach their end through a WeakRef: a port holds its listeners for
+ * as long as it is open, and a strong reference would keep a dropped end alive with it.
+ */
+function weakListeners<E extends object>(
+  ref: WeakRef<E>,
+  onMessage: (end: E, data: unknown) => void,
+  onClose: (end: E) => void,
+): { message: (data: unknown) => void; close: () => void } {
+  return {
+    message: (data) => {
+      const end = ref.deref();
+      if (end !== undefined) onMessage(end, data);
+    },
+    close: () => {
+      const end = ref.deref();
+      if (end !== undefined) onClose(end);
+    },
+  };
+}
 
 /** Internal operations shared by both ends (symbols, so that users cannot call them). */
 const MOVE_OUT: unique symbol = Symbol('greenlet-ts.moveOut');
@@ -176,7 +246,9 @@ const FAIL: unique symbol = Symbol('greenlet-ts.fail');
  * cause is `failure`). The worker runtime calls it when the worker's main task ends.
  */
 export function closeThreadEnds(failure?: unknown): void {
-  for (const end of [...liveEnds]) {
+  for (const ref of [...liveEnds]) {
+    const end = ref.deref();
+    if (end === undefined) continue;
     if (failure === undefined) end.close();
     else end[FAIL](failure);
   }
@@ -184,7 +256,9 @@ export function closeThreadEnds(failure?: unknown): void {
 
 /** @internal How many ends are open in this thread (tests check that none leaked). */
 export function openEndCount(): number {
-  return liveEnds.size;
+  let open = 0;
+  for (const ref of liveEnds) if (ref.deref() !== undefined) open++;
+  return open;
 }
 
 // --- what may cross --------------------------------------------------------------------------
@@ -348,7 +422,9 @@ function wireProperty(end: AnyEnd, wire: WireEnd | undefined): void {
  * end and hand the other to a worker, in its start data
  * (`startWorkers(url, { data: { jobs: receiver } })`) or through another remote channel
  * (`yield* control.send(receiver)`); an end may move again the same way, as long as
- * nothing waits on it.
+ * nothing waits on it. Close each end when done with it; one dropped without `close()`
+ * is closed when the garbage collector takes it, and the other end then raises
+ * {@link ChannelPeerGone}.
  *
  * ```ts
  * // main thread
@@ -446,8 +522,14 @@ export class RemoteSender<T> extends Channel<T> {
   #refd = false;
   #peer: string;
   readonly #parking: Parking;
+  readonly #ref: WeakRef<RemoteSender<T>> = new WeakRef(this);
+  readonly #listeners = weakListeners(
+    this.#ref,
+    (end, data) => end.#receive(data),
+    (end) => end.#portClosed(),
+  );
 
-  readonly #onMessage = (data: unknown): void => {
+  #receive(data: unknown): void {
     if (typeof data === 'number') {
       this.#credits += data;
       if (this.#queue.length !== 0) this.#pump();
@@ -469,14 +551,17 @@ export class RemoteSender<T> extends Channel<T> {
       case 'fail':
         this.#peerClosed(peerFailed('receiving', data.thread, data.error));
         break;
+      case 'dropped':
+        this.#peerClosed(peerDropped('receiving', data.thread, String(this)));
+        break;
       default:
         break;
     }
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #portClosed(): void {
     if (!this.closed) this.#peerClosed(peerGone('receiving', this.#peer, String(this)));
-  };
+  }
 
   /** @internal Made by {@link remoteChannel}, or when an end arrives from another thread. */
   constructor(port: MessagePort, capacity: number, credits: number, peer: string) {
@@ -493,10 +578,10 @@ export class RemoteSender<T> extends Channel<T> {
       },
       toString: () => `send on ${String(this)}`,
     };
-    port.on('message', this.#onMessage);
-    port.on('close', this.#onClose);
+    port.on('message', this.#listeners.message);
+    port.on('close', this.#listeners.close);
     port.unref();
-    liveEnds.add(this as RemoteSender<unknown>);
+    track(this as RemoteSender<unknown>, this.#ref as WeakRef<AnyEnd>, port);
   }
 
   /** Why the channel closed when its receiving side went away (null otherwise). */
@@ -689,7 +774,7 @@ export class RemoteSender<T> extends Channel<T> {
   #shut(): void {
     super.close();
     this.#port.close();
-    liveEnds.delete(this as RemoteSender<unknown>);
+    untrack(this.#ref as WeakRef<AnyEnd>);
     for (const entry of this.#queue.splice(0)) {
       const error = this.#closedError();
       if (entry.task) wakeThrow(entry.waiter as Schedulable, error);
@@ -713,8 +798,8 @@ export class RemoteSender<T> extends Channel<T> {
       throw new ChannelClosed(`${String(this)} cannot move to another thread while tasks here wait to send on it`);
     }
     const port = this.#port;
-    port.off('message', this.#onMessage);
-    port.off('close', this.#onClose);
+    port.off('message', this.#listeners.message);
+    port.off('close', this.#listeners.close);
     wireProperty(this as RemoteSender<unknown>, {
       role: 'send',
       port,
@@ -729,8 +814,8 @@ export class RemoteSender<T> extends Channel<T> {
   /** @internal The move failed: stay in this thread. */
   [MOVE_BACK](): void {
     wireProperty(this as RemoteSender<unknown>, undefined);
-    this.#port.on('message', this.#onMessage);
-    this.#port.on('close', this.#onClose);
+    this.#port.on('message', this.#listeners.message);
+    this.#port.on('close', this.#listeners.close);
     this.#refd = true;
     this.#updateRef();
   }
@@ -741,7 +826,7 @@ export class RemoteSender<T> extends Channel<T> {
     this.#moved = true;
     this.#reason = new ChannelClosed(`${String(this)} was moved to another thread: use it there`);
     super.close();
-    liveEnds.delete(this as RemoteSender<unknown>);
+    untrack(this.#ref as WeakRef<AnyEnd>);
   }
 
   /** @internal This thread failed: tell the receiving side why, and close. */
@@ -791,8 +876,14 @@ export class RemoteReceiver<T> extends Channel<T> {
   #moved = false;
   #refd = false;
   #peer: string;
+  readonly #ref: WeakRef<RemoteReceiver<T>> = new WeakRef(this);
+  readonly #listeners = weakListeners(
+    this.#ref,
+    (end, data) => end.#receive(data),
+    (end) => end.#portClosed(),
+  );
 
-  readonly #onMessage = (data: unknown): void => {
+  #receive(data: unknown): void {
     if (!isControl(data)) {
       this.#deliver(data as T);
       return;
@@ -810,14 +901,17 @@ export class RemoteReceiver<T> extends Channel<T> {
       case 'fail':
         this.#peerClosed(peerFailed('sending', data.thread, data.error));
         break;
+      case 'dropped':
+        this.#peerClosed(peerDropped('sending', data.thread, String(this)));
+        break;
       default:
         break;
     }
-  };
+  }
 
-  readonly #onClose = (): void => {
+  #portClosed(): void {
     if (!this.closed) this.#peerClosed(peerGone('sending', this.#peer, String(this)));
-  };
+  }
 
   /** @internal Made by {@link remoteChannel}, or when an end arrives from another thread. */
   constructor(port: MessagePort, capacity: number, ungranted: number, peer: string, buffered: readonly unknown[] = []) {
@@ -828,10 +922,10 @@ export class RemoteReceiver<T> extends Channel<T> {
     this.#peer = peer;
     // Values that arrived where this end was before: older than anything still in the port.
     for (const value of buffered) super.trySend(value as T);
-    port.on('message', this.#onMessage);
-    port.on('close', this.#onClose);
+    port.on('message', this.#listeners.message);
+    port.on('close', this.#listeners.close);
     port.unref();
-    liveEnds.add(this as RemoteReceiver<unknown>);
+    track(this as RemoteReceiver<unknown>, this.#ref as WeakRef<AnyEnd>, port);
   }
 
   /** Why the channel closed when its sending side went away (null otherwise). */
@@ -1037,7 +1131,7 @@ export class RemoteReceiver<T> extends Channel<T> {
   #shut(): void {
     super.close();
     this.#port.close();
-    liveEnds.delete(this as RemoteReceiver<unknown>);
+    untrack(this.#ref as WeakRef<AnyEnd>);
     this.#updateRef();
   }
 
@@ -1065,8 +1159,8 @@ export class RemoteReceiver<T> extends Channel<T> {
       );
     }
     const port = this.#port;
-    port.off('message', this.#onMessage);
-    port.off('close', this.#onClose);
+    port.off('message', this.#listeners.message);
+    port.off('close', this.#listeners.close);
     wireProperty(this as RemoteReceiver<unknown>, {
       role: 'recv',
       port,
@@ -1083,8 +1177,8 @@ export class RemoteReceiver<T> extends Channel<T> {
     const wire = (this as unknown as Record<string, WireEnd | undefined>)[WIRE];
     for (const value of wire?.buffered ?? []) super.trySend(value as T);
     wireProperty(this as RemoteReceiver<unknown>, undefined);
-    this.#port.on('message', this.#onMessage);
-    this.#port.on('close', this.#onClose);
+    this.#port.on('message', this.#listeners.message);
+    this.#port.on('close', this.#listeners.close);
     this.#refd = true;
     this.#updateRef();
   }
@@ -1095,7 +1189,7 @@ export class RemoteReceiver<T> extends Channel<T> {
     this.#moved = true;
     this.#reason = new ChannelClosed(`${String(this)} was moved to another thread: use it there`);
     super.close();
-    liveEnds.delete(this as RemoteReceiver<unknown>);
+    untrack(this.#ref as WeakRef<AnyEnd>);
   }
 
   /** @internal This thread failed: tell the sending side why, and close. */
@@ -1140,6 +1234,14 @@ function peerGone(side: 'sending' | 'receiving', peer: string, end: string): Cha
     `${end}: the ${side} end, in ${peer}, went away without closing the channel: its thread ended ` +
       '(it crashed, called process.exit(), or was terminated). Close a channel before its thread ends, ' +
       'and join the worker to learn why it ended',
+  );
+}
+
+function peerDropped(side: 'sending' | 'receiving', peer: string, end: string): ChannelPeerGone {
+  return new ChannelPeerGone(
+    `${end}: the ${side} end, in ${peer}, was garbage-collected without close(): nothing referred to it any ` +
+      `more, so nothing will ever ${side === 'sending' ? 'send on' : 'receive from'} it. Close an end you stop ` +
+      'using (`end.close()`)',
   );
 }
 

@@ -22,6 +22,7 @@ import {
   spawn,
   type GreenletBody,
   type SwitchOp,
+  waitFor,
 } from 'greenlet-ts';
 import {
   ChannelPeerGone,
@@ -32,6 +33,7 @@ import {
 } from '../../src/workers/remote-channel.js';
 import { WorkerExited, WorkerFailed, startWorker, type WorkerHandle } from '../../src/workers/worker.js';
 import type { Request } from './fixtures/reply.js';
+import { collectRounds, collectUntil } from '../conformance/greenlet/fixtures/gc-harness.js';
 import { expectThreadsBackTo, osThreads } from './threads.js';
 
 const runner = new URL('./fixtures/bootstrap.mjs', import.meta.url);
@@ -250,6 +252,63 @@ describe('backpressure', () => {
       tx.close();
       expect(yield* rx.recvOk()).toEqual([undefined, false]);
     });
+  });
+});
+
+/** The sending end of a pair whose receiving end nobody keeps. */
+function senderOfDroppedPair(): RemoteSender<number> {
+  const [tx] = remoteChannel<number>(2);
+  return tx;
+}
+
+/** The receiving end of a pair whose sending end sent 1 and 2, then was dropped unclosed. */
+function receiverOfDroppedPair(): RemoteReceiver<number> {
+  const [tx, rx] = remoteChannel<number>(4);
+  tx.trySend(1);
+  tx.trySend(2);
+  return rx;
+}
+
+describe('an end dropped without close()', () => {
+  it('is collected, its port closed, and the sender learns that the receiving end was dropped', async () => {
+    const tx = senderOfDroppedPair();
+    await collectUntil(() => tx.closed, { description: 'the sender sees its receiver dropped' });
+    expect(openEndCount()).toBe(0);
+    const error = await run(() => errorOf(() => tx.send(1)));
+    expect(error).toBeInstanceOf(ChannelPeerGone);
+    expect(String(error)).toMatch(/the receiving end, in the main thread, was garbage-collected without close\(\)/);
+    expect(String(error)).toMatch(/Close an end you stop using/);
+    expect(() => tx.close()).not.toThrow(); // closed by the other side: nothing to do
+  });
+
+  it('lets the receiver take what was sent before, then raises ChannelPeerGone', async () => {
+    const rx = receiverOfDroppedPair();
+    await collectUntil(() => rx.closed, { description: 'the receiver sees its sender dropped' });
+    const result = await run(function* () {
+      const got = [yield* rx.recv(), yield* rx.recv()];
+      return { got, error: yield* errorOf(() => rx.recv()) };
+    });
+    expect(result.got).toEqual([1, 2]);
+    expect(result.error).toBeInstanceOf(ChannelPeerGone);
+    expect(rx.error).toBeInstanceOf(ChannelPeerGone);
+    expect(String(rx.error)).toBe(String(result.error));
+    expect(String(result.error)).toMatch(/the sending end, in the main thread, was garbage-collected without close\(\)/);
+  });
+
+  it('is not collected while a task waits on it', async () => {
+    const got = await run(function* () {
+      const [tx, rx] = remoteChannel<number>(1);
+      const waiter = spawn(function* () {
+        return [yield* rx.recv(), yield* rx.recvOk()];
+      });
+      yield* sleep(0); // the waiter parks in recv()
+      yield* waitFor(collectRounds(5));
+      expect(tx.closed).toBe(false);
+      yield* tx.send(7);
+      tx.close();
+      return yield* waiter.get();
+    });
+    expect(got).toEqual([7, [undefined, false]]);
   });
 });
 
