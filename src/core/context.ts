@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { CTX, getCurrentRecord } from './switcher.js';
+import { CTX, getCurrentRecord, isGenerator } from './switcher.js';
 
 /** Raised by {@link ContextVar.get} for a variable with no value and no default. */
 export class LookupError extends Error {
@@ -75,15 +75,6 @@ export class Context implements Iterable<[ContextVar<unknown>, unknown]> {
     if (isGenerator(result)) return enter(this, result) as R;
     return result;
   }
-}
-
-function isGenerator(x: unknown): x is Generator<unknown, unknown, unknown> {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as { next?: unknown }).next === 'function' &&
-    typeof (x as { throw?: unknown }).throw === 'function'
-  );
 }
 
 function* enter<Y, R, N>(ctx: Context, body: Generator<Y, R, N>): Generator<Y, R, N> {

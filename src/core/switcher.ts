@@ -700,8 +700,26 @@ function open(fn: unknown, args: unknown[]): unknown {
   return frame;
 }
 
-function isIterator(x: unknown): x is Iterator<unknown> & object {
+/** Whether `x` has a `next` method: what a `run` or a `call()` callee returns to be resumed. */
+export function isIterator(x: unknown): x is Iterator<unknown> & object {
   return typeof x === 'object' && x !== null && typeof (x as { next?: unknown }).next === 'function';
+}
+
+/**
+ * Whether `x` is a generator object (or behaves as one: `next`, `throw` and
+ * `[Symbol.iterator]`), so that `yield* x` can run it: how library code tells a generator
+ * function's result from a plain function's. `G` is the type to narrow to.
+ */
+export function isGenerator<G extends Generator<unknown, unknown, unknown> = Generator<unknown, unknown, unknown>>(
+  x: unknown,
+): x is G {
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as { next?: unknown }).next === 'function' &&
+    typeof (x as { throw?: unknown }).throw === 'function' &&
+    typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+  );
 }
 
 /** Async functions cannot be suspended by the switcher (J4): refuse them before they run. */

@@ -45,7 +45,7 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import type { SwitchSignal } from '../core/switcher.js';
+import { isIterator, type SwitchSignal } from '../core/switcher.js';
 import { getHub } from '../hub/hub.js';
 import { Task, currentTaskOrNull } from '../hub/task.js';
 import { Event } from '../sync/event.js';
@@ -451,10 +451,6 @@ function* serveRequest(exchange: Exchange): GreenletBody<void> {
   } finally {
     request.discardUnread();
   }
-}
-
-function isIterator(x: unknown): x is Iterator<unknown> {
-  return typeof x === 'object' && x !== null && typeof (x as { next?: unknown }).next === 'function';
 }
 
 /** The handler failed: answer what can still be answered, report what is a bug. */

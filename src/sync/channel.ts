@@ -45,7 +45,7 @@
  *
  * @module
  */
-import { immediate, type SwitchOp } from '../core/switcher.js';
+import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
@@ -534,7 +534,7 @@ export class Channel<T> implements AsyncIterable<T> {
   *forEach(fn: (value: T) => unknown): GreenletBody<void> {
     for (const it = this.iterate(); yield* it.next(); ) {
       const r = fn(it.value);
-      if (isGenerator(r)) yield* r as GreenletBody<unknown>;
+      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
     }
   }
 
@@ -688,16 +688,6 @@ function* timedWait<R>(
   const result = yield* park<R | typeof TIMED_OUT>(task, parking, ms, TIMED_OUT, false);
   if (result === TIMED_OUT) throw new ChannelTimeout(`${operation} on ${String(channel)} gave up after ${ms} ms`, ms);
   return result;
-}
-
-function isGenerator(x: unknown): x is Generator {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as Generator).next === 'function' &&
-    typeof (x as Generator).throw === 'function' &&
-    typeof (x as Generator)[Symbol.iterator] === 'function'
-  );
 }
 
 // --- iteration ---------------------------------------------------------------------------

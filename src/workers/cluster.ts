@@ -99,7 +99,7 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { call } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { asyncError, isAsync } from '../core/switcher.js';
+import { asyncError, isAsync, typeName } from '../core/switcher.js';
 import { getHub } from '../hub/hub.js';
 import { spawn } from '../hub/task.js';
 import { now } from '../hub/timers.js';
@@ -797,7 +797,7 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
       server = (yield* call(this.#factory)) as S;
       if (!(server instanceof StreamServer) && !(server instanceof HttpServer)) {
         throw new ClusterError(
-          `${this.toString()}: the server factory returned ${describeValue(server)}; it must return a StreamServer or an HttpServer`,
+          `${this.toString()}: the server factory returned ${typeName(server)}; it must return a StreamServer or an HttpServer`,
         );
       }
       if (!server.started) yield* server.start();
@@ -905,12 +905,6 @@ function crashReport(exit: WorkerExit): WorkerCrashed {
         ? 'a new worker replaces it'
         : `a new worker replaces it in ${exit.restartInMs} ms (restarts are rate-limited: maxRestarts per restartWindowMs)`;
   return new WorkerCrashed(`worker ${exit.slot} (pid ${String(exit.pid)}) ${how}; ${next}`, exit);
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  return (value as object).constructor?.name ?? 'an object';
 }
 
 /** Send to a worker; a worker that has just died drops it (its exit follows). */

@@ -61,7 +61,7 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, threadId, workerData, type WorkerOptions } from 'node:worker_threads';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
+import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
 import { currentTask, getHub } from '../hub/hub.js';
 import { spawn } from '../hub/task.js';
 import type { Waitable } from '../hub/wait.js';
@@ -521,18 +521,8 @@ async function runWorkerThread(envelope: Envelope): Promise<void> {
  */
 function* runMain(main: WorkerMain, context: WorkerContext): GreenletBody<{ value: unknown }> {
   const result = main(context);
-  if (isGenerator(result)) return { value: yield* result };
+  if (isGenerator<GreenletBody<unknown>>(result)) return { value: yield* result };
   return { value: result };
-}
-
-function isGenerator(x: unknown): x is GreenletBody<unknown> {
-  return (
-    typeof x === 'object' &&
-    x !== null &&
-    typeof (x as Generator).next === 'function' &&
-    typeof (x as Generator).throw === 'function' &&
-    typeof (x as Generator)[Symbol.iterator] === 'function'
-  );
 }
 
 const envelopeHere: unknown = isMainThread ? undefined : (workerData as Record<string, unknown> | null)?.[ENVELOPE];
