@@ -17,6 +17,7 @@ import {
   type Task,
 } from 'greenlet-ts';
 import { AsyncResult } from '../../src/sync/async-result.js';
+import { sharedStep } from './contention.js';
 
 class MyError extends Error {}
 
@@ -467,19 +468,10 @@ describe('property', () => {
               case 'wait':
                 start(o.kind);
                 break;
-              case 'kill': {
-                const w = waiters[o.index % Math.max(1, waiters.length)];
-                if (w !== undefined && !w.task.ready()) {
-                  w.killed = true;
-                  w.task.kill(undefined, { block: false });
-                }
-                break;
-              }
+              case 'kill':
               case 'step':
-                yield* sleep(0);
-                break;
               case 'advance':
-                yield* sleep(3);
+                yield* sharedStep(o, waiters);
                 break;
             }
           }

@@ -20,6 +20,7 @@ import {
 } from 'greenlet-ts';
 import { AsyncResult } from '../../src/sync/async-result.js';
 import { Event } from '../../src/sync/event.js';
+import { sharedStep } from './contention.js';
 
 afterEach(() => {
   expect(getHub().timers.size).toBe(0);
@@ -421,19 +422,10 @@ describe('property', () => {
               case 'timedWait':
                 start(true);
                 break;
-              case 'kill': {
-                const w = waiters[o.index % Math.max(1, waiters.length)];
-                if (w !== undefined && !w.task.ready()) {
-                  w.killed = true;
-                  w.task.kill(undefined, { block: false });
-                }
-                break;
-              }
+              case 'kill':
               case 'step':
-                yield* sleep(0);
-                break;
               case 'advance':
-                yield* sleep(3); // longer than every timed wait started before it
+                yield* sharedStep(o, waiters);
                 break;
               case 'set':
                 for (const w of waiters) if (w.waiting && !w.killed) presentAtSet.add(w);

@@ -20,6 +20,7 @@ import {
 } from 'greenlet-ts';
 import { Lock, NotOwnerError, RLock } from '../../src/sync/lock.js';
 import { BoundedSemaphore, OverReleaseError } from '../../src/sync/semaphore.js';
+import { sharedStep } from './contention.js';
 
 class MyError extends Error {}
 
@@ -549,19 +550,10 @@ describe('property', () => {
               case 'worker':
                 startWorker(o.depth, o.hold, o.timed);
                 break;
-              case 'kill': {
-                const w = workers[o.index % Math.max(1, workers.length)];
-                if (w !== undefined && !w.task.ready()) {
-                  w.killed = true;
-                  w.task.kill(undefined, { block: false });
-                }
-                break;
-              }
+              case 'kill':
               case 'step':
-                yield* sleep(0);
-                break;
               case 'advance':
-                yield* sleep(3); // longer than every timed acquire started before it
+                yield* sharedStep(o, workers);
                 break;
             }
           }

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlockingError, GreenletExit, Timeout, getHub, run, sleep, spawn, wait, type Task } from 'greenlet-ts';
 import { BoundedSemaphore, OverReleaseError, Semaphore } from '../../src/sync/semaphore.js';
+import { sharedStep } from './contention.js';
 
 class MyError extends Error {}
 
@@ -583,19 +584,10 @@ describe('property', () => {
               case 'worker':
                 startWorker(o.hold, o.timed);
                 break;
-              case 'kill': {
-                const w = workers[o.index % Math.max(1, workers.length)];
-                if (w !== undefined && !w.task.ready()) {
-                  w.killed = true;
-                  w.task.kill(undefined, { block: false });
-                }
-                break;
-              }
+              case 'kill':
               case 'step':
-                yield* sleep(0);
-                break;
               case 'advance':
-                yield* sleep(3); // longer than every timed acquire started before it
+                yield* sharedStep(o, workers);
                 break;
               case 'take':
                 if (sem.tryAcquire()) {
