@@ -2,48 +2,9 @@
  * Debug-layer benchmarks: what recording a trace costs on the most switch-heavy
  * workload there is, the channel ping-pong (every operation parks, wakes and switches).
  */
-import { Channel, run, spawn } from 'greenlet-ts';
 import { startTrace } from '../src/debug/trace.js';
 import type { Benchmark } from './harness.js';
-
-/** Median of `reps` timings of `fn`, in ms, after one warm-up run (as in hub.bench.ts). */
-async function medianMs(fn: () => Promise<unknown>, reps = 5): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[reps >> 1] as number;
-}
-
-const PINGPONG_ROUNDS = 200_000;
-
-/** hub.channel.pingpong, copied from hub.bench.ts: a round trip through two unbuffered channels. */
-async function channelPingPong(): Promise<number> {
-  const ms = await medianMs(
-    () =>
-      run(function* () {
-        const ping = new Channel<number>();
-        const pong = new Channel<number>();
-        const ponger = spawn(function* () {
-          for (let i = 0; i < PINGPONG_ROUNDS; i++) {
-            const v = (yield* ping.recv()) as number;
-            yield* pong.send(v + 1);
-          }
-        });
-        for (let i = 0; i < PINGPONG_ROUNDS; i++) {
-          yield* ping.send(i);
-          yield* pong.recv();
-        }
-        yield* ponger.join();
-      }),
-    3,
-  );
-  return (ms * 1e6) / PINGPONG_ROUNDS;
-}
+import { channelPingPong } from './hub.bench.js';
 
 /**
  * The same with a trace recording (default options: 1,000,000 records kept, the oldest

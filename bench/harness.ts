@@ -61,10 +61,24 @@ async function interleaved(a: Measure, b: Measure, rounds: number): Promise<[num
   return [median(as), median(bs)];
 }
 
-function median(xs: number[]): number {
+/** The median of `xs`. */
+export function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   const mid = s.length >> 1;
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+/** Median of `reps` timings of `fn`, in ms, after one warm-up run: for whole-program workloads. */
+export async function medianMs(fn: () => Promise<unknown>, reps = 5): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[reps >> 1] as number;
 }
 
 /**

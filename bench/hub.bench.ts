@@ -3,29 +3,16 @@
  * async/await equivalent, and memory per sleeping task.
  */
 import { Channel, Queue, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
-import { type Benchmark, bytesPerItem, heapAfterGc } from './harness.js';
+import { type Benchmark, bytesPerItem, heapAfterGc, medianMs } from './harness.js';
 
-/** Median of `reps` timings of `fn`, in ms, after one warm-up run. */
-async function medianMs(fn: () => Promise<unknown>, reps = 5): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[reps >> 1] as number;
-}
-
-const SPAWN_COUNT = 100_000;
+export const SPAWN_COUNT = 100_000;
 
 function* yieldOnce(): GreenletBody<void> {
   yield* sleep(0);
 }
 
 /** hub.spawn_sleep0_join: spawn 100,000 tasks that each sleep(0), join them all. */
-async function spawnSleepJoin(): Promise<number> {
+export async function spawnSleepJoin(): Promise<number> {
   const ms = await medianMs(() =>
     run(function* () {
       const tasks: Task[] = new Array(SPAWN_COUNT);
@@ -107,7 +94,7 @@ async function asyncHandoffFloor(): Promise<number> {
 }
 
 /** hub.channel.pingpong: a round trip through two unbuffered channels between two tasks. */
-async function channelPingPong(): Promise<number> {
+export async function channelPingPong(): Promise<number> {
   const ms = await medianMs(() =>
     run(function* () {
       const ping = new Channel<number>();

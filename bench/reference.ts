@@ -10,7 +10,7 @@
 import { spawnSync } from 'node:child_process';
 import { coreBenchmarks } from './core.bench.js';
 import { hubBenchmarks } from './hub.bench.js';
-import type { Benchmark } from './harness.js';
+import { type Benchmark, median } from './harness.js';
 
 /**
  * Python figure ↔ greenlet-ts benchmark. Memory comes first on both sides, measured
@@ -80,9 +80,7 @@ function measurePython(): Map<string, PythonFigure> {
 async function medianOf(measure: Benchmark['measure'], rounds: number): Promise<number> {
   const values: number[] = [];
   for (let i = 0; i < rounds; i++) values.push(await measure());
-  values.sort((a, b) => a - b);
-  const mid = rounds >> 1;
-  return rounds % 2 === 1 ? (values[mid] as number) : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  return median(values);
 }
 
 function formatValue(x: number): string {
