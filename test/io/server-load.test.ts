@@ -14,16 +14,9 @@ import { getHub, printReport, run, sleep, spawn, type GreenletBody, type HubRepo
 import { waitFor } from '../../src/interop/wait.js';
 import { StreamServer } from '../../src/io/server.js';
 import { ConnectionReset, connect, type Socket } from '../../src/io/socket.js';
+import { settledHandles, tcpHandles } from './handles.js';
 
 // --- what every test leaves behind ----------------------------------------------------------
-
-const tcpHandles = (): number =>
-  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length;
-
-async function settledHandles(limit: number): Promise<number> {
-  for (let turn = 0; turn < 200 && tcpHandles() > limit; turn++) await new Promise((r) => setImmediate(r));
-  return tcpHandles();
-}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -58,7 +51,7 @@ afterEach(async () => {
   getHub().reporter = printReport;
   expect(getHub().timers.size).toBe(0);
   expect(getHub().liveCount).toBe(liveBefore);
-  expect(await settledHandles(handlesBefore)).toBe(handlesBefore);
+  expect(await settledHandles(handlesBefore, 200)).toBe(handlesBefore);
   expect(heapAfterGc() - heapBefore).toBeLessThan(HEAP_SLACK);
 });
 

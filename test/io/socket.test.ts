@@ -28,6 +28,7 @@ import {
   SocketTimeout,
   connect,
 } from '../../src/io/socket.js';
+import { settledHandles, tcpHandles } from './handles.js';
 
 // --- the peer: a plain node:net server ------------------------------------------------------
 
@@ -76,15 +77,6 @@ function collect(s: net.Socket): Promise<Buffer> {
 }
 
 // --- what every test leaves behind ----------------------------------------------------------
-
-const tcpHandles = (): number =>
-  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length;
-
-/** Wait (a bounded number of event-loop turns) until Node has released closed handles. */
-async function settledHandles(limit: number): Promise<number> {
-  for (let turn = 0; turn < 100 && tcpHandles() > limit; turn++) await new Promise((r) => setImmediate(r));
-  return tcpHandles();
-}
 
 let reports: HubReport[] = [];
 let handlesBefore = 0;

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { getHub, printReport, run, sleep, spawn, type GreenletBody, type HubReport } from 'greenlet-ts';
 import { StreamServer, type StreamServerOptions } from '../../src/io/server.js';
 import { connect, type ConnectOptions, type Socket } from '../../src/io/socket.js';
+import { settledHandles, tcpHandles } from './handles.js';
 
 let dir = '';
 let key: Buffer;
@@ -38,14 +39,6 @@ afterAll(() => {
 });
 
 // --- what every test leaves behind ----------------------------------------------------------
-
-const tcpHandles = (): number =>
-  process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap').length;
-
-async function settledHandles(limit: number): Promise<number> {
-  for (let turn = 0; turn < 100 && tcpHandles() > limit; turn++) await new Promise((r) => setImmediate(r));
-  return tcpHandles();
-}
 
 let reports: HubReport[] = [];
 let handlesBefore = 0;
