@@ -1,32 +1,19 @@
 import { getEventListeners } from 'node:events';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   GreenletError,
   GreenletExit,
-  getHub,
-  printReport,
   run,
   sleep,
   spawn,
-  type HubReport,
 } from 'greenlet-ts';
 import { AbortError, killOnAbort, spawnWithSignal, taskSignal } from '../../src/interop/abort.js';
+import { expectCleanHub } from './clean-hub.js';
 
 // No gevent counterpart: Python has no AbortSignal. The kill semantics are gevent's
 // (test__greenlet.py::TestKill): the error is raised where the task blocks, finally runs.
 
-let reports: HubReport[] = [];
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-});
-
-afterEach(() => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(reports).toEqual([]);
-});
+const reports = expectCleanHub();
 
 const abortListeners = (signal: AbortSignal): number => getEventListeners(signal, 'abort').length;
 
@@ -332,6 +319,6 @@ describe('ties do not hide failures', () => {
     expect(signal.aborted).toBe(true);
     expect(signal.reason).toBe(error);
     expect(reports).toEqual([{ kind: 'task-error', task, error }]);
-    reports = []; // expected: the afterEach check wants no other report
+    reports.length = 0; // expected: the afterEach check wants no other report
   });
 });

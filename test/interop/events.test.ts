@@ -1,38 +1,25 @@
 import { EventEmitter, getEventListeners } from 'node:events';
 import net from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BlockingError,
   GreenletExit,
   Timeout,
-  getHub,
-  printReport,
   run,
   sleep,
   spawn,
   withTimeout,
-  type HubReport,
 } from 'greenlet-ts';
 import { once } from '../../src/interop/events.js';
 import { waitFor } from '../../src/interop/wait.js';
+import { expectCleanHub } from './clean-hub.js';
 
 // No gevent counterpart: gevent waits on watchers, not events. The behaviours are those
 // of Node's events.once (value, 'error' rejection, EventTarget's event) with gevent's
 // blocking style: kill and Timeout raise where the task waits, and nothing stays
 // registered (the shape of test__event.py::TestEventWait's timeout cases).
 
-let reports: HubReport[] = [];
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-});
-
-afterEach(() => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(reports).toEqual([]);
-});
+const reports = expectCleanHub();
 
 const listeners = (emitter: EventEmitter): number =>
   emitter.eventNames().reduce((n, name) => n + emitter.listenerCount(name), 0);

@@ -1,18 +1,15 @@
 import net from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   GreenletError,
   GreenletExit,
   Timeout,
-  getHub,
-  printReport,
   run,
   sleep,
   spawn,
   withTimeout,
   type GreenletBody,
-  type HubReport,
 } from 'greenlet-ts';
 import {
   DONE,
@@ -23,23 +20,13 @@ import {
   type Done,
 } from '../../src/interop/iterate.js';
 import { waitFor } from '../../src/interop/wait.js';
+import { expectCleanHub } from './clean-hub.js';
 
 // No gevent counterpart for async iterables; the closest is reading a socket's makefile()
 // line by line in a greenlet (test__socket.py). Kill and Timeout follow gevent
 // (test__greenlet.py::TestKill, test__timeout.py): raised where the task waits.
 
-let reports: HubReport[] = [];
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-});
-
-afterEach(() => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(reports).toEqual([]);
-});
+const reports = expectCleanHub();
 
 const STREAM_EVENTS = ['readable', 'data', 'end', 'error', 'close'] as const;
 

@@ -1,36 +1,23 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BlockingError,
   GreenletExit,
   Timeout,
-  getHub,
-  printReport,
   run,
   sleep,
   spawn,
   withTimeout,
-  type HubReport,
 } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
+import { expectCleanHub } from './clean-hub.js';
 
 // Most of this file has no gevent counterpart (gevent has no promises; the bridge is the
 // answer to gevent/gevent#982). Where a behaviour mirrors gevent's AsyncResult, the test
 // cites it: a promise is a one-shot result cell.
 
-let reports: HubReport[] = [];
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-});
-
-afterEach(() => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(reports).toEqual([]);
-});
+const reports = expectCleanHub();
 
 /** A promise with its resolve and reject. */
 function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
