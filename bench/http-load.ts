@@ -37,8 +37,6 @@ export interface LoadResult {
   firstError?: Error;
   /** CPU time this process spent per request, µs (the client's own cost). */
   clientCpuMicrosPerRequest: number;
-  /** Socket reads per response within the measured time (most of the client's cost is per read). */
-  readsPerResponse: number;
 }
 
 /** Bytes per read, one buffer per connection, reused. */
@@ -129,7 +127,6 @@ export async function pipelinedLoad(options: LoadOptions): Promise<LoadResult> {
   const counters: ResponseCounter[] = [];
   const sockets: Socket[] = [];
   let answered = 0;
-  let reads = 0;
   let failed = 0;
   let firstError: Error | undefined;
   let stopping = false;
@@ -141,7 +138,6 @@ export async function pipelinedLoad(options: LoadOptions): Promise<LoadResult> {
     // `onread` hands each read to the callback in one reused buffer, without the stream
     // machinery and 'data' events (about half of this client's per-read cost).
     const onData = (bytes: number, buffer: Buffer): boolean => {
-      reads++;
       let complete: number;
       try {
         complete = counter.feed(buffer.subarray(0, bytes));
@@ -182,7 +178,6 @@ export async function pipelinedLoad(options: LoadOptions): Promise<LoadResult> {
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = process.cpuUsage(cpuBefore);
   const counted = answered;
-  const countedReads = reads;
   // Let every connection finish its batch in flight (so the server is idle when the next
   // measurement starts), but no longer than a second.
   const drained = Promise.all(finished);
@@ -197,6 +192,5 @@ export async function pipelinedLoad(options: LoadOptions): Promise<LoadResult> {
     failed,
     ...(firstError === undefined ? {} : { firstError }),
     clientCpuMicrosPerRequest: (cpu.user + cpu.system) / Math.max(counted, 1),
-    readsPerResponse: countedReads / Math.max(counted, 1),
   };
 }
