@@ -157,32 +157,14 @@ def spawn_sleep0_join_ns():
 PINGPONG_ROUNDS = 50_000
 
 
-def queue_pingpong_ns():
-    """A round trip between two greenlets through two unbounded gevent.queue.Queues."""
+def pingpong_ns(make):
+    """A round trip between two greenlets through two queues made by ``make()``:
+    ``gevent.queue.Queue`` (unbounded) or ``gevent.queue.Channel`` (unbuffered: put waits
+    for a getter)."""
 
     def run():
-        ping = gevent.queue.Queue()
-        pong = gevent.queue.Queue()
-
-        def ponger():
-            for _ in range(PINGPONG_ROUNDS):
-                pong.put(ping.get() + 1)
-
-        other = gevent.spawn(ponger)
-        for i in range(PINGPONG_ROUNDS):
-            ping.put(i)
-            pong.get()
-        other.join()
-
-    return median_ns(run, 5) / PINGPONG_ROUNDS
-
-
-def channel_pingpong_ns():
-    """The same through two gevent.queue.Channels (unbuffered: put waits for a getter)."""
-
-    def run():
-        ping = gevent.queue.Channel()
-        pong = gevent.queue.Channel()
+        ping = make()
+        pong = make()
 
         def ponger():
             for _ in range(PINGPONG_ROUNDS):
@@ -208,8 +190,8 @@ def main():
     report("greenlet.switch", "ns/op", switch_round_trip_ns())
     report("greenlet.spawn", "ns/op", spawn_ns())
     report("gevent.spawn_sleep0_join", "ns/op", spawn_sleep0_join_ns())
-    report("gevent.queue.pingpong", "ns/op", queue_pingpong_ns())
-    report("gevent.channel.pingpong", "ns/op", channel_pingpong_ns())
+    report("gevent.queue.pingpong", "ns/op", pingpong_ns(gevent.queue.Queue))
+    report("gevent.channel.pingpong", "ns/op", pingpong_ns(gevent.queue.Channel))
 
 
 if __name__ == "__main__":
