@@ -9,8 +9,12 @@
  * How a request travels. `target.switch(v)` inside a greenlet stores the request in the
  * switcher state `S` (`reqKind`, `reqTarget`, `reqPayload`) and returns {@link PORT}, a
  * singleton iterator. `yield*` asks the port for its first result; the port sees the
- * pending request and answers with the frozen {@link MARK} result, which V8 hands
- * unchanged to whoever called `generator.next()`: this loop. When the loop later resumes
+ * pending request and answers with the frozen {@link MARK} result, which V8 and
+ * SpiderMonkey hand unchanged to whoever called `generator.next()`: this loop.
+ * JavaScriptCore (Bun, Safari) builds a new result object with the same `value` at every
+ * `yield*` level instead (tc39/ecma262#1058), so the loop takes a result whose `value` is
+ * {@link SIGNAL} as a switch too; on V8 the identity test answers first and the other
+ * costs nothing. When the loop later resumes
  * the greenlet, `generator.next(value)` is forwarded by `yield*` to the port, which now
  * sees no pending request and answers `{done: true, value}`, so the `yield*` expression
  * evaluates to `value`. One shared port means a suspended greenlet costs no memory for
@@ -146,10 +150,10 @@ class SwitcherState {
 const S = new SwitcherState();
 
 
-const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({
-  done: false as const,
-  value: Object.freeze({ '#greenlet-ts': 'switch' as const }),
-});
+/** What every switch yields: user code never sees it unless it misuses `yield`. */
+const SIGNAL: SwitchSignal = Object.freeze({ '#greenlet-ts': 'switch' as const });
+
+const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({ done: false as const, value: SIGNAL });
 
 /**
  * What the port answers on a resume. Reused: `yield*` reads `value` at once, and the
@@ -544,7 +548,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         p = e;
         break;
       }
-      if (res === MARK) {
+      if (res === MARK || (res.value === SIGNAL && res.done !== true)) {
         RESUMED.value = undefined;
         const kind = S.reqKind;
         const target = S.reqTarget;

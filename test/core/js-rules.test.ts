@@ -279,3 +279,56 @@ describe('switchCount', () => {
     expect(switchCount() - before).toBe(4);
   });
 });
+
+describe('engines that copy iterator results at every yield* (JavaScriptCore)', () => {
+  /**
+   * JavaScriptCore hands `generator.next()` a fresh `{ value, done }` object for a result
+   * that came through `yield*`, where V8 passes the delegate's own object. A body that
+   * copies every result behaves as JavaScriptCore does, on any engine.
+   */
+  function copyingResults(gen: Iterator<unknown>): Iterator<unknown> {
+    const copy = (r: IteratorResult<unknown>): IteratorResult<unknown> => ({ value: r.value, done: r.done }) as IteratorResult<unknown>;
+    return {
+      next: (v?: unknown) => copy(gen.next(v)),
+      throw: (e?: unknown) => copy((gen.throw as (e: unknown) => IteratorResult<unknown>)(e)),
+    };
+  }
+
+  it('switches back and forth when every result object is a copy', () => {
+    const order: unknown[] = [];
+    const a: Greenlet = new Greenlet(() =>
+      copyingResults(
+        (function* (): GreenletBody<void> {
+          order.push('a1');
+          order.push(yield* b.switch('to b'));
+          order.push('a2');
+        })(),
+      ) as GreenletBody<void>,
+    );
+    const b: Greenlet = new Greenlet(() =>
+      copyingResults(
+        (function* (first: unknown): GreenletBody<string> {
+          order.push(first);
+          yield* a.switch('back to a');
+          return 'b done';
+        })('to b'),
+      ) as GreenletBody<string>,
+    );
+    a.switch();
+    expect(order).toEqual(['a1', 'to b', 'back to a', 'a2']);
+    expect(a.dead).toBe(true);
+  });
+
+  it('still reports a bare yield of a plain value', () => {
+    const g = new Greenlet(() =>
+      copyingResults(
+        (function* () {
+          yield 42 as never;
+        })(),
+      ) as GreenletBody<void>,
+    );
+    const error = caught(() => g.switch());
+    expect(error).toBeInstanceOf(GreenletError);
+    expect((error as Error).message).toMatch(/yielded 42 to the switcher/);
+  });
+});
