@@ -37,6 +37,7 @@ import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { BadRequest, BodyReadTimeout, ClientDisconnected, PayloadTooLarge } from './http-errors.js';
+import type { RequestTarget } from './request-target.js';
 
 /** Options of the body reads of an {@link HttpRequest}. */
 export interface BodyReadOptions {
@@ -49,8 +50,8 @@ export interface BodyReadOptions {
   timeout?: number;
 }
 
-/** The longest URL kept in task names and reports. */
-const MAX_LABEL_URL = 200;
+/** The longest path kept in task names and reports. */
+const MAX_LABEL_PATH = 200;
 
 /**
  * One request received by an `HttpServer`, as its handler sees it. Reading the body
@@ -68,7 +69,11 @@ const MAX_LABEL_URL = 200;
 export class HttpRequest implements Parking {
   /** The request method, upper case: `'GET'`, `'POST'`... */
   readonly method: string;
-  /** The request target as sent: path and query, e.g. `/slow?ms=100`. */
+  /**
+   * The request target as sent: path and query, e.g. `/slow?ms=100`. It carries the query
+   * string, where clients put secrets (`?api_key=...`): log {@link HttpRequest.label} or
+   * {@link HttpRequest.path} instead.
+   */
   readonly url: string;
   /** The request headers, names in lower case (Node's `IncomingHttpHeaders`). */
   readonly headers: IncomingHttpHeaders;
@@ -84,26 +89,47 @@ export class HttpRequest implements Parking {
   #tooLarge: number | null = null;
   #error: unknown = null;
   #body: Buffer | null = null;
-  #parsedUrl: URL | null = null;
+  readonly #target: RequestTarget;
+  #query: URLSearchParams | null = null;
 
-  /** @internal Made by the server for each request. */
-  constructor(raw: IncomingMessage, defaultLimit: number) {
+  /** @internal Made by the server for each request, once its target was read. */
+  constructor(raw: IncomingMessage, defaultLimit: number, target: RequestTarget) {
     this.raw = raw;
     this.method = raw.method ?? 'GET';
     this.url = raw.url ?? '/';
     this.headers = raw.headers;
     this.#defaultLimit = defaultLimit;
+    this.#target = target;
     raw.on('error', this.#onError);
   }
 
-  /** The path of the URL, without the query: `/slow` for `/slow?ms=100`. */
+  /**
+   * The path of the target, without the query, exactly as the client sent it: `/slow`
+   * for `/slow?ms=100`, `//a/b` for `//a/b` (never read as a host), still percent-encoded
+   * and with dot segments kept (`/a/../b` stays so), so it matches what a proxy in front
+   * saw. For an absolute-form target (`http://host/p?q`) it is the part after the host.
+   */
   get path(): string {
-    return this.#url().pathname;
+    return this.#target.path;
   }
 
   /** The query parameters: `request.query.get('ms')` is `'100'` for `/slow?ms=100`. */
   get query(): URLSearchParams {
-    return this.#url().searchParams;
+    this.#query ??= new URLSearchParams(this.#target.query);
+    return this.#query;
+  }
+
+  /**
+   * The host the request is for: the authority of an absolute-form target (which then
+   * wins over the Host header, RFC 9112 §3.2.2), or else the Host header.
+   */
+  get host(): string | undefined {
+    return this.#target.authority ?? this.headers.host;
+  }
+
+  /** `GET /path`: the method and the path, without the query (which may carry secrets). */
+  get label(): string {
+    return `${this.method} ${labelPath(this.#target.path)}`;
   }
 
   /** The client's IP address, if the connection is still open. */
@@ -119,17 +145,6 @@ export class HttpRequest implements Parking {
   /** How many bytes of the body the handler has read so far. */
   get bytesRead(): number {
     return this.#received;
-  }
-
-  #url(): URL {
-    if (this.#parsedUrl === null) {
-      try {
-        this.#parsedUrl = new URL(this.url, 'http://localhost');
-      } catch {
-        this.#parsedUrl = new URL('http://localhost/');
-      }
-    }
-    return this.#parsedUrl;
   }
 
   /**
@@ -309,9 +324,12 @@ export class HttpRequest implements Parking {
     raw.removeListener('close', this.#deliver);
   }
 
-  /** For reports: `HttpRequest(GET /path)`; parked tasks show `HttpRequest(GET /path).read()`. */
+  /**
+   * For reports: `HttpRequest(GET /path)` (without the query); parked tasks show
+   * `HttpRequest(GET /path).read()`.
+   */
   toString(): string {
-    return `HttpRequest(${this.method} ${labelUrl(this.url)})${this.#waiter !== null ? '.read()' : ''}`;
+    return `HttpRequest(${this.label})${this.#waiter !== null ? '.read()' : ''}`;
   }
 }
 
@@ -321,9 +339,9 @@ function disconnected(): ClientDisconnected {
   return new ClientDisconnected('the client disconnected before it sent the whole request body');
 }
 
-/** A URL cut to a length fit for task names and reports. */
-export function labelUrl(url: string): string {
-  return url.length <= MAX_LABEL_URL ? url : `${url.slice(0, MAX_LABEL_URL)}…`;
+/** A path cut to a length fit for task names and reports. */
+export function labelPath(path: string): string {
+  return path.length <= MAX_LABEL_PATH ? path : `${path.slice(0, MAX_LABEL_PATH)}…`;
 }
 
 function charsetOf(contentType: string | undefined): string {

@@ -28,7 +28,6 @@ import { GreenletError } from '../core/errors.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { ClientDisconnected, ResponseFinished, ResponseWriteTimeout } from './http-errors.js';
-import { labelUrl } from './http-request.js';
 
 /** A response body: text (UTF-8) or bytes. */
 export type ResponseChunk = string | Uint8Array;
@@ -59,22 +58,17 @@ export interface ResponseWriteOptions {
 export class HttpResponse implements Parking {
   /** Node's response object, for what this class does not cover. */
   readonly raw: ServerResponse;
-  readonly #method: string;
-  readonly #url: string;
+  /** `GET /path`, for messages. */
+  readonly #label: string;
   /** The task parked in write(), waiting for 'drain'. */
   #writer: Schedulable | null = null;
   /** Whether the 'drain' / 'close' listeners are there: added by the first write that waits. */
   #listening = false;
 
   /** @internal Made by the server for each request. */
-  constructor(raw: ServerResponse, method: string, url: string) {
+  constructor(raw: ServerResponse, label: string) {
     this.raw = raw;
-    this.#method = method;
-    this.#url = url;
-  }
-
-  get #label(): string {
-    return `${this.#method} ${labelUrl(this.#url)}`;
+    this.#label = label;
   }
 
   /** The status code that is or will be sent (200 unless set). */

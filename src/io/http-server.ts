@@ -54,8 +54,9 @@ import { Pool } from '../sync/pool.js';
 import { once } from '../interop/events.js';
 import { waitFor } from '../interop/wait.js';
 import { BodyReadTimeout, ClientDisconnected, HttpError } from './http-errors.js';
-import { HttpRequest, labelUrl } from './http-request.js';
+import { HttpRequest } from './http-request.js';
 import { HttpResponse } from './http-response.js';
+import { parseRequestTarget } from './request-target.js';
 
 /**
  * What runs for each request, in its own task: a generator function (it may block with
@@ -87,6 +88,13 @@ export interface HttpServerOptions {
   connectionsCheckingInterval?: number;
   /** Node's `maxHeaderSize`: the largest request head, in bytes (default 16 KiB); larger ones get 431. */
   maxHeaderSize?: number;
+  /**
+   * The name of a request's task, shown in run info, traces, `/stats`-like listings and
+   * error reports. By default the method and the path without the query string
+   * (`request.label`, e.g. `GET /orders`): queries carry secrets (`?api_key=...`). Give a
+   * function to name them otherwise, e.g. to hide ids in paths.
+   */
+  taskName?: (request: HttpRequest) => string;
 }
 
 /** The default of `maxBodySize`: 1 MiB. */
@@ -111,19 +119,36 @@ type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING |
 class Exchange extends Task<void, []> {
   /** Whether the response was counted as unfinished on its connection (see `#unfinished`). */
   counted = true;
+  #label: string | null = null;
   constructor(
     readonly server: HttpServer,
     readonly handler: HttpHandler,
     readonly pool: Pool | null,
     readonly request: HttpRequest,
     readonly response: HttpResponse,
+    readonly taskName: ((request: HttpRequest) => string) | null,
   ) {
     super();
   }
 
-  /** Reports name a request's task after the request: `GET /path`. */
+  /** Reports name a request's task after the request: `GET /path` (or the server's `taskName`). */
   override get name(): string {
-    return `${this.request.method} ${labelUrl(this.request.url)}`;
+    if (this.#label === null) {
+      let label = this.request.label;
+      if (this.taskName !== null) {
+        try {
+          label = String(this.taskName(this.request));
+        } catch (error) {
+          getHub().report({ kind: 'callback-error', where: `the taskName option of ${String(this.server)}`, error });
+        }
+      }
+      this.#label = label;
+    }
+    return this.#label;
+  }
+
+  override set name(value: string) {
+    this.#label = String(value);
   }
 
   override *run(): GreenletBody<void> {
@@ -146,7 +171,7 @@ class Exchange extends Task<void, []> {
  * ```
  *
  * A handler that throws gets a 500 answer (if nothing was sent yet; otherwise the
- * connection is cut) and is reported through the hub's reporter with the method and URL;
+ * connection is cut) and is reported through the hub's reporter with the method and path;
  * an {@link HttpError} it throws becomes its status instead, unreported. The server keeps
  * serving either way. When a client disconnects, its request's task is killed with
  * {@link ClientDisconnected}.
@@ -159,6 +184,7 @@ export class HttpServer {
   /** The default limit of request body reads, in bytes. */
   readonly maxBodySize: number;
   readonly #handler: HttpHandler;
+  readonly #taskName: ((request: HttpRequest) => string) | null;
   readonly #host: string;
   readonly #port: number;
   #state: State = NEW;
@@ -182,6 +208,7 @@ export class HttpServer {
       throw new TypeError(`HttpServer takes a handler function (request, response) => ..., not ${handler === null ? 'null' : typeof handler}`);
     }
     this.#handler = handler;
+    this.#taskName = options.taskName ?? null;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     const pool = options.pool;
@@ -400,10 +427,19 @@ export class HttpServer {
       res.destroy();
       return;
     }
+    const target = parseRequestTarget(req.method ?? 'GET', req.url ?? '');
+    if ('bad' in target) {
+      // Not a target we can route: no task, no report (the client is at fault).
+      const body = `Bad Request: ${target.bad}\n`;
+      res.shouldKeepAlive = false;
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+      res.end(body);
+      return;
+    }
     if (this.#state === STOPPING) res.setHeader('connection', 'close');
-    const request = new HttpRequest(req, this.maxBodySize);
-    const response = new HttpResponse(res, request.method, request.url);
-    const exchange = new Exchange(this, this.#handler, this.pool, request, response);
+    const request = new HttpRequest(req, this.maxBodySize, target);
+    const response = new HttpResponse(res, request.label);
+    const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName);
     this.#unfinished.set(socket, (this.#unfinished.get(socket) ?? 0) + 1);
     // 'close' comes after 'finish' on a response that completed, or alone when the
     // connection went first: one listener covers both.
@@ -475,7 +511,7 @@ function answerFailure(exchange: Exchange, error: unknown): void {
     closeConnection = true;
   } else {
     if (raw.destroyed && isConnectionError(error)) return; // the client went away under it
-    const where = `${String(exchange.server)} handling ${exchange.request.method} ${labelUrl(exchange.request.url)}`;
+    const where = `${String(exchange.server)} handling ${exchange.name}`;
     getHub().report({ kind: 'callback-error', where, error });
     status = 500;
     message = 'Internal Server Error';
