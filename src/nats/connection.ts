@@ -136,15 +136,26 @@ export interface PublishOptions {
 /** What a connection is doing now, as the client reports it. */
 export type ConnectionState = 'connected' | 'reconnecting' | 'draining' | 'closed';
 
-/** A task parked for the reply to a request. */
-class ReplyWait implements Parking {
+/**
+ * @internal A request waiting for its reply: registered under its token before the
+ * request is sent, parked on by its task. A reply that comes before the task parks (the
+ * task was waiting for something else first, such as JetStream's PubAck) is kept in
+ * `early`.
+ */
+export class ReplyWait implements Parking {
+  /** The task, while it is parked for the reply. */
+  task: Schedulable | null = null;
+  early: Msg | null = null;
   constructor(
     readonly connection: NatsConnection,
-    readonly task: Schedulable,
     readonly token: string,
+    /** The subject the reply comes on. */
+    readonly inbox: string,
+    /** The subject of the request, for errors and reports. */
     readonly subject: string,
   ) {}
   unpark(): void {
+    this.task = null;
     this.connection[FORGET_REPLY](this.token);
   }
   toString(): string {
@@ -252,16 +263,38 @@ export class NatsConnection {
   *request(subject: string, data?: Payload, options?: RequestOptions): GreenletBody<NatsMessage> {
     const task = currentTask('nc.request()');
     const payload = encodePayload(data, subject);
+    this.#checkOpen(subject);
+    const wait = this.openReply(subject);
+    this.client.publish(subject, payload, options?.headers === undefined ? { reply: wait.inbox } : { reply: wait.inbox, headers: options.headers });
+    this.#count(subject, payload.length);
+    return yield* this.awaitReply(task, wait, options?.timeout ?? DEFAULT_REQUEST_TIMEOUT);
+  }
+
+  /** @internal Register a reply inbox for a request on `subject` (see ReplyWait). */
+  openReply(subject: string): ReplyWait {
     if (this.#inbox === null) this.#openInbox();
     const token = (this.#nextToken++).toString(36);
-    const reply = `${this.#inbox as string}${token}`;
-    this.#checkOpen(subject);
-    this.client.publish(subject, payload, options?.headers === undefined ? { reply } : { reply, headers: options.headers });
-    this.#count(subject, payload.length);
-    const wait = new ReplyWait(this, task, token, subject);
+    const wait = new ReplyWait(this, token, `${this.#inbox as string}${token}`, subject);
     this.#replies.set(token, wait);
-    const ms = options?.timeout ?? DEFAULT_REQUEST_TIMEOUT;
-    const msg = yield* park<Msg | typeof TIMED_OUT>(task, wait, ms, TIMED_OUT, false);
+    return wait;
+  }
+
+  /** @internal Forget a reply inbox whose request was not sent (or whose task left). */
+  closeReply(wait: ReplyWait): void {
+    this.#replies.delete(wait.token);
+  }
+
+  /** @internal Wait for the reply registered by openReply(), and turn error replies into errors. */
+  *awaitReply(task: Schedulable, wait: ReplyWait, ms: number): GreenletBody<NatsMessage> {
+    let msg: Msg | typeof TIMED_OUT;
+    if (wait.early !== null) {
+      msg = wait.early;
+      this.#replies.delete(wait.token);
+    } else {
+      wait.task = task;
+      msg = yield* park<Msg | typeof TIMED_OUT>(task, wait, ms, TIMED_OUT, false);
+    }
+    const subject = wait.subject;
     if (msg === TIMED_OUT) throw new NatsTimeout(subject, `request to ${subject} got no reply in ${ms} ms`, ms);
     const headers = msg.headers;
     if (headers !== undefined) {
@@ -390,8 +423,14 @@ export class NatsConnection {
         if (error !== null) return; // a permissions error: the requests time out
         const wait = this.#replies.get(msg.subject.slice(start));
         if (wait === undefined) return; // late: its task has left
+        const task = wait.task;
+        if (task === null) {
+          wait.early ??= msg; // the task has not parked for it yet
+          return;
+        }
         this.#replies.delete(wait.token);
-        wake(wait.task, msg);
+        wait.task = null;
+        wake(task, msg);
         getHub().runNow();
       },
     });
@@ -464,6 +503,14 @@ export class NatsConnection {
 
   // --- the connection's life --------------------------------------------------------------
 
+  readonly #listeners = new Set<(event: 'reconnected' | 'closed') => void>();
+
+  /** @internal Be told when the connection reconnects or closes; returns the way to stop. */
+  watch(listener: (event: 'reconnected' | 'closed') => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   async #watchStatus(): Promise<void> {
     try {
       for await (const status of this.client.status()) {
@@ -475,6 +522,7 @@ export class NatsConnection {
           case 'reconnect':
             this.#reconnects++;
             if (this.#state === 'reconnecting') this.#state = 'connected';
+            for (const listener of this.#listeners) listener('reconnected');
             break;
           default:
             break;
@@ -491,8 +539,10 @@ export class NatsConnection {
     const error = (): ConnectionClosed => new ConnectionClosed(`${String(this)}: the connection closed while a task waited on it`);
     for (const wait of [...this.#replies.values()]) {
       this.#replies.delete(wait.token);
-      wakeThrow(wait.task, error());
+      if (wait.task !== null) wakeThrow(wait.task, error());
+      wait.task = null;
     }
+    for (const listener of this.#listeners) listener('closed');
     for (const task of this.#publishers.splice(0)) wakeThrow(task, error());
     getHub().runNow();
   }

@@ -28,3 +28,7 @@ export {
   ConnectionClosed,
   NatsClientMissing,
 } from './errors.js';
+export { workQueue, WorkQueue, JobServer } from './work-queue.js';
+export type { WorkQueueOptions, Submitted, SubmitOptions, JobHandler, JobServerOptions } from './work-queue.js';
+export { Job, JobReceiver, REPLY_HEADER } from './jobs.js';
+export type { ConsumeOptions } from './jobs.js';
