@@ -139,6 +139,42 @@ describe('serving jobs', () => {
   });
 });
 
+describe('long jobs and resubmission', () => {
+  it('keeps a job that takes longer than ackWait from being delivered twice while its task works', async () => {
+    const result = await withConnection(function* (nc) {
+      const stream = freshStream();
+      const queue = yield* workQueue(nc, stream, { subjects: [`${stream}.>`], ackWait: 300 });
+      const deliveries: number[] = [];
+      const jobServer = yield* queue.serve(
+        function* (job) {
+          deliveries.push(job.deliveryCount);
+          yield* sleep(1000); // more than three times ackWait
+          return 'slow but done';
+        },
+        { concurrency: 2 },
+      );
+      const reply = yield* queue.request(`${stream}.long`, '', { timeout: 5000 });
+      yield* jobServer.stop();
+      yield* sleep(20);
+      return { reply: reply.string(), deliveries, state: yield* queueState(nc, stream) };
+    });
+    expect(result).toEqual({ reply: 'slow but done', deliveries: [1], state: { messages: 0, pending: 0, unacked: 0 } });
+  });
+
+  it('recognises a resubmission with the same msgId as a duplicate', async () => {
+    const result = await withConnection(function* (nc) {
+      const stream = freshStream();
+      const queue = yield* workQueue(nc, stream, { subjects: [`${stream}.>`] });
+      const first = yield* queue.submit(`${stream}.once`, 'a', { msgId: 'order-17' });
+      const again = yield* queue.submit(`${stream}.once`, 'a', { msgId: 'order-17' });
+      return { first, again, state: yield* queueState(nc, stream) };
+    });
+    expect(result.first.duplicate).toBe(false);
+    expect(result.again).toEqual({ stream: result.first.stream, seq: result.first.seq, duplicate: true });
+    expect(result.state.messages).toBe(1);
+  });
+});
+
 describe('the consumer end', () => {
   it('takes no more jobs than maxJobs: the rest stay on the server for other consumers', async () => {
     const result = await withConnection(function* (nc) {
