@@ -170,7 +170,7 @@ export const hubBenchmarks: Benchmark[] = [
     what: `spawn ${SPAWN_COUNT.toLocaleString('en')} tasks that each sleep(0), join all; per task`,
     measure: spawnSleepJoin,
     baseline: 'core.spawn',
-    target: 'report (< 1.5 µs)',
+    target: '≤ 400 ns',
   },
   {
     name: 'hub.channel.pingpong',
@@ -216,7 +216,7 @@ export const hubBenchmarks: Benchmark[] = [
         g.next();
         return g;
       }),
-    target: 'report',
+    target: '≤ 2.3',
     isolate: true,
   },
 ];

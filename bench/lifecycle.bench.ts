@@ -1,0 +1,288 @@
+/**
+ * Task lifecycle benchmarks against hand-written async/await, measured in the same run:
+ * spawn and join, kill (one at a time and 100,000 at once, every `finally` run), waiting
+ * for promises, and the memory of a parked task.
+ *
+ * The async/await side is written the way Node teaches it: an async function call is the
+ * spawn, `await` the join, an `AbortController` and the `signal` option of
+ * `node:timers/promises` the kill.
+ */
+import { setTimeout as sleepAsync } from 'node:timers/promises';
+import { Event, killall, run, sleep, spawn, waitFor, type GreenletBody, type Task } from 'greenlet-ts';
+import { type Benchmark, bytesPerItem, heapAfterGc, median, medianMs } from './harness.js';
+import { SPAWN_COUNT } from './hub.bench.js';
+
+function* returnAtOnce(): GreenletBody<number> {
+  return 1;
+}
+
+async function returnAtOnceAsync(): Promise<number> {
+  return 1;
+}
+
+/** hub.spawn_join: spawn 100,000 tasks that return at once, join each; per task. */
+async function spawnJoin(): Promise<number> {
+  const ms = await medianMs(() =>
+    run(function* () {
+      const tasks: Task[] = new Array(SPAWN_COUNT);
+      for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = spawn(returnAtOnce);
+      for (let i = 0; i < SPAWN_COUNT; i++) yield* (tasks[i] as Task).join();
+    }),
+  );
+  return (ms * 1e6) / SPAWN_COUNT;
+}
+
+/** The baseline: call 100,000 async functions that return at once, await each. */
+async function callAwaitAsync(): Promise<number> {
+  const ms = await medianMs(async () => {
+    const promises: Promise<number>[] = new Array(SPAWN_COUNT);
+    for (let i = 0; i < SPAWN_COUNT; i++) promises[i] = returnAtOnceAsync();
+    for (let i = 0; i < SPAWN_COUNT; i++) await promises[i];
+  });
+  return (ms * 1e6) / SPAWN_COUNT;
+}
+
+const AN_HOUR_MS = 3_600_000;
+
+let started = 0;
+let cleanups = 0;
+
+function* sleepAnHour(): GreenletBody<void> {
+  started++;
+  try {
+    yield* sleep(AN_HOUR_MS);
+  } finally {
+    cleanups++;
+  }
+}
+
+async function sleepAnHourAsync(signal: AbortSignal): Promise<void> {
+  started++;
+  try {
+    await sleepAsync(AN_HOUR_MS, undefined, { signal });
+  } finally {
+    cleanups++;
+  }
+}
+
+function checkCleanups(expected: number): void {
+  if (started !== expected || cleanups !== expected) {
+    throw new Error(`${started} of ${expected} started, ${cleanups} finally blocks ran`);
+  }
+}
+
+/** Tasks parked per batch in hub.kill; batches per measurement. */
+const KILL_BATCH = 1000;
+const KILL_BATCHES = 20;
+
+/**
+ * hub.kill: one task at a time, kill a task parked in a one-hour sleep and wait until it
+ * has ended (its `finally` ran); per kill. Only the kills are timed: batches of 1,000
+ * tasks are spawned and parked first.
+ */
+async function killOneByOne(): Promise<number> {
+  const perKill: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const ns = await run(function* () {
+      let total = 0;
+      for (let b = 0; b < KILL_BATCHES; b++) {
+        started = cleanups = 0;
+        const tasks: Task[] = new Array(KILL_BATCH);
+        for (let i = 0; i < KILL_BATCH; i++) tasks[i] = spawn(sleepAnHour);
+        while (started < KILL_BATCH) yield* sleep(0);
+        const t0 = performance.now();
+        for (let i = 0; i < KILL_BATCH; i++) yield* (tasks[i] as Task).kill();
+        total += performance.now() - t0;
+        checkCleanups(KILL_BATCH);
+      }
+      return (total * 1e6) / (KILL_BATCH * KILL_BATCHES);
+    });
+    perKill.push(ns);
+  }
+  return median(perKill);
+}
+
+/** The baseline: abort one async function at a time and await its end. */
+async function abortOneByOne(): Promise<number> {
+  const perKill: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    let total = 0;
+    for (let b = 0; b < KILL_BATCHES; b++) {
+      started = cleanups = 0;
+      const controllers: AbortController[] = new Array(KILL_BATCH);
+      const calls: Promise<void>[] = new Array(KILL_BATCH);
+      for (let i = 0; i < KILL_BATCH; i++) {
+        const controller = new AbortController();
+        controllers[i] = controller;
+        calls[i] = sleepAnHourAsync(controller.signal);
+      }
+      const t0 = performance.now();
+      for (let i = 0; i < KILL_BATCH; i++) {
+        (controllers[i] as AbortController).abort();
+        await (calls[i] as Promise<void>).catch(() => {});
+      }
+      total += performance.now() - t0;
+      checkCleanups(KILL_BATCH);
+    }
+    perKill.push((total * 1e6) / (KILL_BATCH * KILL_BATCHES));
+  }
+  return median(perKill);
+}
+
+const KILLALL_COUNT = 100_000;
+
+/** hub.killall: kill 100,000 tasks parked in a one-hour sleep at once and wait for all to end; per task. */
+async function killAllAtOnce(): Promise<number> {
+  const perTask: number[] = [];
+  for (let rep = 0; rep < 4; rep++) {
+    const ns = await run(function* () {
+      started = cleanups = 0;
+      const tasks: Task[] = new Array(KILLALL_COUNT);
+      for (let i = 0; i < KILLALL_COUNT; i++) tasks[i] = spawn(sleepAnHour);
+      while (started < KILLALL_COUNT) yield* sleep(0);
+      const t0 = performance.now();
+      yield* killall(tasks);
+      const ms = performance.now() - t0;
+      checkCleanups(KILLALL_COUNT);
+      return (ms * 1e6) / KILLALL_COUNT;
+    });
+    if (rep > 0) perTask.push(ns);
+  }
+  return median(perTask);
+}
+
+/** The baseline: abort 100,000 async functions at once and wait until all have ended. */
+async function abortAllAtOnce(): Promise<number> {
+  const perTask: number[] = [];
+  for (let rep = 0; rep < 4; rep++) {
+    started = cleanups = 0;
+    const controllers: AbortController[] = new Array(KILLALL_COUNT);
+    const calls: Promise<void>[] = new Array(KILLALL_COUNT);
+    for (let i = 0; i < KILLALL_COUNT; i++) {
+      const controller = new AbortController();
+      controllers[i] = controller;
+      calls[i] = sleepAnHourAsync(controller.signal);
+    }
+    const t0 = performance.now();
+    for (const controller of controllers) controller.abort();
+    await Promise.allSettled(calls);
+    const ms = performance.now() - t0;
+    checkCleanups(KILLALL_COUNT);
+    if (rep > 0) perTask.push((ms * 1e6) / KILLALL_COUNT);
+  }
+  return median(perTask);
+}
+
+const FANOUT_COUNT = 10_000;
+
+/** interop.waitfor_fanout: 10,000 tasks each waitFor() an already resolved promise, joined; per task. */
+async function waitForFanOut(): Promise<number> {
+  const resolved = Promise.resolve(1);
+  const waiter = (): ReturnType<typeof waitFor<number>> => waitFor(resolved);
+  const ms = await medianMs(
+    () =>
+      run(function* () {
+        const tasks: Task[] = new Array(FANOUT_COUNT);
+        for (let i = 0; i < FANOUT_COUNT; i++) tasks[i] = spawn(waiter);
+        for (let i = 0; i < FANOUT_COUNT; i++) yield* (tasks[i] as Task).join();
+      }),
+    9,
+  );
+  return (ms * 1e6) / FANOUT_COUNT;
+}
+
+/** The baseline: 10,000 async functions each awaiting an already resolved promise, Promise.all. */
+async function awaitFanOut(): Promise<number> {
+  const resolved = Promise.resolve(1);
+  const waiter = async (): Promise<number> => await resolved;
+  const ms = await medianMs(async () => {
+    const calls: Promise<number>[] = new Array(FANOUT_COUNT);
+    for (let i = 0; i < FANOUT_COUNT; i++) calls[i] = waiter();
+    await Promise.all(calls);
+  }, 9);
+  return (ms * 1e6) / FANOUT_COUNT;
+}
+
+const PARKED_COUNT = 1_000_000;
+
+function* parkOn(event: Event): GreenletBody<void> {
+  started++;
+  yield* event.wait();
+}
+
+/** hub.memory.parked: heap per task parked on an Event, a million of them. */
+async function parkedTaskBytes(): Promise<number> {
+  started = 0;
+  const event = new Event();
+  const tasks: Task[] = new Array(PARKED_COUNT).fill(null);
+  const before = heapAfterGc();
+  await run(function* () {
+    for (let i = 0; i < PARKED_COUNT; i++) tasks[i] = spawn(parkOn, event);
+    while (started < PARKED_COUNT) yield* sleep(0);
+  });
+  const after = heapAfterGc();
+  event.set();
+  await run(function* () {
+    for (const t of tasks) yield* t.join();
+  });
+  return (after - before) / PARKED_COUNT;
+}
+
+function* rawSuspendOnce(i: number): Generator<number, number, unknown> {
+  yield i;
+  return i;
+}
+
+export const lifecycleBenchmarks: Benchmark[] = [
+  {
+    name: 'hub.spawn_join',
+    unit: 'ns/op',
+    what: `spawn ${SPAWN_COUNT.toLocaleString('en')} tasks that return at once, join each; per task`,
+    measure: spawnJoin,
+    baseline: 'call async functions that return, await each',
+    baselineMeasure: callAwaitAsync,
+    target: '≤ 1.0',
+  },
+  {
+    name: 'hub.kill',
+    unit: 'ns/op',
+    what: 'kill a task parked in sleep(1 h) and wait for its end (finally runs), one at a time',
+    measure: killOneByOne,
+    baseline: 'abort an async function awaiting a timer (AbortController), await it',
+    baselineMeasure: abortOneByOne,
+    target: '≤ 0.5',
+  },
+  {
+    name: 'hub.killall',
+    unit: 'ns/op',
+    what: `killall() of ${KILLALL_COUNT.toLocaleString('en')} tasks parked in sleep(1 h), every finally run; per task`,
+    measure: killAllAtOnce,
+    baseline: 'abort as many async functions at once, allSettled',
+    baselineMeasure: abortAllAtOnce,
+    target: '≤ 0.5',
+  },
+  {
+    name: 'interop.waitfor_fanout',
+    unit: 'ns/op',
+    what: `${FANOUT_COUNT.toLocaleString('en')} tasks each waitFor() a resolved promise, join each; per task`,
+    measure: waitForFanOut,
+    baseline: 'as many async functions awaiting it, Promise.all',
+    baselineMeasure: awaitFanOut,
+    target: '≤ 1.5',
+  },
+  {
+    name: 'hub.memory.parked',
+    unit: 'B/item',
+    what: `heap per task parked on an Event, ${PARKED_COUNT.toLocaleString('en')} of them`,
+    measure: parkedTaskBytes,
+    baseline: 'a raw suspended generator',
+    baselineMeasure: () =>
+      bytesPerItem(PARKED_COUNT, (i) => {
+        const g = rawSuspendOnce(i);
+        g.next();
+        return g;
+      }),
+    target: '≤ 2.3',
+    isolate: true,
+  },
+];
