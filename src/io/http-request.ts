@@ -21,7 +21,7 @@
  * - A read that leaves early (a Timeout, a kill) drops no byte: data stays in the stream
  *   for the next read. Nothing here destroys the request: what happens to a connection
  *   whose request was not fully read is the server's business (once the handler is done,
- *   it calls `discardUnread()`, since Node drains by itself only a body nobody read).
+ *   it calls `discardRest()`, which reads off a bounded rest and says whether it could).
  * - `body()` caches the whole body once read: `text()` and `json()` after it cost nothing.
  *
  * Coming from gevent: pywsgi gives WSGI's `environ['wsgi.input']` (`read(n)`,
@@ -31,7 +31,7 @@
  * @module
  */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { GreenletError } from '../core/errors.js';
+import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
@@ -305,13 +305,55 @@ export class HttpRequest implements Parking {
   }
 
   /**
-   * @internal The handler is done: let Node drain and discard what is left of the body, so
-   * that the connection can carry the next request. Node does so by itself only for a
-   * body nobody started to read.
+   * @internal Whether the whole request has arrived, as far as the server is concerned:
+   * Node says it is complete, or it declares no body at all (Node marks even a bodyless
+   * request complete only after its 'request' event).
    */
-  discardUnread(): void {
+  get fullyRead(): boolean {
     const raw = this.raw;
-    if (this.#waiter === null && !raw.complete && !raw.destroyed) raw.resume();
+    if (raw.complete) return true;
+    const headers = this.headers;
+    return headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0');
+  }
+
+  /**
+   * @internal Whether what is left of the body could be drained within `limit` bytes, as
+   * far as is known now: false when a read already refused it, or when its Content-Length
+   * says more than `limit` bytes are still to come; true for a body of unknown length.
+   */
+  drainable(limit: number): boolean {
+    if (this.fullyRead) return true;
+    if (this.#tooLarge !== null || this.raw.destroyed) return false;
+    const declared = Number(this.headers['content-length']);
+    return !(Number.isFinite(declared) && declared - this.#received > limit);
+  }
+
+  /**
+   * @internal The handler is done: read off and drop what is left of the body, so that the
+   * connection can carry the next request, but never more than `limit` bytes nor for
+   * longer than `timeout` ms. Evaluates to whether the body ended within them; if not
+   * (too large by its own account or by what came, too slow, a read that already refused
+   * it, the client gone, another task still reading it), the connection must close.
+   */
+  *discardRest(limit: number, timeout: number): GreenletBody<boolean> {
+    if (this.fullyRead) return true;
+    if (this.#waiter !== null || !this.drainable(limit)) return false;
+    const deadline = Number.isFinite(timeout) ? new Timeout(timeout).start() : null;
+    let left = limit;
+    try {
+      for (;;) {
+        const chunk = yield* this.read({ limit: Infinity });
+        if (chunk === null) return true;
+        left -= chunk.length;
+        if (left < 0) return false;
+      }
+    } catch (error) {
+      // A kill, or another Timeout of the task, is not the drain's to swallow.
+      if (error instanceof GreenletExit || (error instanceof Timeout && error !== deadline)) throw error;
+      return false; // too slow, the client gone, a body Node could not parse
+    } finally {
+      deadline?.cancel();
+    }
   }
 
   /** @internal Parking: the waiting task leaves (woken, killed, timed out); remove the wait's listeners. */

@@ -78,6 +78,14 @@ export interface HttpServerOptions {
   pool?: Pool | number;
   /** The largest request body the body reads accept unless told otherwise (default 1 MiB). */
   maxBodySize?: number;
+  /**
+   * The most body bytes the server reads off and drops when a handler is done without
+   * reading the whole body (default 256 KiB, Go's figure), so that the connection can carry
+   * the next request, error answers (404, 500...) included. A longer rest, or one that does
+   * not arrive within `requestTimeout`, closes the connection after the answer. 0: never
+   * drain, close instead.
+   */
+  maxDrainSize?: number;
   /** Node's `requestTimeout`: ms to receive the whole request (default Node's, 300 000). */
   requestTimeout?: number;
   /** Node's `headersTimeout`: ms to receive the request headers (default Node's, 60 000). */
@@ -97,6 +105,10 @@ export interface HttpServerOptions {
   taskName?: (request: HttpRequest) => string;
 }
 
+/** The default of `maxDrainSize`: 256 KiB. */
+export const DEFAULT_MAX_DRAIN_SIZE = 256 << 10;
+/** Node's default `requestTimeout`, in ms. */
+const NODE_REQUEST_TIMEOUT = 300_000;
 /** The default of `maxBodySize`: 1 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 1 << 20;
 /** The default grace period of `stop()`, in ms (gevent's `stop_timeout`). */
@@ -183,6 +195,10 @@ export class HttpServer {
   readonly pool: Pool | null;
   /** The default limit of request body reads, in bytes. */
   readonly maxBodySize: number;
+  /** The most unread body bytes drained after a handler so that its connection stays open. */
+  readonly maxDrainSize: number;
+  /** @internal How long a drain may take (ms): the request timeout. */
+  readonly drainTimeout: number;
   readonly #handler: HttpHandler;
   readonly #taskName: ((request: HttpRequest) => string) | null;
   readonly #host: string;
@@ -214,6 +230,9 @@ export class HttpServer {
     const pool = options.pool;
     this.pool = pool === undefined ? null : typeof pool === 'number' ? new Pool(pool) : pool;
     this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
+    this.maxDrainSize = options.maxDrainSize ?? DEFAULT_MAX_DRAIN_SIZE;
+    const requestTimeout = options.requestTimeout ?? NODE_REQUEST_TIMEOUT;
+    this.drainTimeout = requestTimeout > 0 ? requestTimeout : Infinity; // 0: Node's "no timeout"
     const serverOptions: http.ServerOptions = {};
     if (options.requestTimeout !== undefined) serverOptions.requestTimeout = options.requestTimeout;
     if (options.headersTimeout !== undefined) serverOptions.headersTimeout = options.headersTimeout;
@@ -447,6 +466,7 @@ export class HttpServer {
       if (!res.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
       this.#responseDone(exchange, socket);
     });
+    if (!request.fullyRead) closeIfBodyTooLongAtHead(exchange);
     this.#tasks.start(exchange);
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
     // in this turn of the event loop, instead of a microtask later.
@@ -469,9 +489,13 @@ export class HttpServer {
   }
 }
 
+/** Nothing went wrong: the handler returned. */
+const NO_FAILURE: unique symbol = Symbol('no failure');
+
 /** The body of a request's task. */
 function* serveRequest(exchange: Exchange): GreenletBody<void> {
   const { request, response } = exchange;
+  let failure: unknown = NO_FAILURE;
   try {
     if (exchange.pool !== null) yield* exchange.pool.add(exchange);
     // Run the handler in this task's own frame: a generator is delegated to, a plain
@@ -480,42 +504,60 @@ function* serveRequest(exchange: Exchange): GreenletBody<void> {
     let result: unknown = outcome;
     if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
     if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
-    const raw = response.raw;
-    if (!raw.writableEnded && !raw.destroyed) raw.end();
   } catch (error) {
-    answerFailure(exchange, error);
-  } finally {
-    request.discardUnread();
+    failure = error;
   }
+  const answer = failure === NO_FAILURE ? null : failureAnswer(exchange, failure);
+  if (answer === NOTHING_TO_ANSWER) return;
+  // Before the connection can carry another request, what the handler left of the body
+  // must come off it: read and dropped, within the server's drain limits (Go's net/http
+  // does the same, up to 256 KiB). If it cannot, the connection closes after this answer.
+  let reusable = false;
+  if (answer === null || !answer.close) {
+    try {
+      reusable = yield* request.discardRest(exchange.server.maxDrainSize, exchange.server.drainTimeout);
+    } catch (error) {
+      // Killed while draining (stop(), or the client went away).
+      const killed = failureAnswer(exchange, error);
+      if (killed !== NOTHING_TO_ANSWER) sendAnswer(exchange, killed);
+      return;
+    }
+  }
+  if (answer !== null) {
+    sendAnswer(exchange, reusable ? answer : { ...answer, close: true });
+    return;
+  }
+  const raw = response.raw;
+  if (!reusable) closeAfterResponse(exchange);
+  if (!raw.writableEnded && !raw.destroyed) raw.end();
 }
 
-/** The handler failed: answer what can still be answered, report what is a bug. */
-function answerFailure(exchange: Exchange, error: unknown): void {
+/** What to answer to a failed request. */
+interface FailureAnswer {
+  readonly status: number;
+  readonly message: string;
+  /** Close the connection after it, whatever is left of the request. */
+  readonly close: boolean;
+}
+
+const NOTHING_TO_ANSWER: unique symbol = Symbol('nothing to answer');
+
+/** The handler failed: what can still be answered; report what is a bug. */
+function failureAnswer(exchange: Exchange, error: unknown): FailureAnswer | typeof NOTHING_TO_ANSWER {
+  if (error instanceof ClientDisconnected) return NOTHING_TO_ANSWER;
+  if (error instanceof HttpError) return { status: error.status, message: error.message, close: error.status === 413 };
+  if (error instanceof BodyReadTimeout) return { status: 408, message: error.message, close: true };
+  // Killed (by stop(), or by other code): no bug to report.
+  if (error instanceof GreenletExit) return { status: 503, message: 'the server stopped handling this request', close: true };
+  if (exchange.response.raw.destroyed && isConnectionError(error)) return NOTHING_TO_ANSWER; // the client went away under it
+  const where = `${String(exchange.server)} handling ${exchange.name}`;
+  getHub().report({ kind: 'callback-error', where, error });
+  return { status: 500, message: 'Internal Server Error', close: false };
+}
+
+/** Send a failure's answer, if the response can still carry one. */
+function sendAnswer(exchange: Exchange, answer: FailureAnswer): void {
   const raw = exchange.response.raw;
-  if (error instanceof ClientDisconnected) return;
-  let status: number;
-  let message: string;
-  let closeConnection = !exchange.request.raw.complete;
-  if (error instanceof HttpError) {
-    status = error.status;
-    message = error.message;
-    if (status === 413) closeConnection = true;
-  } else if (error instanceof BodyReadTimeout) {
-    status = 408;
-    message = error.message;
-    closeConnection = true;
-  } else if (error instanceof GreenletExit) {
-    // Killed (by stop(), or by other code): no bug to report.
-    status = 503;
-    message = 'the server stopped handling this request';
-    closeConnection = true;
-  } else {
-    if (raw.destroyed && isConnectionError(error)) return; // the client went away under it
-    const where = `${String(exchange.server)} handling ${exchange.name}`;
-    getHub().report({ kind: 'callback-error', where, error });
-    status = 500;
-    message = 'Internal Server Error';
-  }
   if (raw.destroyed || raw.writableEnded) return;
   if (raw.headersSent) {
     // Too late to change the answer: cut the connection, so the client sees it incomplete.
@@ -523,8 +565,61 @@ function answerFailure(exchange: Exchange, error: unknown): void {
     return;
   }
   for (const name of raw.getHeaderNames()) raw.removeHeader(name);
-  if (closeConnection) raw.setHeader('connection', 'close');
-  exchange.response.send(status, `${message}\n`);
+  if (answer.close) closeAfterResponse(exchange);
+  exchange.response.send(answer.status, `${answer.message}\n`);
+}
+
+/**
+ * The connection of `res` cannot carry another request (the rest of this one is still on
+ * the wire): close it once the response is out. With the headers not sent yet, they say
+ * `Connection: close`. The close lingers: the write side ends (FIN) and the socket is
+ * destroyed only after LINGER_MS or when the client closes, because closing a socket with
+ * unread bytes sends a reset, which can make the client's system drop the response it has
+ * not read yet (Go's net/http waits 500 ms for the same reason).
+ */
+function closeAfterResponse(exchange: Exchange): void {
+  const res = exchange.response.raw;
+  // The request keeps its socket; a finished response has let go of it.
+  const socket = exchange.request.raw.socket as Socket | null;
+  if (socket === null || socket.destroyed) return;
+  if (!res.headersSent) {
+    res.setHeader('connection', 'close');
+    // Node ends such a connection with destroySoon() once the response is out: linger instead.
+    socket.destroySoon = () => lingerClose(socket);
+  } else if (res.writableFinished) {
+    lingerClose(socket);
+  } else {
+    res.once('finish', () => lingerClose(socket));
+  }
+}
+
+/**
+ * When the response's head goes out (the handler's first write, or its `send()`), decide
+ * whether the connection can carry another request: if more of the body is still unread,
+ * by its Content-Length, than the server will drain, the head says `Connection: close`
+ * (Go's net/http decides at the same moment). A body of unknown length (chunked) is given
+ * the benefit of the doubt: if draining it fails later, the connection closes after the
+ * response instead.
+ */
+function closeIfBodyTooLongAtHead(exchange: Exchange): void {
+  const res = exchange.response.raw;
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+    res.writeHead = writeHead;
+    if (!exchange.request.drainable(exchange.server.maxDrainSize)) closeAfterResponse(exchange);
+    return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+}
+
+/** How long a closing connection with unread bytes stays open after its FIN (ms). */
+const LINGER_MS = 500;
+
+function lingerClose(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 function isConnectionError(error: unknown): boolean {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { HttpServer, DEFAULT_MAX_BODY_SIZE, DEFAULT_STOP_GRACE } from './http-server.js';
+export { HttpServer, DEFAULT_MAX_BODY_SIZE, DEFAULT_MAX_DRAIN_SIZE, DEFAULT_STOP_GRACE } from './http-server.js';
 export type { HttpHandler, HttpServerOptions } from './http-server.js';
 export { HttpRequest } from './http-request.js';
 export type { BodyReadOptions } from './http-request.js';
