@@ -8,6 +8,8 @@ import { debugSiteBenchmarks } from './debug-sites.bench.js';
 import { workersCpuBenchmarks } from './workers-cpu.bench.js';
 import { workersChannelBenchmarks } from './workers-channel.bench.js';
 import { workersHttpBenchmarks } from './workers-http.bench.js';
+import { natsBenchmarks, natsBenchmarksAvailable } from './nats.bench.js';
+import { INSTALL_HINT } from '../demo/nats-server.js';
 import type { Benchmark } from './harness.js';
 
 export const allBenchmarks: Benchmark[] = [
@@ -18,6 +20,14 @@ export const allBenchmarks: Benchmark[] = [
   ...workersCpuBenchmarks,
   ...workersChannelBenchmarks,
   ...workersHttpBenchmarks,
+  ...natsBenchmarks,
   ...debugBenchmarks,
   ...debugSiteBenchmarks,
 ];
+
+/** The benchmarks this machine can run: the NATS ones need a nats-server binary. */
+export function runnableBenchmarks(): Benchmark[] {
+  if (natsBenchmarksAvailable()) return allBenchmarks;
+  console.log(`dist.nats.* skipped: ${INSTALL_HINT}\n`);
+  return allBenchmarks.filter((b) => !b.name.startsWith('dist.nats.'));
+}

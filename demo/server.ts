@@ -83,6 +83,11 @@ export interface DemoOptions {
   worker?: number | null;
   /** Threads of this process's CPU pool for `/cpu` (default: one per core). */
   cpuThreads?: number;
+  /**
+   * Run `/cpu`'s work elsewhere instead of on this process's pool (the distributed demo
+   * sends it through a NATS work queue): evaluates to the text of the answer.
+   */
+  cpuJob?: (ms: number) => GreenletBody<string>;
 }
 
 /** Start the demo service in this process; evaluates to the running server (stop it with `yield* server.stop()`). */
@@ -114,6 +119,10 @@ export function demoServer(options: DemoOptions = {}): HttpServer {
       case '/cpu': {
         const ms = Number(request.query.get('ms') ?? 100);
         if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) throw new HttpError(400, '?ms= takes 0 to 10000');
+        if (options.cpuJob !== undefined) {
+          response.send(200, yield* options.cpuJob(ms));
+          return;
+        }
         pool ??= new CpuPool({
           filename: new URL('./cpu-worker.mjs', import.meta.url),
           maxThreads: options.cpuThreads ?? os.availableParallelism(),

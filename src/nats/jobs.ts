@@ -133,6 +133,12 @@ export class Job {
     return Number(tokens.length === 9 ? tokens[4] : tokens[6]);
   }
 
+  /** Its sequence number in the stream: the same on every delivery. */
+  get sequence(): number {
+    const tokens = (this.raw.reply ?? '').split('.');
+    return Number(tokens.length === 9 ? tokens[5] : tokens[7]);
+  }
+
   /** Whether it was acked, nacked or terminated. */
   get settled(): boolean {
     return this.#state !== HELD;

@@ -123,16 +123,19 @@ export function* workQueue(nc: NatsConnection, stream: string, options: WorkQueu
     max_deliver: options.maxDeliver ?? -1,
     max_ack_pending: -1,
   };
+  let info: import('@nats-io/jetstream').ConsumerInfo;
   try {
-    yield* waitFor(jsm.consumers.info(stream, consumer));
+    info = yield* waitFor(jsm.consumers.info(stream, consumer));
   } catch {
     try {
-      yield* waitFor(jsm.consumers.add(stream, config));
+      info = yield* waitFor(jsm.consumers.add(stream, config));
     } catch (error) {
-      yield* waitFor(jsm.consumers.info(stream, consumer).catch(() => Promise.reject(error)));
+      info = yield* waitFor(jsm.consumers.info(stream, consumer).catch(() => Promise.reject(error)));
     }
   }
-  return new WorkQueue(nc, js.jetstream(nc.client), stream, consumer, ackWait);
+  // The consumer may have been made by another process: its ack wait is the one that counts.
+  const actualAckWait = info.config.ack_wait === undefined ? ackWait : info.config.ack_wait / 1e6;
+  return new WorkQueue(nc, js.jetstream(nc.client), stream, consumer, actualAckWait);
 }
 
 /**
@@ -146,7 +149,7 @@ export class WorkQueue implements JobSource {
   readonly stream: string;
   /** The durable consumer's name. */
   readonly consumer: string;
-  /** The consumer's ack wait, in ms. */
+  /** The consumer's ack wait, in ms (as the server has it, whichever process made it). */
   readonly ackWait: number;
   /** The official client's JetStream API, for what this class does not cover. */
   readonly js: JetStreamClient;
