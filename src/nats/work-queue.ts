@@ -59,6 +59,8 @@ export interface WorkQueueOptions {
   maxDeliver?: number;
   /** Where the stream keeps jobs: `'file'` (default; survives a server restart) or `'memory'`. */
   storage?: 'file' | 'memory';
+  /** On how many servers of a cluster the stream keeps each job (default 1; 3 for a cluster of three). */
+  replicas?: number;
 }
 
 /** The JetStream ack of a submitted job: where it is stored. */
@@ -109,6 +111,7 @@ export function* workQueue(nc: NatsConnection, stream: string, options: WorkQueu
           subjects,
           retention: js.RetentionPolicy.Workqueue,
           storage: options.storage === 'memory' ? js.StorageType.Memory : js.StorageType.File,
+          num_replicas: options.replicas ?? 1,
         }),
       );
     } catch (error) {
