@@ -510,6 +510,60 @@ describe('the connection', () => {
     expect(error).toBeInstanceOf(ConnectionClosed);
   });
 
+  it('a task killed while it drains closes the connection, without waiting for the server', async () => {
+    const result = await run(function* () {
+      const nc = yield* connect({ servers: server().url });
+      const sub = nc.subscribe('draining');
+      yield* nc.flush();
+      server().signal('SIGSTOP'); // the drain cannot finish while the server is frozen
+      try {
+        yield* sleep(50); // the signal has reached it
+        const drainer = spawn(function* () {
+          yield* nc.drain();
+        });
+        yield* sleep(20);
+        const stateWhileDraining = nc.state;
+        yield* drainer.kill();
+        // Closing needs no answer from the (frozen) server.
+        for (let i = 0; i < 200 && !nc.client.isClosed(); i++) yield* sleep(10);
+        return { stateWhileDraining, closed: nc.client.isClosed(), subscriptionEnded: sub.closed };
+      } finally {
+        server().signal('SIGCONT');
+        yield* nc.close();
+      }
+    });
+    expect(result).toEqual({ stateWhileDraining: 'draining', closed: true, subscriptionEnded: true });
+  });
+
+  it('a task killed while it connects leaves no connection behind', async () => {
+    const sockets = (): number => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const result = await run(function* () {
+      const before = sockets();
+      server().signal('SIGSTOP'); // the server accepts nothing more: the connect hangs
+      try {
+        yield* sleep(50);
+        const connecting = spawn(function* () {
+          return yield* connect({ servers: server().url });
+        });
+        yield* sleep(50);
+        const duringConnect = sockets();
+        yield* connecting.kill();
+        server().signal('SIGCONT'); // now the connection comes, and is closed at once
+        let after = sockets();
+        for (let i = 0; i < 200 && after !== before; i++) {
+          yield* sleep(10);
+          after = sockets();
+        }
+        return { before, duringConnect, after, dead: connecting.dead };
+      } finally {
+        server().signal('SIGCONT');
+      }
+    });
+    expect(result.duringConnect).toBe(result.before + 1);
+    expect(result.after).toBe(result.before);
+    expect(result.dead).toBe(true);
+  });
+
   it('connect() raises the client error when no server listens', async () => {
     const error = await run(function* () {
       try {

@@ -337,6 +337,30 @@ describe('the consumer end', () => {
   });
 });
 
+describe('kills', () => {
+  it('a task killed while it waits for queue.request() leaves no reply registered, and the job is still done', async () => {
+    const result = await withConnection(function* (nc) {
+      const stream = freshStream();
+      const queue = yield* workQueue(nc, stream, { subjects: [`${stream}.>`] });
+      const requester = spawn(function* () {
+        return yield* queue.request(`${stream}.later`, 'eventually', { timeout: 5000 });
+      });
+      yield* sleep(50); // submitted, waiting for a worker
+      const pendingBefore = nc.pendingRequests;
+      yield* requester.kill();
+      const pendingAfter = nc.pendingRequests;
+      const jobs = queue.consume();
+      const job = (yield* jobs.recv(5000)) as Job;
+      const data = job.string();
+      yield* job.reply('nobody listens any more');
+      job.ack();
+      jobs.close();
+      return { pendingBefore, pendingAfter, data };
+    });
+    expect(result).toEqual({ pendingBefore: 1, pendingAfter: 0, data: 'eventually' });
+  });
+});
+
 describe('a server restart', () => {
   it('loses no job: every job submitted is handled, duplicates only within at-least-once', async () => {
     const total = 60;
