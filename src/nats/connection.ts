@@ -43,6 +43,7 @@ import type {
 import type { GreenletBody } from '../core/greenlet.js';
 import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { waitFor } from '../interop/wait.js';
+import { Event } from '../sync/event.js';
 import { ConnectionClosed, NatsClientMissing, NatsServiceError, NatsTimeout, NoResponders } from './errors.js';
 import { NatsMessage, encodePayload, type Payload } from './message.js';
 import { NatsService, type NatsServiceOptions, type ServiceHandler } from './service.js';
@@ -195,6 +196,8 @@ export class NatsConnection {
   readonly module: ClientModule;
   #state: ConnectionState = 'connected';
   #reconnects = 0;
+  /** Set while connected (or closed: nothing to wait for then). */
+  readonly #connected = new Event();
 
   // Requests.
   #inbox: string | null = null;
@@ -213,6 +216,7 @@ export class NatsConnection {
     this.client = client;
     this.module = module;
     this.maxPendingBytes = maxPendingBytes;
+    this.#connected.set();
     void this.#watchStatus();
     client.closed().then(
       () => this.#closedForGood(),
@@ -505,6 +509,15 @@ export class NatsConnection {
 
   readonly #listeners = new Set<(event: 'reconnected' | 'closed') => void>();
 
+  /**
+   * @internal Wait (up to `ms`) while the connection is down and reconnecting: what is
+   * published then is dropped when it reconnects, so a publish that needs an answer (a
+   * JetStream PubAck) is better sent once it is back.
+   */
+  *whileReconnecting(ms: number): GreenletBody<void> {
+    if (this.#state === 'reconnecting') yield* this.#connected.wait(ms);
+  }
+
   /** @internal Be told when the connection reconnects or closes; returns the way to stop. */
   watch(listener: (event: 'reconnected' | 'closed') => void): () => void {
     this.#listeners.add(listener);
@@ -518,10 +531,12 @@ export class NatsConnection {
           case 'disconnect':
           case 'reconnecting':
             if (this.#state === 'connected') this.#state = 'reconnecting';
+            if (this.#state === 'reconnecting') this.#connected.clear();
             break;
           case 'reconnect':
             this.#reconnects++;
             if (this.#state === 'reconnecting') this.#state = 'connected';
+            this.#connected.set();
             for (const listener of this.#listeners) listener('reconnected');
             break;
           default:
@@ -536,6 +551,7 @@ export class NatsConnection {
   #closedForGood(): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    this.#connected.set();
     const error = (): ConnectionClosed => new ConnectionClosed(`${String(this)}: the connection closed while a task waited on it`);
     for (const wait of [...this.#replies.values()]) {
       this.#replies.delete(wait.token);

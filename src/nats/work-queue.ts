@@ -168,7 +168,10 @@ export class WorkQueue implements JobSource {
 
   /**
    * Submit a job: evaluates once JetStream has stored it (so it survives this process and
-   * a server restart), to where it is stored.
+   * a server restart), to where it is stored. While the connection is down and
+   * reconnecting, it waits for the reconnect first (up to 5 s).
+   *
+   * @throws the client's `TimeoutError` when the server did not confirm in time (5 s).
    */
   *submit(subject: string, data?: Payload, options?: SubmitOptions): GreenletBody<Submitted> {
     currentTask('queue.submit()');
@@ -176,6 +179,9 @@ export class WorkQueue implements JobSource {
     const publishOptions: { headers?: MsgHdrs; msgID?: string } = {};
     if (options?.headers !== undefined) publishOptions.headers = options.headers;
     if (options?.msgId !== undefined) publishOptions.msgID = options.msgId;
+    // Published while the connection is down, a job would be dropped at the reconnect and
+    // its PubAck never come: wait for the connection first.
+    yield* this.connection.whileReconnecting(5000);
     const ack = yield* waitFor(this.js.publish(subject, payload, publishOptions));
     return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
   }

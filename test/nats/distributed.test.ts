@@ -109,14 +109,14 @@ describe('the distributed demo', () => {
 
   it('delivers the job of a worker killed with -9 mid-job again, and another worker answers it', async () => {
     const since = demo.lines.length;
-    const answer = cpu(600);
+    const answer = cpu(300);
     const started = await demo.line(/^\[worker-\d\] job \d+ started \(delivery 1\) \(pid \d+\)$/, since);
     const victim = Number(/\(pid (\d+)\)$/.exec(started)?.[1]);
     const job = /job (\d+)/.exec(started)?.[1];
     process.kill(victim, 'SIGKILL');
     const { status, body } = await answer;
     expect(status).toBe(200);
-    expect(body).toMatch(/^cpu: 600 ms of work on worker-[01] \(pid \d+, delivery 2, \d+ rounds\)\n$/);
+    expect(body).toMatch(/^cpu: 300 ms of work on worker-[01] \(pid \d+, delivery 2, \d+ rounds\)\n$/);
     expect(body).not.toContain(`pid ${victim},`);
     expect(demo.lines.slice(since).some((l) => l.includes(`job ${job} started (delivery 2)`))).toBe(true);
   }, 30_000);
