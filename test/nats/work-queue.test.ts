@@ -384,6 +384,7 @@ describe('a server restart', () => {
         yield* until(() => handled.length >= total / 3);
         yield* waitFor(server().restart()); // mid-stream: jobs in flight, acks on their way
         const allDone = yield* until(() => new Set(handled).size === total, 15_000);
+        yield* until(() => producer.state === 'connected'); // asked before it reconnects, the server never hears
         // Jobs whose ack was lost with the old server are delivered again after ackWait.
         let state = yield* queueState(producer, stream);
         for (let i = 0; i < 100 && state.messages !== 0; i++) {
