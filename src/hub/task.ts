@@ -45,7 +45,7 @@ import {
   type Parking,
   type Schedulable,
 } from './hub.js';
-import { Timer } from './timers.js';
+import { Timer, now } from './timers.js';
 import { Timeout } from './timeout.js';
 
 /** A callback run when a task ends; it gets the task. */
@@ -77,6 +77,11 @@ class Link {
 export const WATCH_END: unique symbol = Symbol('greenlet-ts.watchEnd');
 /** Internal: the outcome without marking the error as handled: `[failed, result]`. */
 export const PEEK_OUTCOME: unique symbol = Symbol('greenlet-ts.peekOutcome');
+/**
+ * Internal: `join()` that does not count as looking at the outcome: the wait of a kill
+ * (see {@link Task.kill}), which must not hide an error the task raises as it unwinds.
+ */
+export const JOIN_QUIETLY: unique symbol = Symbol('greenlet-ts.joinQuietly');
 
 /** A task parked in join() or get() of another task. */
 class Joiner implements Parking {
@@ -85,6 +90,8 @@ class Joiner implements Parking {
     readonly target: Task,
     /** get() wants the value (or the error); join() wants `true`. */
     readonly wantsValue: boolean,
+    /** Whether it counts as handling the task's error (a kill's wait does not). */
+    readonly observes: boolean,
   ) {}
   unpark(): void {
     this.target.removeJoiner(this);
@@ -252,15 +259,27 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     return this.#wait(true, timeout, true, new Timeout(timeout)) as SwitchOp<R>;
   }
 
-  #wait(wantsValue: boolean, timeout: number | undefined, timeoutThrows: boolean, onTimeout: unknown): SwitchOp<unknown> {
+  #wait(
+    wantsValue: boolean,
+    timeout: number | undefined,
+    timeoutThrows: boolean,
+    onTimeout: unknown,
+    observes = true,
+  ): SwitchOp<unknown> {
     const waiter = currentTask(wantsValue ? 'task.get()' : 'task.join()');
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
     }
-    this.#observed = true;
-    const joiner = new Joiner(waiter, this, wantsValue);
+    if (observes) this.#observed = true;
+    const joiner = new Joiner(waiter, this, wantsValue, observes);
     (this.#links ??= []).push(joiner);
     return park(waiter, joiner, timeout, onTimeout, timeoutThrows);
+  }
+
+  /** @internal See {@link JOIN_QUIETLY}. */
+  [JOIN_QUIETLY](timeout?: number): SwitchOp<boolean> {
+    if (this.#outcome !== OUTCOME_PENDING) return immediate(true);
+    return this.#wait(false, timeout, false, false, false) as SwitchOp<boolean>;
   }
 
   /** @internal */
@@ -282,6 +301,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * Like gevent's, the error is raised where the task next blocks; if the task was just
    * handed a value (an item from a queue) it receives the value first and the error at
    * its next blocking call, so no item is lost.
+   *
+   * A kill hides no error: its wait is not a look at the task's outcome. If the task ends
+   * with an error (a `finally` that throws as it unwinds, or a kill error other than a
+   * `GreenletExit` that it lets through), that error is reported through the hub's
+   * reporter, blocking kill or not, unless something takes it: `get()`, `await`,
+   * `exception`, a link.
    */
   kill(error?: Error | ErrorClass, options?: { block?: boolean; timeout?: number }): SwitchOp<void> {
     if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
@@ -304,7 +329,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     }
     interrupt(this, err);
     if (options?.block !== false && (current as Partial<Schedulable>)[SCHED] !== undefined) {
-      return this.join(options?.timeout) as SwitchOp<unknown> as SwitchOp<void>;
+      return this[JOIN_QUIETLY](options?.timeout) as SwitchOp<unknown> as SwitchOp<void>;
     }
     return immediate(undefined);
   }
@@ -331,7 +356,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const links = this.#links;
     this.#links = null;
     if (links !== null) {
-      if (links.some((l) => l instanceof Joiner || l.observes)) this.#observed = true;
+      if (links.some((l) => l.observes)) this.#observed = true;
       for (const link of links) this.#fire(link);
     }
     if (failed && !this.#observed) hub.unobserved.push(this);
@@ -524,6 +549,22 @@ export function spawnLater<A extends unknown[], R>(
   ...args: A
 ): Task<R, A> {
   return new Task<R, A>(fn, ...args).startLater(ms);
+}
+
+/**
+ * @internal Wait until every one of `tasks` has ended, at most `timeout` ms, without
+ * looking at their outcomes (the wait of `killall`, `group.kill()`: see {@link Task.kill}).
+ * Evaluates to whether all have ended.
+ */
+export function* awaitEnds(tasks: Iterable<Task>, timeout?: number): GreenletBody<boolean> {
+  const deadline = timeout === undefined ? Infinity : now() + timeout;
+  for (const task of tasks) {
+    if (task.ready()) continue;
+    const left = deadline - now();
+    if (left <= 0) return false;
+    if (!(yield* task[JOIN_QUIETLY](deadline === Infinity ? undefined : left))) return false;
+  }
+  return true;
 }
 
 /** The task running now, or null in the main greenlet or a raw greenlet. */

@@ -6,7 +6,7 @@
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, PARKED, SCHED, WAIT, type Parking, type Schedulable } from './hub.js';
-import type { Task } from './task.js';
+import { awaitEnds, type Task } from './task.js';
 import { now } from './timers.js';
 
 /**
@@ -155,7 +155,8 @@ export function* joinall<T extends Task>(
 
 /**
  * Kill every task (see `Task.kill`) and, unless `block` is false, wait until they have
- * all ended (at most `timeout` ms).
+ * all ended (at most `timeout` ms). As with `Task.kill`, the wait does not take their
+ * errors: one that a task raises as it unwinds is reported through the hub's reporter.
  */
 export function* killall(
   tasks: Iterable<Task>,
@@ -164,5 +165,5 @@ export function* killall(
 ): GreenletBody<void> {
   const list = [...tasks];
   for (const t of list) t.kill(error, { block: false });
-  if (options.block !== false) yield* joinall(list, options.timeout === undefined ? {} : { timeout: options.timeout });
+  if (options.block !== false) yield* awaitEnds(list, options.timeout);
 }

@@ -42,8 +42,8 @@ import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
-import { SCHED, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
-import { Task, WATCH_END, spawn } from '../hub/task.js';
+import { SCHED, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { JOIN_QUIETLY, Task, WATCH_END, awaitEnds, spawn } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { joinall } from '../hub/wait.js';
 
@@ -265,11 +265,10 @@ export abstract class TaskSet implements Iterable<Task> {
   *#killAndWait(error: Error | ErrorClass | undefined, timeout: number | undefined): GreenletBody<void> {
     const deadline = timeout === undefined ? Infinity : now() + timeout;
     while (this.#members.size !== 0) {
-      const members = [...this.#members];
       const left = deadline - now();
       if (left <= 0) return;
-      const ended = yield* joinall(members, deadline === Infinity ? {} : { timeout: left });
-      if (ended.length < members.length) return;
+      // A kill's wait: an error a member raises as it unwinds is reported, not taken here.
+      if (!(yield* awaitEnds([...this.#members], deadline === Infinity ? undefined : left))) return;
       this.#killRound(error);
     }
   }
@@ -283,7 +282,7 @@ export abstract class TaskSet implements Iterable<Task> {
     this.#dying.add(task);
     task.kill(error, { block: false });
     if (options.block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
-    return task.join(options.timeout) as SwitchOp<unknown> as SwitchOp<void>;
+    return task[JOIN_QUIETLY](options.timeout) as SwitchOp<unknown> as SwitchOp<void>;
   }
 
   /**
@@ -659,6 +658,10 @@ export class MapIterator<T, R> implements Disposable {
         this.#byEnd.push(outcome);
       }
       this.#deliver();
+    } else if (!task.successful()) {
+      // Its result will never be read (the iteration was closed, or failed fast), and it
+      // failed anyway (its finally threw as it was killed): do not drop that error.
+      getHub().report({ kind: 'task-error', task: task as unknown as Schedulable, error: task.exception });
     }
     this.#wakeSettled();
   }

@@ -616,6 +616,32 @@ describe('HttpServer: graceful stop', () => {
     for (const answer of outcome.answers) expect([503, 'reset']).toContain(answer);
   });
 
+  it('reports an error a killed handler raises in its finally, with the request, and still stops', async () => {
+    const cleanupFailed = new Error('cleanup failed');
+    const handler = router({
+      *'/forever'() {
+        try {
+          yield* new Event().wait();
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally
+          throw cleanupFailed;
+        }
+      },
+    });
+    const answer = await run(function* () {
+      const server = yield* new HttpServer(handler).start();
+      const client = spawn(() => waitFor(nodeRequest(`${server.url}/forever?k=1`).then((r) => r.status, () => 'reset')));
+      while (server.inFlight < 1) yield* sleep(1);
+      yield* server.stop(0);
+      return yield* client.get();
+    });
+    expect([500, 'reset']).toContain(answer);
+    const taken = takeReports();
+    expect(taken).toHaveLength(1);
+    expect(taken[0]).toMatchObject({ kind: 'callback-error', error: cleanupFailed });
+    expect((taken[0] as { where: string }).where).toMatch(/^HttpServer\(127\.0\.0\.1:\d+, stopping\) handling GET \/forever$/);
+  });
+
   it('lets a handler stop its own server after answering', async () => {
     let server: HttpServer | null = null;
     const handler = router({

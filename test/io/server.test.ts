@@ -439,6 +439,30 @@ describe('stop(graceMs)', () => {
     expect(got.connections).toBe(0);
   });
 
+  it('reports an error a killed handler raises in its finally, naming the connection, and still stops', async () => {
+    const cleanupFailed = new Error('cleanup failed');
+    const server = serve(function* (socket) {
+      try {
+        yield* socket.readLine(); // the client never sends a line
+      } finally {
+        // eslint-disable-next-line no-unsafe-finally
+        throw cleanupFailed;
+      }
+    });
+    await server.listen();
+    await run(function* () {
+      const socket = yield* connect(server.address.port);
+      yield* until(() => server.connections === 1);
+      yield* server.stop(0);
+      socket.close();
+      yield* sleep(5); // the hub reports a failure nobody took one event-loop turn later
+    });
+    expect(server.connections).toBe(0);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({ kind: 'task-error', error: cleanupFailed });
+    expect((reports[0] as { task: { name: string } }).task.name).toMatch(/^StreamServer\(127\.0\.0\.1:\d+\) connection from 127\.0\.0\.1:\d+$/);
+  });
+
   it('a second stop() waits for the first to finish', async () => {
     const server = serve(echo);
     await server.listen();
