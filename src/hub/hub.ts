@@ -180,12 +180,150 @@ export type HubReport =
       readonly ranForMs: number;
       readonly thresholdMs: number;
       readonly message: string;
-    };
+    }
+  | SuppressedReports;
 
 export type HubReporter = (report: HubReport) => void;
 
-/** The default reporter: like gevent, print to stderr and carry on. */
-export const printReport: HubReporter = (report) => {
+/**
+ * What {@link limitReports} passes on instead of the reports it holds back: once when it
+ * starts holding back reports of one kind (`count` 0), and once when the interval ends
+ * (`count` the reports held back).
+ */
+export interface SuppressedReports {
+  readonly kind: 'reports-suppressed';
+  /** The kind of report held back: see {@link reportKey}. */
+  readonly key: string;
+  /** How many were held back (0 in the notice that it starts). */
+  readonly count: number;
+  readonly intervalMs: number;
+  readonly message: string;
+}
+
+/** How {@link limitReports} limits: the first `burst` reports of a kind per interval pass. */
+export interface ReportLimits {
+  /** How many reports of one kind pass in full per interval (default 10). */
+  burst?: number;
+  /** The interval, in ms (default 60 000). */
+  intervalMs?: number;
+}
+
+/** The defaults of {@link ReportLimits}: 10 reports of a kind in full per minute. */
+export const DEFAULT_REPORT_LIMITS: Readonly<Required<ReportLimits>> = { burst: 10, intervalMs: 60_000 };
+
+/**
+ * The kind of a report, for rate limiting: the report's `kind`, the error's class and its
+ * `code` if it has one (`task-error LineTooLong`, `callback-error Error ECONNRESET`). Names
+ * of tasks and places are left out: they vary with each connection and request (and a
+ * client chooses the path), so a flood of one failure would never count as repeated.
+ */
+export function reportKey(report: HubReport): string {
+  if (report.kind !== 'task-error' && report.kind !== 'callback-error') return report.kind;
+  const error = report.error as { constructor?: { name?: unknown }; name?: unknown; code?: unknown } | null;
+  const type = typeof error === 'object' && error !== null ? String(error.constructor?.name || error.name || 'Object') : typeof error;
+  const code = typeof error?.code === 'string' || typeof error?.code === 'number' ? ` ${String(error.code)}` : '';
+  return `${report.kind} ${type}${code}`;
+}
+
+/**
+ * Wrap `reporter` so that repeated reports cannot flood it: of the reports of one kind
+ * ({@link reportKey}), the first `burst` in each interval pass in full; the next ones are
+ * counted, with one `reports-suppressed` notice when the holding back starts and one with
+ * the count when the interval ends. Each kind has its own interval, starting at its first
+ * report. The default reporter, {@link printReport}, is `limitReports(printEveryReport)`.
+ *
+ * ```ts
+ * getHub().reporter = limitReports((report) => logger.error(report), { burst: 100, intervalMs: 10_000 });
+ * ```
+ */
+export function limitReports(reporter: HubReporter, limits: ReportLimits = {}): HubReporter {
+  const burst = limits.burst ?? DEFAULT_REPORT_LIMITS.burst;
+  const intervalMs = limits.intervalMs ?? DEFAULT_REPORT_LIMITS.intervalMs;
+  if (!(burst >= 0) || !(intervalMs > 0)) {
+    throw new RangeError(`limitReports({ burst: ${burst}, intervalMs: ${intervalMs} }): burst is a count >= 0, intervalMs a time > 0`);
+  }
+  const pass = reporter;
+  const windows = new Map<string, ReportWindow>();
+  const close = (key: string, window: ReportWindow): void => {
+    if (windows.get(key) === window) windows.delete(key);
+    if (window.timer !== null) clearTimeout(window.timer);
+    if (window.held === 0) return;
+    pass({
+      kind: 'reports-suppressed',
+      key,
+      count: window.held,
+      intervalMs,
+      message:
+        `greenlet-ts: ${window.held} more ${key} report${window.held === 1 ? ' was' : 's were'} held back in the last ` +
+        `${formatMs(intervalMs)} (the last one: ${window.last})`,
+    });
+  };
+  return (report) => {
+    if (report.kind === 'reports-suppressed') {
+      pass(report);
+      return;
+    }
+    const key = reportKey(report);
+    const t = now();
+    let window = windows.get(key);
+    if (window !== undefined && t - window.start >= intervalMs) {
+      close(key, window);
+      window = undefined;
+    }
+    if (window === undefined) {
+      window = { start: t, passed: 0, held: 0, last: '', timer: null };
+      windows.set(key, window);
+    }
+    if (window.passed < burst) {
+      window.passed++;
+      pass(report);
+      return;
+    }
+    window.held++;
+    window.last = summarise(report);
+    if (window.held === 1) {
+      const w = window;
+      const timer = setTimeout(() => close(key, w), Math.max(0, w.start + intervalMs - t));
+      (timer as { unref?: () => void }).unref?.();
+      w.timer = timer;
+      pass({
+        kind: 'reports-suppressed',
+        key,
+        count: 0,
+        intervalMs,
+        message:
+          `greenlet-ts: more than ${burst} ${key} report${burst === 1 ? '' : 's'} within ${formatMs(intervalMs)}: ` +
+          'the next ones are counted, and the count printed when the interval ends',
+      });
+    }
+  };
+}
+
+interface ReportWindow {
+  start: number;
+  passed: number;
+  held: number;
+  /** A one-line description of the last report held back. */
+  last: string;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
+function summarise(report: HubReport): string {
+  const error = (report as { error?: unknown }).error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const where = report.kind === 'task-error' ? report.task.name : report.kind === 'callback-error' ? report.where : report.kind;
+  return `${where}: ${message}`.slice(0, 300);
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/**
+ * Print every report to stderr, in full, and carry on, as gevent does. The default
+ * reporter, {@link printReport}, is this behind {@link limitReports}.
+ */
+export const printEveryReport: HubReporter = (report) => {
   switch (report.kind) {
     case 'task-error': {
       const e = report.error;
@@ -199,10 +337,18 @@ export const printReport: HubReporter = (report) => {
       console.error(report.message);
       break;
     case 'blocked-loop':
+    case 'reports-suppressed':
       console.warn(report.message);
       break;
   }
 };
+
+/**
+ * The default reporter: like gevent, print to stderr and carry on; but a flood of one
+ * kind of report (a failing handler per connection, say) prints the first 10 in full per
+ * minute and counts the rest ({@link limitReports} with {@link DEFAULT_REPORT_LIMITS}).
+ */
+export const printReport: HubReporter = limitReports(printEveryReport);
 
 const scheduleMacrotask: (fn: () => void) => void =
   typeof setImmediate === 'function'

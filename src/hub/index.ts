@@ -14,5 +14,5 @@ export { iwait, wait, joinall, killall, WaitIterator } from './wait.js';
 export type { Waitable, WaitOptions } from './wait.js';
 export { LoopExit, BlockingError } from './errors.js';
 export type { BlockedTask } from './errors.js';
-export { getHub, Hub, printReport, PASS_BUDGET, greenletOf } from './hub.js';
-export type { HubReport, HubReporter, HubMonitor } from './hub.js';
+export { getHub, Hub, printReport, printEveryReport, limitReports, reportKey, DEFAULT_REPORT_LIMITS, PASS_BUDGET, greenletOf } from './hub.js';
+export type { HubReport, HubReporter, HubMonitor, SuppressedReports, ReportLimits } from './hub.js';
