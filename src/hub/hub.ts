@@ -48,7 +48,7 @@ import {
 } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
-import { Timer, TimerHeap, now } from './timers.js';
+import { Timer, TimerHeap, now, useTimeSource } from './timers.js';
 
 // --- the fields the hub keeps on every task (see task.ts) -----------------------------
 
@@ -95,6 +95,14 @@ export interface Schedulable extends Greenlet {
 }
 
 /**
+ * Marks a {@link Parking} whose wake comes from the host (I/O, a promise, an emitter's
+ * event) rather than from another task or a hub timer. Virtual time and schedule
+ * exploration (the testing layer) refuse such waits unless told to let them through:
+ * they need every interleaving point to be the hub's.
+ */
+export const HOST_WAIT: unique symbol = Symbol('greenlet-ts.hostWait');
+
+/**
  * Whatever a task parks on: it must be able to forget the task when the task leaves the
  * wait for another reason (killed, timed out). Its `toString()` says what it is, for
  * reports ("Queue(0 items)", "sleep(500 ms)").
@@ -102,13 +110,27 @@ export interface Schedulable extends Greenlet {
 export interface Parking {
   unpark(task: Schedulable): void;
   toString(): string;
+  /** True when the wake comes from the host: see {@link HOST_WAIT}. */
+  readonly [HOST_WAIT]?: boolean;
 }
 
 /** Resumes (hub → task or task → task) per pass before the event loop gets a turn. */
 export const PASS_BUDGET = 1000;
 
+/**
+ * The run queue's interface: the READY tasks, in the order the hub resumes them. The hub's
+ * own is a FIFO; schedule exploration (the testing layer) installs one that decides which
+ * ready task runs next (see {@link HubControl}). `shift` may return a task that is no
+ * longer READY (killed before it started): the hub skips it.
+ */
+export interface RunQueueLike {
+  readonly length: number;
+  push(task: Schedulable): void;
+  shift(): Schedulable | undefined;
+}
+
 /** A FIFO ring buffer of tasks; it grows by doubling and never shrinks or reallocates otherwise. */
-class RunQueue {
+class RunQueue implements RunQueueLike {
   private items: (Schedulable | undefined)[] = new Array(64).fill(undefined);
   private mask = 63;
   private head = 0;
@@ -350,6 +372,33 @@ export const printEveryReport: HubReporter = (report) => {
  */
 export const printReport: HubReporter = limitReports(printEveryReport);
 
+/**
+ * How the testing layer (greenlet-ts/testing) takes over the hub: virtual time and schedule
+ * exploration. Installed with {@link Hub.setControl} while the hub is idle (no task, no
+ * timer). Without one the hub pays nothing: the run queue is the FIFO (`queue` is a field,
+ * swapped rather than tested), and the other hooks are read only where the hub already
+ * branches (the end of a pass, a select with several ready cases, a deferred callback).
+ */
+export interface HubControl {
+  /** The time in milliseconds that `now()` (timers.ts) reads while installed. */
+  now(): number;
+  /**
+   * The hub's pass has ended (no task ready, or the pass's budget spent). Take the event
+   * loop's turn here and return true to begin the next pass at once, without going back to
+   * the host: run the callbacks given to `soon`, make ready the tasks of the next pass
+   * ({@link Hub.readyNextPass}), fire the timers due. Return false to let the hub end
+   * the pass as usual and hand control back to the host. It runs in the hub greenlet and
+   * must not throw or switch.
+   */
+  turn(): boolean;
+  /** Run `fn` from plain code after the current pass, before time moves (a microtask otherwise). */
+  soon(fn: () => void): void;
+  /** The run queue to use instead of the FIFO: it decides which ready task runs next; null keeps the FIFO. */
+  readonly queue: RunQueueLike | null;
+  /** Which of `count` (>= 2) ready select cases fires, 0 being the first listed; null leaves the choice random. */
+  readonly chooseCase: ((count: number) => number) | null;
+}
+
 const scheduleMacrotask: (fn: () => void) => void =
   typeof setImmediate === 'function'
     ? (fn) => {
@@ -373,7 +422,11 @@ const scheduleMacrotask: (fn: () => void) => void =
  * The hub of this thread: created when the module loads; {@link getHub} returns it.
  */
 export class Hub extends Greenlet<[], never> {
-  /** @internal */ readonly queue = new RunQueue();
+  /** @internal The FIFO run queue, or while a {@link HubControl} with a queue is installed, that queue. */
+  queue: RunQueueLike = new RunQueue();
+  /** @internal The FIFO, kept while a control's queue stands in for it. */ private fifo: RunQueueLike = this.queue;
+  /** @internal The testing layer's control (virtual time, schedule exploration), or null. */
+  control: HubControl | null = null;
   /** @internal Tasks in sleep(0): resumed in the next pass. */ deferred: Schedulable[] = [];
   /** @internal Tasks in idle(): resumed when a pass ends with nothing else ready. */ idlers: Schedulable[] = [];
   /** @internal */ readonly timers: TimerHeap;
@@ -406,6 +459,12 @@ export class Hub extends Greenlet<[], never> {
       const task = this.budget > 0 ? this.queue.shift() : undefined;
       if (task !== undefined && task[SCHED] !== READY) continue; // killed before it started
       if (task === undefined) {
+        // Virtual time: the event loop's turn is taken here, and the next pass begins at once.
+        if (this.control !== null && this.control.turn()) {
+          this.budget = PASS_BUDGET;
+          this.passStartedAt = now();
+          continue;
+        }
         this.endPass();
         this.inPass = false;
         // Back to the event loop. Only a host callback (runNow) resumes the hub here, unless
@@ -514,15 +573,7 @@ export class Hub extends Greenlet<[], never> {
 
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {
-    if (this.deferred.length !== 0) {
-      const deferred = this.deferred;
-      this.deferred = [];
-      for (const task of deferred) if (task[SCHED] === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
-    } else if (this.queue.length === 0 && this.idlers.length !== 0) {
-      const idlers = this.idlers;
-      this.idlers = [];
-      for (const task of idlers) if (task[SCHED] === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
-    }
+    this.readyNextPass();
     if (this.queue.length !== 0 && !this.continuePending) {
       this.continuePending = true;
       scheduleMacrotask(() => {
@@ -539,6 +590,53 @@ export class Hub extends Greenlet<[], never> {
         for (const task of failed) (task as unknown as { reportIfUnobserved(): void }).reportIfUnobserved();
       });
     }
+  }
+
+  /**
+   * @internal Make ready the tasks that wait for the next pass: those in `sleep(0)`, or if
+   * there are none and nothing else is ready, those in `idle()`.
+   */
+  readyNextPass(): void {
+    if (this.deferred.length !== 0) {
+      const deferred = this.deferred;
+      this.deferred = [];
+      for (const task of deferred) if (task[SCHED] === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
+    } else if (this.queue.length === 0 && this.idlers.length !== 0) {
+      const idlers = this.idlers;
+      this.idlers = [];
+      for (const task of idlers) if (task[SCHED] === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
+    }
+  }
+
+  /**
+   * Run `fn` soon from plain code, after the current pass: a microtask, or under a
+   * {@link HubControl}, its `soon` (before virtual time moves). The library's "call it
+   * soon" paths (a link added to what has already happened) go through here, so that
+   * virtual time keeps their order.
+   */
+  soon(fn: () => void): void {
+    if (this.control === null) queueMicrotask(fn);
+    else this.control.soon(fn);
+  }
+
+  /**
+   * @internal Install the testing layer's control (virtual time, schedule exploration), or
+   * remove it (null). Only while the hub is idle: no live task, no pending timer, nothing
+   * queued, and not inside a pass.
+   */
+  setControl(control: HubControl | null): void {
+    if (control !== null && this.control !== null) throw new Error('the hub is already under virtual time: one program at a time');
+    if (this.inPass || this.liveCount !== 0 || this.timers.size !== 0 || this.queue.length !== 0) {
+      throw new Error(
+        `the hub is busy (${this.liveCount} live task${this.liveCount === 1 ? '' : 's'}, ${this.timers.size} pending ` +
+          `timer${this.timers.size === 1 ? '' : 's'}${this.inPass ? ', inside a pass' : ''}): virtual time starts and ends only while no task runs`,
+      );
+    }
+    this.control = control;
+    this.queue = control?.queue ?? this.fifo;
+    this.deferred = [];
+    this.idlers = [];
+    useTimeSource(control);
   }
 
   /** Send a report to the reporter, which must not throw. */

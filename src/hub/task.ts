@@ -396,7 +396,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const link = new Link(callback as LinkCallback, filter, raw, observes);
     if (this.#outcome !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
-      queueMicrotask(() => this.#fire(link));
+      getHub().soon(() => this.#fire(link));
       return;
     }
     (this.#links ??= []).push(link);

@@ -13,14 +13,40 @@
  * heap is not empty, the host timer is armed no later than its earliest deadline (it may
  * be armed earlier, or with an empty heap, left over from timers since cancelled).
  *
+ * Virtual time (the testing layer). While a {@link TimeSource} is installed with
+ * {@link useTimeSource}, `now()` reads it, no host timer is armed (and one left from
+ * before does nothing when it fires), and time moves only when the testing layer fires
+ * the due timers itself ({@link TimerHeap.peek}, {@link TimerHeap.dueAt}). It is
+ * installed only while no timer is pending, so real and virtual deadlines never mix.
+ *
  * @module
  */
 
-/** Milliseconds on a monotonic clock. */
-export const now: () => number =
+const hostNow: () => number =
   typeof performance !== 'undefined' && typeof performance.now === 'function'
     ? () => performance.now()
     : () => Date.now();
+
+/** A clock other than the host's: the testing layer's virtual time. */
+export interface TimeSource {
+  /** Milliseconds; never goes back. */
+  now(): number;
+}
+
+let timeSource: TimeSource | null = null;
+
+/**
+ * @internal Read time from `source` instead of the host's monotonic clock (null: the
+ * host's again). Only the hub installs it (`Hub.setControl`), while no timer is pending.
+ */
+export function useTimeSource(source: TimeSource | null): void {
+  timeSource = source;
+}
+
+/** Milliseconds on a monotonic clock: the host's, or the virtual clock while one is installed. */
+export function now(): number {
+  return timeSource === null ? hostNow() : timeSource.now();
+}
 
 /** Something that happens at a deadline. Subclasses say what in `fire()`. */
 export abstract class Timer {
@@ -56,6 +82,29 @@ export class TimerHeap {
   /** How many timers are pending. */
   get size(): number {
     return this.heap.length;
+  }
+
+  /** The timer that fires next (the earliest deadline, first scheduled among ties), if any. */
+  peek(): Timer | undefined {
+    return this.heap[0];
+  }
+
+  /**
+   * The pending timers whose deadline is exactly `deadline`, in the order they were
+   * scheduled: the ties the testing layer orders when it fires them under virtual time.
+   * Only the subtrees that can hold such a deadline are visited.
+   */
+  dueAt(deadline: number): Timer[] {
+    const found: Timer[] = [];
+    const visit = (i: number): void => {
+      const timer = this.heap[i];
+      if (timer === undefined || timer.deadline > deadline) return;
+      if (timer.deadline === deadline) found.push(timer);
+      visit(2 * i + 1);
+      visit(2 * i + 2);
+    };
+    visit(0);
+    return found.sort((a, b) => a.seq - b.seq);
   }
 
   /** Schedule `timer` to fire `ms` milliseconds from now (at once, on the next fire, if `ms <= 0`). */
@@ -105,13 +154,16 @@ export class TimerHeap {
   private readonly callback = (): void => {
     this.host = null;
     this.hostDeadline = Infinity;
+    // A host timer armed before virtual time began: virtual deadlines are not the host's.
+    if (timeSource !== null) return;
     this.fireDue();
     this.arm();
     this.onFire();
   };
 
-  /** Make sure the host timer is set for the earliest deadline. */
+  /** Make sure the host timer is set for the earliest deadline (never under virtual time). */
   private arm(): void {
+    if (timeSource !== null) return;
     const first = this.heap[0];
     if (first === undefined) {
       this.disarm();

@@ -17,7 +17,7 @@
  * @module
  */
 import type { SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 /** The part of Node's `EventEmitter` that {@link once} uses. */
@@ -40,6 +40,11 @@ export interface OnceOptions {
 
 /** A task waiting for an event of an EventEmitter. */
 class EmitterWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   task: Schedulable | null;
   constructor(
     task: Schedulable,
@@ -85,6 +90,11 @@ class EmitterWait implements Parking {
 
 /** A task waiting for an event of an EventTarget. */
 class TargetWait<E> implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   task: Schedulable | null;
   constructor(
     task: Schedulable,

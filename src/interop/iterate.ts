@@ -34,7 +34,7 @@ import { call } from '../core/call.js';
 import { GreenletError } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 /** What a reader's `next()` evaluates to when the source has no more items. */
@@ -116,6 +116,11 @@ const PENDING: unique symbol = Symbol('pending');
 const NONE: unique symbol = Symbol('none');
 
 abstract class Reader<T> implements AsyncIterableReader<T>, Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   protected state = OPEN;
   protected waiter: Schedulable | null = null;
 

@@ -31,6 +31,7 @@
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
 import {
+  HOST_WAIT,
   INTERRUPT,
   NO_INTERRUPT,
   currentTask,
@@ -57,6 +58,11 @@ export type AbortableOperation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /** A task parked on a promise. */
 class PromiseWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** The parked task; null once it was woken or has left. */
   task: Schedulable | null;
   /** The promise settled while the task waited, and woke it. */

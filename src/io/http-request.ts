@@ -34,7 +34,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { BadRequest, BodyReadTimeout, ClientDisconnected, PayloadTooLarge } from './http-errors.js';
 import type { RequestTarget } from './request-target.js';
@@ -67,6 +67,11 @@ const MAX_LABEL_PATH = 200;
  * ```
  */
 export class HttpRequest implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** The request method, upper case: `'GET'`, `'POST'`... */
   readonly method: string;
   /**

@@ -26,7 +26,7 @@
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { GreenletError } from '../core/errors.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { ClientDisconnected, ResponseFinished, ResponseWriteTimeout } from './http-errors.js';
 
 /** A response body: text (UTF-8) or bytes. */
@@ -56,6 +56,11 @@ export interface ResponseWriteOptions {
  * If the handler returns without ending the response, the server ends it.
  */
 export class HttpResponse implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** Node's response object, for what this class does not cover. */
   readonly raw: ServerResponse;
   /** `GET /path`, for messages. */

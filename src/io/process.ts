@@ -43,7 +43,7 @@ import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { once } from '../interop/events.js';
 import { LineReader, type LineEncoding } from './line-reader.js';
@@ -289,6 +289,11 @@ const NONE: unique symbol = Symbol('none');
  * notification while nobody waits is kept for the next wait.
  */
 class Notifier implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   #task: Schedulable | null = null;
   #pending = false;
 
@@ -326,6 +331,11 @@ class Notifier implements Parking {
 
 /** Tasks waiting for a child's exit. */
 class ExitWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   readonly tasks = new Set<Schedulable>();
   constructor(readonly child: Subprocess) {}
   unpark(task: Schedulable): void {

@@ -50,7 +50,7 @@ import tls from 'node:tls';
 import { GreenletError } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { Timer, now } from '../hub/timers.js';
 import { LineTooLong } from './line-reader.js';
@@ -226,6 +226,11 @@ const BY_DEADLINE = 2;
 
 /** The two directions of a socket: who reads (writes) and who is parked doing so. */
 class Side implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** The task parked on this side and not woken yet. */
   task: Schedulable | null = null;
   /** The task inside a blocking operation on this side. */
@@ -969,6 +974,11 @@ function validMaxLength(n: number | undefined): number {
 
 /** A task waiting for a connection to be established. */
 class ConnectWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   task: Schedulable | null;
   constructor(
     task: Schedulable,

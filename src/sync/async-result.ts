@@ -263,7 +263,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
+    getHub().soon(() => {
       this.#flushScheduled = false;
       if (this.#state !== PENDING && this.#links !== null) this.#notify();
     });

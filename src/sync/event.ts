@@ -157,7 +157,7 @@ export class Event implements Waitable, Parking {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
+    getHub().soon(() => {
       this.#flushScheduled = false;
       if (this.#flag && this.#links !== null) this.#notify();
     });

@@ -29,7 +29,7 @@
  * @module
  */
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Channel, ChannelClosed, ReceiverWaiter, SenderWaiter } from './channel.js';
 
 /** A case of a select that is parked; `cases` is the array given to select. */
@@ -252,6 +252,16 @@ export function select(cases: readonly CaseSlot[], options?: SelectOptions): Swi
     }
   }
   if (chosen !== null) {
+    // Schedule exploration (the testing layer) decides among several ready cases instead
+    // of the random choice; `ready > 1` never holds with `order: 'listed'`, which stops at
+    // the first.
+    if (ready > 1) {
+      const control = getHub().control;
+      if (control !== null && control.chooseCase !== null) {
+        chosenIndex = nthReady(cases, control.chooseCase(ready));
+        chosen = cases[chosenIndex] as RecvCase<unknown> | SendCase<unknown>;
+      }
+    }
     if (chosen.kind === 'recv') {
       chosen.channel.pollInto(chosen);
     } else {
@@ -283,6 +293,16 @@ export function select(cases: readonly CaseSlot[], options?: SelectOptions): Swi
     if (parking === SELECT_FOREVER) parking = c;
   }
   return park(task, parking, options?.timeout, SELECT_NONE, false);
+}
+
+/** The position in `cases` of the `k`-th (from 0) case that is ready now. */
+function nthReady(cases: readonly CaseSlot[], k: number): number {
+  for (let i = 0; i < cases.length; i++) {
+    const c = cases[i];
+    if (c === null || c === undefined) continue;
+    if ((c.kind === 'recv' ? c.channel.recvReady() : c.channel.sendReady()) && k-- === 0) return i;
+  }
+  throw new Error(`internal error: select has no ready case number ${k}`);
 }
 
 /**

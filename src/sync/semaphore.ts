@@ -273,7 +273,7 @@ export class Semaphore implements Waitable, Parking {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
+    getHub().soon(() => {
       this.#flushScheduled = false;
       if (this.#counter > 0 && this.#queue !== null && this.#queue.size !== 0) this.#serve();
     });

@@ -68,7 +68,7 @@ import { MessageChannel, isMainThread, threadId, type MessagePort, type Transfer
 import { GreenletError } from '../core/errors.js';
 import { Greenlet, type GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import {
   Channel,
   ChannelClosed,
@@ -577,6 +577,7 @@ export class RemoteSender<T> extends Channel<T> {
         this.#updateRef();
       },
       toString: () => `send on ${String(this)}`,
+      [HOST_WAIT]: true,
     };
     port.on('message', this.#listeners.message);
     port.on('close', this.#listeners.close);
