@@ -10,3 +10,8 @@ export type { VirtualTimeOptions } from './virtual-time.js';
 export { VirtualClock } from './clock.js';
 export { VirtualTimeLimit, LeakedTaskError, UncaughtTaskError, RealIoError } from './errors.js';
 export { Random } from './random.js';
+export { explore, replay } from './explore.js';
+export type { ExploreOptions, ExploreResult, ReplayOptions } from './explore.js';
+export { ScheduleFailure } from './report.js';
+export type { Deviation } from './report.js';
+export type { Schedule, Strategy } from './schedule.js';

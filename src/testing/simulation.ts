@@ -51,7 +51,7 @@ import { Task } from '../hub/task.js';
 import type { Timer } from '../hub/timers.js';
 import { VirtualClock } from './clock.js';
 import { LeakedTaskError, RealIoError, UncaughtTaskError, VirtualTimeLimit } from './errors.js';
-import { userFrame } from './sites.js';
+import { describeSite, userFrame } from './sites.js';
 
 /** What a run's schedule decides. The default schedule decides as the hub does by itself. */
 export interface Decisions {
@@ -60,10 +60,10 @@ export interface Decisions {
   /** Which of `count` (>= 2) ready select cases fires, 0 being the first listed. */
   chooseCase(count: number): number;
   /**
-   * Which of `count` (>= 2) timers due at the same instant fires next, 0 being the first
-   * set; null fires them in the order they were set.
+   * Which of the timers due at the same instant (two or more, in the order they were set)
+   * fires next; null fires them in that order.
    */
-  readonly chooseTimer: ((count: number) => number) | null;
+  readonly chooseTimer: ((due: readonly Timer[]) => number) | null;
   /** A task was created in the run (the schedule may give it a priority). */
   spawned?(task: Schedulable): void;
 }
@@ -247,7 +247,9 @@ export class Simulation implements HubControl {
     if (state !== PARKED) return `${this.nameOf(task)} is ${state === NEW ? 'not started' : 'ready to run'}`;
     const deadline = task[DEADLINE];
     const until = deadline !== null && deadline.pending ? ` (until ${formatMs(deadline.deadline)})` : '';
-    return `${this.nameOf(task)} waits on ${this.localize(String(task[WAIT]))}${until}`;
+    const stack = this.sites.get(task)?.stack;
+    const site = stack === undefined ? undefined : describeSite(stack);
+    return `${this.nameOf(task)} waits on ${this.localize(String(task[WAIT]))}${until}${site === undefined ? '' : ` in ${site}`}`;
   }
 
   // --- the turn ------------------------------------------------------------------------
@@ -299,7 +301,7 @@ export class Simulation implements HubControl {
     }
     for (let due = hub.timers.dueAt(deadline); due.length !== 0; due = hub.timers.dueAt(deadline)) {
       while (due.length !== 0) {
-        const k = due.length === 1 ? 0 : choose(due.length);
+        const k = due.length === 1 ? 0 : choose(due);
         const timer = due.splice(k, 1)[0] as Timer;
         // Firing one may have cancelled another of the same instant.
         if (timer.pending) fire(hub, timer);

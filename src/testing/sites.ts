@@ -1,6 +1,6 @@
 /**
- * Where in the user's code something happened, read from a JavaScript stack: the first
- * frame outside greenlet-ts itself (and outside the engine and node_modules).
+ * Where in the user's code something happened, read from a JavaScript stack: the frames
+ * outside greenlet-ts itself (and outside the engine and node_modules).
  *
  * @module
  */
@@ -17,25 +17,45 @@ const CWD: string | undefined = (() => {
   }
 })();
 
-/** `file:line:column` of one frame (V8's `at f (file:1:2)` and JSC's `f@file:1:2` alike). */
-function location(frame: string): string | undefined {
-  const m = /(?:\(|@|at )((?:file:\/\/)?[^\s()@]+:\d+:\d+)\)?\s*$/.exec(frame.trim());
-  if (m === null) return undefined;
-  let loc = (m[1] as string).replace(/^file:\/\//, '');
-  if (CWD !== undefined && loc.startsWith(`${CWD}/`)) loc = loc.slice(CWD.length + 1);
-  return loc;
+/** A frame of the user's code. */
+interface Frame {
+  /** The function's name, if the engine gives one. */
+  readonly name: string | undefined;
+  /** `file:line:column`, relative to the working directory when it is under it. */
+  readonly location: string;
 }
 
-/**
- * The first frame of `stack` in the user's code, as `file:line:column` (relative to the
- * working directory when it is under it), or undefined if there is none.
- */
-export function userFrame(stack: string): string | undefined {
+/** One frame, from V8's `at f (file:1:2)` / `at file:1:2` or JSC's and SpiderMonkey's `f@file:1:2`. */
+function parse(frame: string): Frame | undefined {
+  const line = frame.trim();
+  const m = /^(?:at\s+)?(?:(.*?)\s*[(@])?((?:file:\/\/)?[^\s()@]+:\d+:\d+)\)?$/.exec(line);
+  if (m === null) return undefined;
+  let location = (m[2] as string).replace(/^file:\/\//, '');
+  if (CWD !== undefined && location.startsWith(`${CWD}/`)) location = location.slice(CWD.length + 1);
+  const name = m[1]?.replace(/^(?:Generator\.|Object\.|async\s+)/, '').trim();
+  return { name: name === '' || name === '<anonymous>' ? undefined : name, location };
+}
+
+/** The frames of `stack` in the user's code, innermost first, at most `max`. */
+export function userFrames(stack: string, max: number): Frame[] {
+  const frames: Frame[] = [];
   for (const frame of stack.split('\n').slice(1)) {
-    const path = frame.replace(/^\s*at\s+/, '');
-    if (path.includes(LIBRARY_ROOT) || path.includes('node_modules') || path.includes('node:')) continue;
-    const loc = location(frame);
-    if (loc !== undefined) return loc;
+    if (frames.length >= max) break;
+    if (frame.includes(LIBRARY_ROOT) || frame.includes('node_modules') || frame.includes('node:')) continue;
+    const parsed = parse(frame);
+    if (parsed !== undefined) frames.push(parsed);
   }
-  return undefined;
+  return frames;
+}
+
+/** The innermost frame of `stack` in the user's code, as `file:line:column`, if any. */
+export function userFrame(stack: string): string | undefined {
+  return userFrames(stack, 1)[0]?.location;
+}
+
+/** `fraudCheck (app.ts:20:10) ← withdraw (app.ts:25:12)`: where a task blocked, and the call that led there. */
+export function describeSite(stack: string): string | undefined {
+  const frames = userFrames(stack, 2);
+  if (frames.length === 0) return undefined;
+  return frames.map((f) => (f.name === undefined ? f.location : `${f.name} (${f.location})`)).join(' ← ');
 }
