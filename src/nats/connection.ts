@@ -41,7 +41,7 @@ import type {
   Subscription as ClientSubscription,
 } from '@nats-io/transport-node';
 import type { GreenletBody } from '../core/greenlet.js';
-import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { waitFor } from '../interop/wait.js';
 import { Event } from '../sync/event.js';
 import { ConnectionClosed, NatsClientMissing, NatsServiceError, NatsTimeout, NoResponders } from './errors.js';
@@ -144,6 +144,11 @@ export type ConnectionState = 'connected' | 'reconnecting' | 'draining' | 'close
  * `early`.
  */
 export class ReplyWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** The task, while it is parked for the reply. */
   task: Schedulable | null = null;
   early: Msg | null = null;
@@ -166,6 +171,11 @@ export class ReplyWait implements Parking {
 
 /** A publisher parked until the server confirms enough bytes. */
 class PublishWait implements Parking {
+  /** @internal Woken by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   constructor(
     readonly connection: NatsConnection,
     readonly subject: string,
