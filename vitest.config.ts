@@ -8,6 +8,8 @@ export default defineConfig({
     // Tests and examples import the package by name, as users do; resolve it to the source.
     alias: [
       { find: /^greenlet-ts$/, replacement: src('index.ts') },
+      // The test-runner glue of the testing layer: entry points that are files, not folders.
+      { find: /^greenlet-ts\/testing\/(vitest|fast-check)$/, replacement: src('testing/$1.ts') },
       { find: /^greenlet-ts\/(.*)$/, replacement: src('$1/index.ts') },
     ],
   },

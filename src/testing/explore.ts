@@ -280,8 +280,10 @@ export async function replay<R>(program: Program<R>, seedOrSchedule: number | Sc
   } else {
     throw new TypeError(`${caller} takes a seed (a number) or a schedule (an array of whole numbers >= 0), not ${String(seedOrSchedule)}`);
   }
-  // Wait sites recorded, as in the last replay of explore(): the same run, the same messages.
-  const run = await runOnce(program as Program, chooser, time, caller, true);
-  if (run.outcome.kind !== null) throw run.outcome.error;
-  return run.outcome.value as R;
+  const run = await runOnce(program as Program, chooser, time, caller);
+  if (run.outcome.kind === null) return run.outcome.value as R;
+  // A failure: once more with the wait sites recorded (a stack per blocking call), as the
+  // last replay of explore() does, so that the messages are the same.
+  const again = await runOnce(program as Program, scheduleChooser(run.scheduler.schedule()), time, caller, true);
+  throw again.outcome.kind !== null ? again.outcome.error : run.outcome.error;
 }

@@ -1,13 +1,13 @@
 /**
  * docs/testing.md shows, for three bugs, what explore() reports: this checks that the
- * reports in the page are what the programs of examples/schedule-bugs.ts make, that each
+ * reports in the page are what the programs of examples/testing/schedule-bugs.ts make, that each
  * bug is found at the same run with the same seed every time, and that the printed replay
  * reproduces it 100 times out of 100.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RealIoError, ScheduleFailure, explore, replay } from 'greenlet-ts/testing';
-import { bugs, configLoadedFixed, crossTransfersFixed, overdraftFixed, report, usesPromise } from '../../examples/schedule-bugs.js';
+import { bugs, configLoadedFixed, crossTransfersFixed, overdraftFixed, report, usesPromise } from '../../examples/testing/schedule-bugs.js';
 
 const page = readFileSync(new URL('../../docs/testing.md', import.meta.url), 'utf8');
 

@@ -22,7 +22,7 @@ import {
   type Task,
 } from 'greenlet-ts';
 import { LeakedTaskError, RealIoError, ScheduleFailure, UncaughtTaskError, explore, replay, virtualTime } from 'greenlet-ts/testing';
-import { configLoaded, crossTransfers, overdraft } from '../../examples/schedule-bugs.js';
+import { configLoaded, crossTransfers, overdraft } from '../../examples/testing/schedule-bugs.js';
 
 afterEach(() => {
   const hub = getHub();

@@ -1,6 +1,6 @@
 /**
  * Three concurrency bugs that pass under the default schedule, found by explore().
- * Run: npx tsx examples/schedule-bugs.ts   → each program passes once on virtual time, then
+ * Run: npx tsx examples/testing/schedule-bugs.ts   → each program passes once on virtual time, then
  * explore() finds the schedule that breaks it and prints the shrunk report.
  *
  * docs/testing.md shows this output; a test checks that it is what these programs print.
