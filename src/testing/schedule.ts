@@ -53,7 +53,8 @@ export interface Decision {
 
 /** Makes the choices: the index of the option to take among `options` (>= 2). */
 export interface Chooser {
-  chooseTask(ready: readonly Schedulable[], step: number): number;
+  /** Which of the first `count` (>= 2) tasks of `ready` runs at step `step`. */
+  chooseTask(ready: readonly (Schedulable | undefined)[], count: number, step: number): number;
   chooseCase(options: number): number;
   chooseTimer(options: number): number;
   /** A task was created. */
@@ -73,7 +74,7 @@ export const fifoChooser: Chooser = {
 export function randomChooser(seed: number): Chooser {
   const random = new Random(seed);
   return {
-    chooseTask: (ready) => random.below(ready.length),
+    chooseTask: (_ready, count) => random.below(count),
     chooseCase: (options) => random.below(options),
     chooseTimer: (options) => random.below(options),
   };
@@ -109,10 +110,10 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
     if (priority[i] === 0) priority[i] = depth + random.float();
     return i;
   };
-  const highest = (ready: readonly Schedulable[]): number => {
+  const highest = (ready: readonly (Schedulable | undefined)[], count: number): number => {
     let best = 0;
     let bestPriority = priority[slot(ready[0] as Schedulable)] as number;
-    for (let i = 1; i < ready.length; i++) {
+    for (let i = 1; i < count; i++) {
       const p = priority[slot(ready[i] as Schedulable)] as number;
       if (p > bestPriority) {
         best = i;
@@ -122,12 +123,12 @@ export function pctChooser(seed: number, depth: number, steps: number): Chooser 
     return best;
   };
   return {
-    chooseTask(ready, step) {
+    chooseTask(ready, count, step) {
       if (changes.size !== 0) {
         const change = changes.get(step);
-        if (change !== undefined) priority[slot(ready[highest(ready)] as Schedulable)] = change;
+        if (change !== undefined) priority[slot(ready[highest(ready, count)] as Schedulable)] = change;
       }
-      return highest(ready);
+      return highest(ready, count);
     },
     chooseCase: (options) => random.below(options),
     chooseTimer: (options) => random.below(options),
@@ -149,7 +150,7 @@ export function scheduleChooser(schedule: Schedule): Chooser {
     return Number.isInteger(v) && v > 0 ? v % options : 0;
   };
   return {
-    chooseTask: (ready) => next(ready.length),
+    chooseTask: (_ready, count) => next(count),
     chooseCase: next,
     chooseTimer: next,
   };
@@ -168,10 +169,9 @@ export interface DecisionContext {
  * decided, and counts steps (resumes). Its `queue` is the run queue of the run.
  */
 export class Scheduler implements Decisions {
-  /** The value of each decision, in order. */
-  readonly values: number[] = [];
-  /** How many options each decision had. */
-  readonly options: number[] = [];
+  /** The value of each decision, in order, in `#values[0 .. #length)`. */
+  #values = new Int32Array(256);
+  #length = 0;
   /** Steps so far: resumes of a task, forced or chosen. */
   steps = 0;
   readonly queue: ExploringQueue;
@@ -193,22 +193,30 @@ export class Scheduler implements Decisions {
     this.chooser.forced?.(task, this.steps);
   }
 
-  /** @internal The run queue asks: which of `ready` (>= 2, FIFO order) runs now. */
-  chooseTask(ready: readonly Schedulable[]): number {
-    return this.#record('task', this.chooser.chooseTask(ready, this.steps), ready.length, ready);
+  /** @internal The run queue asks: which of the first `count` (>= 2) tasks of `ready` (FIFO order) runs now. */
+  chooseTask(ready: readonly (Schedulable | undefined)[], count: number): number {
+    return this.#record('task', this.chooser.chooseTask(ready, count, this.steps), count, ready);
   }
 
   spawned(task: Schedulable): void {
     this.chooser.spawned?.(task);
   }
 
-  #record(kind: DecisionKind, value: number, options: number, among: readonly Schedulable[] | readonly Timer[] | null): number {
+  #record(kind: DecisionKind, value: number, options: number, among: readonly (Schedulable | undefined)[] | readonly Timer[] | null): number {
     const v = Number.isInteger(value) && value >= 0 && value < options ? value : 0;
-    this.values.push(v);
-    this.options.push(options);
+    if (this.#length === this.#values.length) {
+      const grown = new Int32Array(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.#length++] = v;
     if (this.observe !== null) {
       const context: DecisionContext =
-        kind === 'task' ? { ready: (among as readonly Schedulable[]).slice() } : kind === 'timer' ? { timers: (among as readonly Timer[]).slice() } : {};
+        kind === 'task'
+          ? { ready: (among as readonly Schedulable[]).slice(0, options) }
+          : kind === 'timer'
+            ? { timers: (among as readonly Timer[]).slice() }
+            : {};
       this.observe({ kind, value: v, options }, context);
     }
     return v;
@@ -216,10 +224,9 @@ export class Scheduler implements Decisions {
 
   /** The recorded decisions as a schedule, without the zeros at the end (they change nothing). */
   schedule(): number[] {
-    const values = this.values;
-    let end = values.length;
-    while (end > 0 && values[end - 1] === 0) end--;
-    return values.slice(0, end);
+    let end = this.#length;
+    while (end > 0 && this.#values[end - 1] === 0) end--;
+    return Array.from(this.#values.subarray(0, end));
   }
 }
 
@@ -230,37 +237,47 @@ export class Scheduler implements Decisions {
  * options.
  */
 export class ExploringQueue implements RunQueueLike {
-  /** The ready tasks in the order they became ready (and tasks killed before they started). */
-  #items: Schedulable[] = [];
+  /**
+   * The ready tasks in the order they became ready (and tasks killed before they started),
+   * in `#items[0 .. #count)`. The array's own length only grows: popping it empty and
+   * pushing again would shrink and regrow its store, an allocation per pass.
+   */
+  readonly #items: (Schedulable | undefined)[] = [];
+  #count = 0;
 
   constructor(private readonly scheduler: Scheduler) {}
 
   get length(): number {
-    return this.#items.length;
+    return this.#count;
   }
 
   push(task: Schedulable): void {
-    this.#items.push(task);
+    const items = this.#items;
+    if (this.#count === items.length) items.push(task);
+    else items[this.#count] = task;
+    this.#count++;
   }
 
   shift(): Schedulable | undefined {
-    let items = this.#items;
+    const items = this.#items;
     // Drop what is no longer ready (killed before it started).
-    for (let i = 0; i < items.length; i++) {
-      if ((items[i] as Schedulable)[SCHED] !== READY) {
-        items = this.#items = items.filter((t) => t[SCHED] === READY);
-        break;
-      }
+    let n = 0;
+    for (let i = 0; i < this.#count; i++) {
+      const task = items[i] as Schedulable;
+      if (task[SCHED] === READY) items[n++] = task;
     }
-    if (items.length === 0) return undefined;
+    for (let i = n; i < this.#count; i++) items[i] = undefined;
+    this.#count = n;
+    if (n === 0) return undefined;
     const scheduler = this.scheduler;
     scheduler.steps++;
-    if (items.length === 1) {
-      const task = items.pop() as Schedulable;
-      scheduler.forced(task);
-      return task;
-    }
-    const k = scheduler.chooseTask(items);
-    return (k === 0 ? items.shift() : items.splice(k, 1)[0]) as Schedulable;
+    let k = 0;
+    if (n === 1) scheduler.forced(items[0] as Schedulable);
+    else k = scheduler.chooseTask(items, n);
+    const task = items[k] as Schedulable;
+    for (let i = k; i < n - 1; i++) items[i] = items[i + 1];
+    items[n - 1] = undefined;
+    this.#count = n - 1;
+    return task;
   }
 }
