@@ -8,7 +8,7 @@
  * `node:timers/promises` the kill.
  */
 import { setTimeout as sleepAsync } from 'node:timers/promises';
-import { Event, killall, run, sleep, spawn, waitFor, type GreenletBody, type Task } from 'greenlet-ts';
+import { Event, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import { type Benchmark, bytesPerItem, heapAfterGc, median, medianMs } from './harness.js';
 import { SPAWN_COUNT } from './hub.bench.js';
 
@@ -38,6 +38,39 @@ async function callAwaitAsync(): Promise<number> {
     const promises: Promise<number>[] = new Array(SPAWN_COUNT);
     for (let i = 0; i < SPAWN_COUNT; i++) promises[i] = returnAtOnceAsync();
     for (let i = 0; i < SPAWN_COUNT; i++) await promises[i];
+  });
+  return (ms * 1e6) / SPAWN_COUNT;
+}
+
+/**
+ * The floor of hub.spawn_join, a stripped experiment: the least any task system pays that
+ * starts a task after `spawn` returns (as gevent's and ours do) rather than inside the
+ * call (as an async function does). A spawn records the function in a three-field
+ * record; a loop (the "scheduler") then calls each, runs its generator to the end and
+ * stores the result; a join reads it. No hub, no switcher, no live list, no checks.
+ */
+class FloorTask {
+  result: unknown = undefined;
+  done = false;
+  constructor(readonly fn: () => Generator<never, number, unknown>) {}
+}
+
+function* rawReturnAtOnce(): Generator<never, number, unknown> {
+  return 1;
+}
+
+async function spawnJoinFloor(): Promise<number> {
+  const ms = await medianMs(async () => {
+    const tasks: FloorTask[] = new Array(SPAWN_COUNT);
+    for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = new FloorTask(rawReturnAtOnce);
+    for (let i = 0; i < SPAWN_COUNT; i++) {
+      const task = tasks[i] as FloorTask;
+      task.result = task.fn().next().value;
+      task.done = true;
+    }
+    let sum = 0;
+    for (let i = 0; i < SPAWN_COUNT; i++) sum += (tasks[i] as FloorTask).result as number;
+    return sum;
   });
   return (ms * 1e6) / SPAWN_COUNT;
 }
@@ -228,6 +261,12 @@ async function parkedTaskBytes(): Promise<number> {
   return (after - before) / PARKED_COUNT;
 }
 
+const TASK_COUNT = 1_000_000;
+
+function* parkForever(): GreenletBody<void> {
+  yield* sleep(AN_HOUR_MS);
+}
+
 function* rawSuspendOnce(i: number): Generator<number, number, unknown> {
   yield i;
   return i;
@@ -242,6 +281,15 @@ export const lifecycleBenchmarks: Benchmark[] = [
     baseline: 'call async functions that return, await each',
     baselineMeasure: callAwaitAsync,
     target: '≤ 1.0',
+  },
+  {
+    name: 'hub.spawn_join.floor',
+    unit: 'ns/op',
+    what: 'stripped experiment: spawn = a 3-field record, a loop runs each generator, join reads the result',
+    measure: spawnJoinFloor,
+    baseline: 'call async functions that return, await each',
+    baselineMeasure: callAwaitAsync,
+    target: 'report',
   },
   {
     name: 'hub.kill',
@@ -283,6 +331,21 @@ export const lifecycleBenchmarks: Benchmark[] = [
         return g;
       }),
     target: '≤ 2.3',
+    isolate: true,
+  },
+  {
+    name: 'hub.memory.task',
+    unit: 'B/item',
+    what: `heap per task created and not started (the record alone, no generator yet), ${TASK_COUNT.toLocaleString('en')} of them`,
+    measure: () => bytesPerItem(TASK_COUNT, () => new Task(parkForever)),
+    baseline: 'a raw suspended generator',
+    baselineMeasure: () =>
+      bytesPerItem(TASK_COUNT, (i) => {
+        const g = rawSuspendOnce(i);
+        g.next();
+        return g;
+      }),
+    target: 'report',
     isolate: true,
   },
 ];
