@@ -42,7 +42,7 @@
  * @module
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { isIterator, type SwitchSignal } from '../core/switcher.js';
@@ -57,6 +57,16 @@ import { BodyReadTimeout, ClientDisconnected, HttpError } from './http-errors.js
 import { HttpRequest } from './http-request.js';
 import { HttpResponse } from './http-response.js';
 import { parseRequestTarget } from './request-target.js';
+import { AcceptBackoff, type AcceptBackoffOptions } from './accept-backoff.js';
+import {
+  DEFAULT_CONNECTIONS_CHECKING_INTERVAL,
+  DEFAULT_HEADERS_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+  DEFAULT_MAX_HEADER_SIZE,
+  DEFAULT_REQUEST_TIMEOUT,
+  defaultMaxConnections,
+  lingerClose,
+} from './server-limits.js';
 
 /**
  * What runs for each request, in its own task: a generator function (it may block with
@@ -86,16 +96,42 @@ export interface HttpServerOptions {
    * drain, close instead.
    */
   maxDrainSize?: number;
-  /** Node's `requestTimeout`: ms to receive the whole request (default Node's, 300 000). */
+  /**
+   * Ms to receive the whole request, head and body, from its first byte (Node's
+   * `requestTimeout`); past it the client gets 408 and the connection closes. Default
+   * 30 000 (Node's is 300 000); 0: none. Also bounds the drain of an unread body.
+   */
   requestTimeout?: number;
-  /** Node's `headersTimeout`: ms to receive the request headers (default Node's, 60 000). */
+  /**
+   * Ms to receive the request head (Node's `headersTimeout`): a client that sends its
+   * headers slowly (slowloris) gets 408 and is closed. Default 10 000 (Node's is 60 000);
+   * at most `requestTimeout`.
+   */
   headersTimeout?: number;
-  /** Node's `keepAliveTimeout`: ms an idle keep-alive connection stays open (default Node's, 5 000). */
+  /** Ms an idle keep-alive connection stays open between requests (Node's `keepAliveTimeout`). Default 5 000. */
   keepAliveTimeout?: number;
-  /** Node's `connectionsCheckingInterval`: how often the two timeouts above are checked (default 30 000 ms). */
+  /**
+   * How often the two timeouts above are checked, in ms (Node's
+   * `connectionsCheckingInterval`): they strike up to this much late. Default 1 000 (Node's
+   * is 30 000).
+   */
   connectionsCheckingInterval?: number;
-  /** Node's `maxHeaderSize`: the largest request head, in bytes (default 16 KiB); larger ones get 431. */
+  /** The largest request head, in bytes (Node's `maxHeaderSize`); larger ones get 431. Default 16 KiB. */
   maxHeaderSize?: number;
+  /**
+   * Refuse new connections while this many are open: each gets a `503 Service
+   * Unavailable` with `Retry-After: 1` and `Connection: close` as soon as it is accepted,
+   * and is counted in `rejected`. Default: 80 % of the process's file-descriptor limit, at
+   * most 50,000 (10,000 where the limit cannot be read), so that the server refuses before
+   * the process runs out of descriptors.
+   */
+  maxConnections?: number;
+  /**
+   * What to do when the process runs out of file descriptors: stop accepting (the open
+   * connections are served), report it once per burst, and try again after 5 ms, doubling
+   * up to `maxDelay` (default 1000 ms). See {@link AcceptBackoffOptions}.
+   */
+  acceptBackoff?: AcceptBackoffOptions;
   /**
    * The name of a request's task, shown in run info, traces, `/stats`-like listings and
    * error reports. By default the method and the path without the query string
@@ -107,8 +143,6 @@ export interface HttpServerOptions {
 
 /** The default of `maxDrainSize`: 256 KiB. */
 export const DEFAULT_MAX_DRAIN_SIZE = 256 << 10;
-/** Node's default `requestTimeout`, in ms. */
-const NODE_REQUEST_TIMEOUT = 300_000;
 /** The default of `maxBodySize`: 1 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 1 << 20;
 /** The default grace period of `stop()`, in ms (gevent's `stop_timeout`). */
@@ -199,6 +233,13 @@ export class HttpServer {
   readonly maxDrainSize: number;
   /** @internal How long a drain may take (ms): the request timeout. */
   readonly drainTimeout: number;
+  /** The most connections it keeps open; more are answered 503 (see `maxConnections`). */
+  readonly maxConnections: number;
+  readonly #backoffOptions: AcceptBackoffOptions | undefined;
+  #backoff: AcceptBackoff | null = null;
+  #reopening = false;
+  #accepted = 0;
+  #rejected = 0;
   readonly #handler: HttpHandler;
   readonly #taskName: ((request: HttpRequest) => string) | null;
   readonly #host: string;
@@ -231,18 +272,26 @@ export class HttpServer {
     this.pool = pool === undefined ? null : typeof pool === 'number' ? new Pool(pool) : pool;
     this.maxBodySize = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     this.maxDrainSize = options.maxDrainSize ?? DEFAULT_MAX_DRAIN_SIZE;
-    const requestTimeout = options.requestTimeout ?? NODE_REQUEST_TIMEOUT;
+    const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT;
     this.drainTimeout = requestTimeout > 0 ? requestTimeout : Infinity; // 0: Node's "no timeout"
-    const serverOptions: http.ServerOptions = {};
-    if (options.requestTimeout !== undefined) serverOptions.requestTimeout = options.requestTimeout;
-    if (options.headersTimeout !== undefined) serverOptions.headersTimeout = options.headersTimeout;
-    if (options.connectionsCheckingInterval !== undefined) serverOptions.connectionsCheckingInterval = options.connectionsCheckingInterval;
-    if (options.maxHeaderSize !== undefined) serverOptions.maxHeaderSize = options.maxHeaderSize;
-    const server = http.createServer(serverOptions);
-    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    let headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT;
+    // Node refuses a head timeout longer than the request's; a shorter requestTimeout given alone wins.
+    if (requestTimeout > 0 && headersTimeout > requestTimeout && options.headersTimeout === undefined) headersTimeout = requestTimeout;
+    this.maxConnections = options.maxConnections ?? defaultMaxConnections();
+    this.#backoffOptions = options.acceptBackoff;
+    const server = http.createServer({
+      requestTimeout,
+      headersTimeout,
+      connectionsCheckingInterval: options.connectionsCheckingInterval ?? DEFAULT_CONNECTIONS_CHECKING_INTERVAL,
+      maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+    });
+    server.keepAliveTimeout = options.keepAliveTimeout ?? DEFAULT_KEEP_ALIVE_TIMEOUT;
     server.on('request', this.#onRequest);
     server.on('connection', this.#onConnection);
-    server.on('close', () => this.#closed.set());
+    // Only the stop's close: the accept back-off closes the listener for a while too.
+    server.on('close', () => {
+      if (this.#state === STOPPING || this.#state === STOPPED) this.#closed.set();
+    });
     server.on('error', this.#onServerError);
     this.nodeServer = server;
   }
@@ -273,6 +322,24 @@ export class HttpServer {
   /** Open client connections. */
   get connections(): number {
     return this.#unfinished.size;
+  }
+
+  /** How many connections were accepted since the start (refused ones included). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+
+  /** How many connections were refused (503) because `maxConnections` were open. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
+  /**
+   * How many times the server stopped accepting for lack of file descriptors (see
+   * `acceptBackoff`), and whether it has stopped now.
+   */
+  get acceptPauses(): { count: number; paused: boolean } {
+    return { count: this.#backoff?.pauses ?? 0, paused: this.#backoff?.paused ?? false };
   }
 
   /** Whether the server listens (started and not stopping). */
@@ -324,6 +391,8 @@ export class HttpServer {
     }
     this.#address = this.nodeServer.address() as AddressInfo;
     this.#state = LISTENING;
+    this.#backoff = new AcceptBackoff(this.#listener, this.#backoffOptions);
+    this.#backoff.start();
     return this;
   }
 
@@ -414,7 +483,9 @@ export class HttpServer {
   /** Close the listener and the idle connections; from now on every response closes its connection. */
   #stopAccepting(): void {
     const server = this.nodeServer;
-    if (server.listening) server.close();
+    this.#backoff?.stop();
+    // Also when the accept back-off has closed the listener: Node then emits 'close' once drained.
+    server.close();
     for (const exchange of this.#tasks as Iterable<Exchange>) {
       const raw = exchange.response.raw;
       if (!raw.headersSent && !raw.destroyed) raw.setHeader('connection', 'close');
@@ -431,17 +502,56 @@ export class HttpServer {
       socket.destroy();
       return;
     }
+    this.#accepted++;
+    if (this.#unfinished.size >= this.maxConnections) {
+      this.#rejected++;
+      refused.add(socket);
+      socket.on('error', ignore);
+      lingerClose(socket, CONNECTION_LIMIT_ANSWER);
+      return;
+    }
     this.#unfinished.set(socket, 0);
     socket.on('close', () => this.#unfinished.delete(socket));
   };
 
   readonly #onServerError = (error: Error): void => {
-    // While starting, the start's own wait receives the error.
-    if (this.#state !== STARTING) getHub().report({ kind: 'callback-error', where: this.toString(), error });
+    // While starting, the start's own wait receives the error; while the accept back-off
+    // reopens the listener, the back-off does.
+    if (this.#state === STARTING || this.#reopening || this.#backoff?.listenerError(error) === true) return;
+    getHub().report({ kind: 'callback-error', where: this.toString(), error });
+  };
+
+  /** The listening socket, as the accept back-off pauses and reopens it. */
+  readonly #listener = {
+    describe: (): string => this.toString(),
+    closeListener: (): void => {
+      // net's close, not http's: that one would also close the idle keep-alive connections.
+      net.Server.prototype.close.call(this.nodeServer);
+    },
+    reopenListener: (done: (error: Error | null) => void): void => {
+      if (this.#state !== LISTENING) return;
+      const server = this.nodeServer;
+      this.#reopening = true;
+      const onError = (error: Error): void => {
+        this.#reopening = false;
+        done(error);
+      };
+      server.once('error', onError);
+      server.listen({ host: this.#host, port: this.port }, () => {
+        server.removeListener('error', onError);
+        this.#reopening = false;
+        if (this.#state !== LISTENING) {
+          server.close(); // stop() came while it reopened
+          return;
+        }
+        done(null);
+      });
+    },
   };
 
   readonly #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const socket = req.socket;
+    if (refused.has(socket)) return; // answered 503 already; the connection is closing
     if (this.#state === STOPPED || socket.writableEnded) {
       res.destroy();
       return;
@@ -611,16 +721,16 @@ function closeIfBodyTooLongAtHead(exchange: Exchange): void {
   } as typeof res.writeHead;
 }
 
-/** How long a closing connection with unread bytes stays open after its FIN (ms). */
-const LINGER_MS = 500;
+const CONNECTION_LIMIT_BODY = 'the server has as many connections as it takes; try again shortly\n';
+/** The whole answer to a connection refused at maxConnections, written before any request is read. */
+const CONNECTION_LIMIT_ANSWER =
+  'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n' +
+  `content-length: ${CONNECTION_LIMIT_BODY.length}\r\nretry-after: 1\r\nconnection: close\r\n\r\n${CONNECTION_LIMIT_BODY}`;
 
-function lingerClose(socket: Socket): void {
-  if (socket.destroyed) return;
-  socket.end();
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-  timer.unref();
-  socket.once('close', () => clearTimeout(timer));
-}
+/** Connections answered 503 at maxConnections: their requests get no task. */
+const refused = new WeakSet<Socket>();
+
+function ignore(): void {}
 
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -9,6 +9,18 @@ export { Socket, connect, SocketTimeout, ConnectionReset, SocketClosed, Incomple
 export type { SocketOptions, ConnectOptions, OperationOptions, ReadLineOptions, ReadUntilOptions } from './socket.js';
 export { StreamServer } from './server.js';
 export type { Address, ConnectionHandler, StreamServerOptions } from './server.js';
+export { OutOfFileDescriptors, DEFAULT_ACCEPT_BACKOFF } from './accept-backoff.js';
+export type { AcceptBackoffOptions } from './accept-backoff.js';
+export {
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_HEADERS_TIMEOUT,
+  DEFAULT_REQUEST_TIMEOUT,
+  DEFAULT_KEEP_ALIVE_TIMEOUT,
+  DEFAULT_CONNECTIONS_CHECKING_INTERVAL,
+  DEFAULT_MAX_HEADER_SIZE,
+  defaultMaxConnections,
+  fileDescriptorLimit,
+} from './server-limits.js';
 export * from './http.js';
 export {
   runProcess,

@@ -55,6 +55,8 @@ import { waitFor } from '../interop/wait.js';
 import { Event } from '../sync/event.js';
 import { Group } from '../sync/group.js';
 import { Pool } from '../sync/pool.js';
+import { AcceptBackoff, type AcceptBackoffOptions } from './accept-backoff.js';
+import { DEFAULT_IDLE_TIMEOUT, defaultMaxConnections, lingerClose } from './server-limits.js';
 import { ConnectionReset, Socket, SocketClosed, SocketTimeout } from './socket.js';
 
 /** Where a server listens, or where a connection comes from. */
@@ -85,14 +87,26 @@ export interface StreamServerOptions {
    * free place before new ones are closed at once (default 511, as Node).
    */
   backlog?: number;
-  /** Close new connections at once while this many are open (default: no limit). */
+  /**
+   * Refuse new connections while this many are open: each one is closed cleanly (FIN,
+   * nothing read) as soon as it is accepted and counted in `rejected`. Default: 80 % of the
+   * process's file-descriptor limit, at most 50,000 (10,000 where the limit cannot be
+   * read), so that the server refuses before the process runs out of descriptors.
+   */
   maxConnections?: number;
   /**
    * Every connection's idle timeout in ms: a handler blocked this long on its socket
    * without traffic gets a `SocketTimeout`, which ends the connection quietly if the
-   * handler lets it through (see {@link Socket.setIdleTimeout}). Also bounds a TLS handshake.
+   * handler lets it through (see {@link Socket.setIdleTimeout}). Also bounds a TLS
+   * handshake. Default 300 000 (5 minutes); 0: none.
    */
   idleTimeout?: number;
+  /**
+   * What to do when the process runs out of file descriptors: stop accepting (the open
+   * connections are served), report it once per burst, and try again after 5 ms, doubling
+   * up to `maxDelay` (default 1000 ms). See {@link AcceptBackoffOptions}.
+   */
+  acceptBackoff?: AcceptBackoffOptions;
   /** Serve TLS with these options (`key`, `cert`, `ca`, `requestCert`, `ALPNProtocols`...). */
   tls?: tls.TlsOptions;
   /** Disable Nagle's algorithm on each connection (default true). */
@@ -169,6 +183,8 @@ export class StreamServer implements AsyncDisposable {
   readonly #stopped = new Event();
   /** The task running stop(), while it runs. */
   #stopper: Schedulable | null = null;
+  readonly #backoffOptions: AcceptBackoffOptions | undefined;
+  #backoff: AcceptBackoff | null = null;
 
   constructor(handler: ConnectionHandler, options: StreamServerOptions = {}) {
     if (typeof handler !== 'function') {
@@ -179,8 +195,9 @@ export class StreamServer implements AsyncDisposable {
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     this.#backlog = options.backlog ?? DEFAULT_BACKLOG;
-    this.#maxConnections = options.maxConnections ?? Infinity;
-    this.#idleTimeout = options.idleTimeout;
+    this.#maxConnections = options.maxConnections ?? defaultMaxConnections();
+    this.#idleTimeout = options.idleTimeout === 0 ? undefined : (options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT);
+    this.#backoffOptions = options.acceptBackoff;
     this.#noDelay = options.noDelay ?? true;
     this.#keepAlive = options.keepAlive ?? false;
     this.#highWaterMark = options.highWaterMark;
@@ -208,6 +225,24 @@ export class StreamServer implements AsyncDisposable {
   /** How many connections were closed at once because the server was full. */
   get rejected(): number {
     return this.#rejected;
+  }
+
+  /** The most connections it keeps open; more are refused (see `maxConnections`). */
+  get maxConnections(): number {
+    return this.#maxConnections;
+  }
+
+  /** Every connection's idle timeout in ms, or undefined for none. */
+  get idleTimeout(): number | undefined {
+    return this.#idleTimeout;
+  }
+
+  /**
+   * How many times the server stopped accepting for lack of file descriptors (see
+   * `acceptBackoff`), and whether it has stopped now.
+   */
+  get acceptPauses(): { count: number; paused: boolean } {
+    return { count: this.#backoff?.pauses ?? 0, paused: this.#backoff?.paused ?? false };
   }
 
   /** Whether the server accepts connections (between start and stop). */
@@ -255,7 +290,11 @@ export class StreamServer implements AsyncDisposable {
         server.on('close', this.#onListenerClose);
         const bound = server.address() as net.AddressInfo;
         this.#address = { host: bound.address, port: bound.port };
-        if (this.#state === STARTING) this.#state = LISTENING;
+        if (this.#state === STARTING) {
+          this.#state = LISTENING;
+          this.#backoff = new AcceptBackoff(this.#listener, this.#backoffOptions);
+          this.#backoff.start();
+        }
         resolve();
       });
     });
@@ -307,9 +346,15 @@ export class StreamServer implements AsyncDisposable {
     // Errors of a socket nobody reads yet (a reset while it waits): the close follows.
     raw.on('error', ignore);
     raw.once('close', () => this.#forget(raw));
-    if (this.#state !== LISTENING || this.#open.size > this.#maxConnections) {
-      if (this.#state === LISTENING) this.#rejected++;
+    if (this.#state !== LISTENING) {
       raw.destroy();
+      return;
+    }
+    if (this.#open.size > this.#maxConnections) {
+      // Full: refuse it cleanly (FIN, nothing read); the client sees the connection end.
+      this.#rejected++;
+      raw.resume();
+      lingerClose(raw);
       return;
     }
     if (this.#noDelay) raw.setNoDelay(true);
@@ -327,7 +372,8 @@ export class StreamServer implements AsyncDisposable {
       }
     } else {
       this.#rejected++;
-      raw.destroy();
+      raw.resume();
+      lingerClose(raw);
     }
   };
 
@@ -432,7 +478,38 @@ export class StreamServer implements AsyncDisposable {
   }
 
   readonly #onListenerError = (error: Error): void => {
+    if (this.#reopening || this.#backoff?.listenerError(error) === true) return;
     getHub().report({ kind: 'callback-error', where: `${this.toString()} accepting connections`, error });
+  };
+
+  #reopening = false;
+
+  /** The listening socket, as the accept back-off pauses and reopens it. */
+  readonly #listener = {
+    describe: (): string => this.toString(),
+    closeListener: (): void => {
+      (this.#server as net.Server).close();
+    },
+    reopenListener: (done: (error: Error | null) => void): void => {
+      const server = this.#server as net.Server;
+      if (this.#state !== LISTENING) return;
+      this.#reopening = true;
+      const onError = (error: Error): void => {
+        this.#reopening = false;
+        done(error);
+      };
+      server.once('error', onError);
+      server.listen({ host: this.#host, port: this.#address.port, backlog: this.#backlog }, () => {
+        server.removeListener('error', onError);
+        this.#reopening = false;
+        if (this.#state !== LISTENING) {
+          server.close(); // stop() came while it reopened
+          return;
+        }
+        this.#listenerClosed = false;
+        done(null);
+      });
+    },
   };
 
   readonly #onListenerClose = (): void => {
@@ -504,6 +581,7 @@ export class StreamServer implements AsyncDisposable {
       if (this.#stopped.isSet()) return; // the listen failed: nothing to stop
     }
     this.#state = STOPPING;
+    this.#backoff?.stop();
     const deadline = now() + graceMs;
     (this.#server as net.Server).close();
     for (const raw of this.#waitingRoom.splice(0)) raw.destroy();
