@@ -1,0 +1,102 @@
+/**
+ * Adversarial: file-descriptor exhaustion, in a child process whose `ulimit -n` is 128
+ * (test/io/adversarial/fixtures/fd-server.ts). When the process runs out of descriptors,
+ * the server stops accepting (new clients are refused or reset, never left hanging), says
+ * so once on stderr for the whole burst, keeps serving the connection it has, accepts
+ * again once descriptors are free, and leaves no handle open when it stops.
+ */
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SCALE, fastOnce } from './target.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const fixture = fileURLToPath(new URL('./fixtures/fd-server.ts', import.meta.url));
+
+/** The next JSON line the child prints. */
+function nextLine(child: ChildProcess): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer): void => {
+      buffered += chunk.toString();
+      const end = buffered.indexOf('\n');
+      if (end === -1) return;
+      child.stdout?.removeListener('data', onData);
+      resolve(JSON.parse(buffered.slice(0, end)) as Record<string, unknown>);
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`the fixture exited (${code}) before printing`)));
+  });
+}
+
+function get(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      })
+      .on('error', reject);
+  });
+}
+
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('adversarial: file-descriptor exhaustion', () => {
+  it('stops accepting, reports once, serves the open connection, accepts again when descriptors free, and leaks no handle', { timeout: 60_000 }, async () => {
+    const child = spawnChild('bash', ['-c', `ulimit -n 128 && exec "${process.execPath}" --import tsx "${fixture}"`], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const { port } = (await nextLine(child)) as { port: number };
+      expect((await get(agent, port, '/fast')).status).toBe(200);
+
+      const exhausted = JSON.parse((await get(agent, port, '/exhaust')).body) as { held: number; code: string };
+      expect(exhausted.code).toBe('EMFILE');
+      expect(exhausted.held).toBeGreaterThan(50);
+      let state = { count: 0, paused: false };
+      for (let i = 0; i < 100 && state.count === 0; i++) {
+        await pause(20);
+        state = JSON.parse((await get(agent, port, '/state')).body) as typeof state;
+      }
+      expect(state.count).toBeGreaterThanOrEqual(1);
+
+      // New clients are not served (refused, or reset by the system), and are not left hanging;
+      // the open connection is served all along.
+      for (let i = 0; i < 10 * SCALE; i++) {
+        const attempt = await fastOnce(port, 3000);
+        expect(attempt.status).not.toBe('HTTP/1.1 200 OK');
+        expect(attempt.ms).toBeLessThan(3000);
+        expect((await get(agent, port, '/fast')).status).toBe(200);
+      }
+
+      expect((await get(agent, port, '/release')).body).toBe('released\n');
+      let again = { status: '', ms: 0 };
+      for (let i = 0; i < 100 && again.status !== 'HTTP/1.1 200 OK'; i++) {
+        again = await fastOnce(port, 3000);
+        if (again.status !== 'HTTP/1.1 200 OK') await pause(20);
+      }
+      expect(again.status).toBe('HTTP/1.1 200 OK');
+
+      const reportsOnStderr = stderr.match(/out of file descriptors \(EMFILE\)/g) ?? [];
+      expect(reportsOnStderr).toHaveLength(1);
+      expect(stderr).toMatch(/OutOfFileDescriptors: HttpServer\(127\.0\.0\.1:\d+\): out of file descriptors \(EMFILE\): new connections are refused while the open ones are served/);
+
+      agent.destroy();
+      const stopped = nextLine(child);
+      child.kill('SIGTERM');
+      expect(await stopped).toEqual({ stopped: true, tcp: 0 });
+      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+      expect(code).toBe(0);
+    } finally {
+      agent.destroy();
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
