@@ -4,14 +4,24 @@
  * flight, `/fast` answers at once; `/stats` shows what the hub of the process that
  * answered is doing.
  *
- * Run: npm start   (or: node --import tsx demo/server.ts [--port 8080] [--host 127.0.0.1] [--workers N])
+ * Run: npm start   (or: node --import tsx demo/server.ts [--port 8080] [--host 127.0.0.1] [--workers N]
+ *                     [--admin-token TOKEN] [--cpu-queue N])
  *
  *   GET /fast           answers at once
  *   GET /slow?ms=N      answers after N ms (default 1000), sleeping in its own task
- *   GET /cpu?ms=N       N ms of CPU work (default 100), on a pool of threads: /fast is not held up
- *   GET /runinfo        the tree of every live task and what it waits on (as text; also on SIGUSR2)
- *   GET /stats          this worker's live tasks, switches per second, what its parked tasks wait on
+ *   GET /cpu?ms=N       N ms of CPU work (default 100), on a pool of threads: /fast is not held up.
+ *                       At most --cpu-queue jobs wait or run at once; past that, 503 with Retry-After
+ *   GET /runinfo?max=N  the tree of live tasks (the N oldest, default 100) and what they wait on
+ *   GET /stats          this worker's live tasks, switches per second, a summary of its parked tasks
  *   GET /               this list
+ *
+ * A production setup, as an example. The server runs with the library's limits (see
+ * docs/io.md, "Running in production"). The operator endpoints, /runinfo and /stats, show
+ * what every request waits on: without --admin-token they answer loopback clients only;
+ * with it, only requests that carry `Authorization: Bearer TOKEN` (from anywhere: behind a
+ * proxy on the same machine, every client looks like loopback). They cost a pass over the
+ * live tasks and describe only a few (at 100k parked tasks a few ms). A --host other than
+ * loopback prints what it exposes.
  *
  * The process + coroutine model: `--workers N` (default: one per core,
  * `os.availableParallelism()`) worker processes serve the port, each with its own hub
@@ -22,25 +32,32 @@
  * `npm run demo:compare` runs the same endpoints on a fixed pool of threads (the fastcgi
  * model) and on this service (one process), under the same load, side by side.
  */
+import { timingSafeEqual } from 'node:crypto';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { getHub, run, sleep, switchCount, type GreenletBody } from 'greenlet-ts';
+import { run, sleep, switchCount, type GreenletBody } from 'greenlet-ts';
 import { HttpError, HttpServer, type HttpRequest, type HttpResponse } from 'greenlet-ts/io';
 import { ClusteredServer, CpuPool } from 'greenlet-ts/workers';
-import { formatRunInfo, installRunInfoSignal } from 'greenlet-ts/debug';
+import { formatRunInfo, installRunInfoSignal, summariseParked, type ParkedSummary } from 'greenlet-ts/debug';
 
 const INDEX = `greenlet-ts demo: a task per request
 
   GET /fast           answers at once
   GET /slow?ms=N      answers after N ms (default 1000), sleeping in its own task
   GET /cpu?ms=N       N ms of CPU work (default 100), on a pool of threads
-  GET /runinfo        every live task, by parent and by spawner, and what it waits on
-  GET /stats          live tasks, switches per second, what the parked tasks wait on
+  GET /runinfo?max=N  the N oldest live tasks (default 100), by parent and by spawner  [operator]
+  GET /stats          live tasks, switches per second, a summary of the parked tasks  [operator]
                       (of the worker process that answers)
 
 Try: curl 'http://HOST/slow?ms=5000' & curl http://HOST/fast
 `;
+
+/** How many /cpu jobs may wait or run at once, per process, by default: 4 per thread. */
+export const DEFAULT_CPU_QUEUE_PER_THREAD = 4;
+/** How many tasks /runinfo lists by default, and at most. */
+const RUNINFO_DEFAULT = 100;
+const RUNINFO_MAX = 1000;
 
 /** Switches per second over the last sampling interval. */
 class SwitchRate {
@@ -71,8 +88,14 @@ export interface DemoStats {
   inFlightRequests: number;
   parkedTasks: number;
   switchesPerSecond: number;
+  /** How many parked tasks wait on each kind of thing, most first. */
+  waitingOn: ParkedSummary['waitingOn'];
   /** The longest-parked tasks (at most 20), with what each waits on. */
   parked: { name: string; waitingOn: string; parkedForMs: number }[];
+  /** Connections open, accepted since the start, refused at the connection limit. */
+  connections: { open: number; accepted: number; rejected: number; limit: number };
+  /** /cpu jobs waiting or running, and the most allowed. */
+  cpu: { jobs: number; limit: number; refused: number };
 }
 
 /** Options of {@link startDemo} and {@link demoServer}. */
@@ -88,6 +111,49 @@ export interface DemoOptions {
    * sends it through a NATS work queue): evaluates to the text of the answer.
    */
   cpuJob?: (ms: number) => GreenletBody<string>;
+  /** How many `/cpu` jobs may wait or run at once (default 4 per CPU-pool thread); more get 503. */
+  cpuQueue?: number;
+  /**
+   * The token the operator endpoints (`/runinfo`, `/stats`) require, as
+   * `Authorization: Bearer TOKEN`. Without one, they answer loopback clients only.
+   */
+  adminToken?: string;
+}
+
+/** Whether `address` is this machine: 127.0.0.0/8, ::1, or either mapped into IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return v4.startsWith('127.') || address === '::1';
+}
+
+/** Whether `request` may see the operator endpoints (see {@link DemoOptions.adminToken}). */
+function operatorAllowed(request: HttpRequest, adminToken: string | undefined): boolean {
+  if (adminToken === undefined || adminToken === '') return isLoopback(request.remoteAddress);
+  const given = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1] ?? '';
+  const a = Buffer.from(given);
+  const b = Buffer.from(adminToken);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function forbidden(): HttpError {
+  return new HttpError(
+    403,
+    'the operator endpoints answer only loopback clients, or, when the server runs with --admin-token, requests with Authorization: Bearer <token>',
+  );
+}
+
+/** What a server on `host` exposes, for the operator to read at start (empty on loopback). */
+export function exposureNotice(host: string, port: number, adminToken: string | undefined, cpuQueue: number): string {
+  if (isLoopback(host) || host === 'localhost') return '';
+  return [
+    `NOTE: listening on ${host}:${port}, not loopback: every client that can reach this address can call`,
+    `  /fast, /slow (up to 600 s each: a parked task of a few hundred bytes) and /cpu (at most ${cpuQueue} jobs`,
+    '  waiting or running per process; more get 503), within the limits of docs/io.md "Running in production".',
+    adminToken === undefined || adminToken === ''
+      ? '  /runinfo and /stats answer loopback clients only (give --admin-token to reach them from elsewhere).'
+      : '  /runinfo and /stats answer only requests with Authorization: Bearer <the --admin-token>.',
+  ].join('\n');
 }
 
 /** Start the demo service in this process; evaluates to the running server (stop it with `yield* server.stop()`). */
@@ -99,6 +165,10 @@ export function* startDemo(options: DemoOptions = {}): GreenletBody<HttpServer> 
 export function demoServer(options: DemoOptions = {}): HttpServer {
   const rate = new SwitchRate();
   const worker = options.worker ?? null;
+  const cpuThreads = options.cpuThreads ?? os.availableParallelism();
+  const cpuLimit = options.cpuQueue ?? cpuThreads * DEFAULT_CPU_QUEUE_PER_THREAD;
+  let cpuJobs = 0;
+  let cpuRefused = 0;
   let server!: HttpServer;
   // Created at the first /cpu request; its threads end after a second without work, so
   // an idle demo holds none.
@@ -119,35 +189,56 @@ export function demoServer(options: DemoOptions = {}): HttpServer {
       case '/cpu': {
         const ms = Number(request.query.get('ms') ?? 100);
         if (!Number.isFinite(ms) || ms < 0 || ms > 10_000) throw new HttpError(400, '?ms= takes 0 to 10000');
-        if (options.cpuJob !== undefined) {
-          response.send(200, yield* options.cpuJob(ms));
+        if (cpuJobs >= cpuLimit) {
+          // Bounded: one client cannot queue hours of CPU work ahead of everyone else's.
+          cpuRefused++;
+          response.send(503, `${cpuJobs} /cpu jobs are waiting or running, the most this process takes: try again shortly\n`, {
+            'retry-after': '1',
+          });
           return;
         }
-        pool ??= new CpuPool({
-          filename: new URL('./cpu-worker.mjs', import.meta.url),
-          maxThreads: options.cpuThreads ?? os.availableParallelism(),
-          minThreads: 0,
-          idleTimeout: 1000,
-        });
-        // This task parks while a pool thread computes; the process keeps serving.
-        const { rounds } = yield* pool.run({ ms });
-        response.send(200, `cpu: ${ms} ms of work on a pool thread (${rounds} rounds)\n`);
+        cpuJobs++;
+        try {
+          if (options.cpuJob !== undefined) {
+            response.send(200, yield* options.cpuJob(ms));
+            return;
+          }
+          pool ??= new CpuPool({
+            filename: new URL('./cpu-worker.mjs', import.meta.url),
+            maxThreads: cpuThreads,
+            minThreads: 0,
+            idleTimeout: 1000,
+          });
+          // This task parks while a pool thread computes; the process keeps serving. A client
+          // that goes away kills the task, which cancels its job.
+          const { rounds } = yield* pool.run({ ms });
+          response.send(200, `cpu: ${ms} ms of work on a pool thread (${rounds} rounds)\n`);
+        } finally {
+          cpuJobs--;
+        }
         return;
       }
-      case '/runinfo':
-        response.send(200, formatRunInfo());
+      case '/runinfo': {
+        if (!operatorAllowed(request, options.adminToken)) throw forbidden();
+        const max = Number(request.query.get('max') ?? RUNINFO_DEFAULT);
+        if (!Number.isInteger(max) || max < 0 || max > RUNINFO_MAX) throw new HttpError(400, `?max= takes 0 to ${RUNINFO_MAX}`);
+        response.send(200, formatRunInfo({ maxTasks: max }));
         return;
+      }
       case '/stats': {
-        const hub = getHub();
-        const blocked = hub.blockedTasks();
+        if (!operatorAllowed(request, options.adminToken)) throw forbidden();
+        const summary = summariseParked({ longest: 20 });
         const stats: DemoStats = {
           pid: process.pid,
           worker,
-          liveTasks: hub.liveCount,
+          liveTasks: summary.liveTasks,
           inFlightRequests: server.inFlight,
-          parkedTasks: blocked.length,
+          parkedTasks: summary.parkedTasks,
           switchesPerSecond: Math.round(rate.sample()),
-          parked: blocked.sort((a, b) => b.parkedForMs - a.parkedForMs).slice(0, 20),
+          waitingOn: summary.waitingOn,
+          parked: [...summary.longest],
+          connections: { open: server.connections, accepted: server.accepted, rejected: server.rejected, limit: server.maxConnections },
+          cpu: { jobs: cpuJobs, limit: cpuLimit, refused: cpuRefused },
         };
         response.send(200, stats);
         return;
@@ -166,12 +257,28 @@ export function demoServer(options: DemoOptions = {}): HttpServer {
 
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 
+/** What the command line sets: where to listen, and the operator token and /cpu bound. */
+interface CommandLine {
+  port: number;
+  host: string;
+  adminToken: string | undefined;
+  cpuQueue: number | undefined;
+}
+
+/** Print the index, and what a server on a public address exposes. */
+function printStart(line: CommandLine, port: number, cpuQueue: number): void {
+  console.log(`listening ${port}`);
+  console.log(INDEX.replaceAll('HOST', `${line.host}:${port}`));
+  const notice = exposureNotice(line.host, port, line.adminToken, cpuQueue);
+  if (notice !== '') console.log(notice);
+}
+
 /** Serve from this process alone (`--workers 1`): today's demo. */
-async function serveOneProcess(port: number, host: string): Promise<void> {
+async function serveOneProcess(line: CommandLine): Promise<void> {
   await run(function* () {
-    const server = yield* startDemo({ port, host });
-    console.log(`listening ${server.port}`);
-    console.log(INDEX.replaceAll('HOST', `${host}:${server.port}`));
+    const { port, host, adminToken, cpuQueue } = line;
+    const server = yield* startDemo({ port, host, adminToken, cpuQueue });
+    printStart(line, server.port, cpuQueue ?? os.availableParallelism() * DEFAULT_CPU_QUEUE_PER_THREAD);
     console.log('Ctrl-C stops it (gracefully: requests in flight get a second to finish).');
     let stopping = false;
     const stop = (): void => {
@@ -191,18 +298,18 @@ async function serveOneProcess(port: number, host: string): Promise<void> {
  * Serve from `workers` processes under a primary (this process runs as the primary,
  * and again in every worker: the same module, the same arguments).
  */
-async function serveClustered(workers: number, port: number, host: string): Promise<void> {
+async function serveClustered(workers: number, line: CommandLine): Promise<void> {
+  const { port, host, adminToken, cpuQueue } = line;
+  // The cores are shared: each worker process gets its share of CPU-pool threads.
+  const cpuThreads = Math.max(1, Math.floor(os.availableParallelism() / workers));
   const cluster: ClusteredServer<HttpServer> = new ClusteredServer({
     workers,
-    // The cores are shared: each worker process gets its share of CPU-pool threads.
-    server: () =>
-      demoServer({ port, host, worker: cluster.slot, cpuThreads: Math.max(1, Math.floor(os.availableParallelism() / workers)) }),
+    server: () => demoServer({ port, host, worker: cluster.slot, cpuThreads, adminToken, cpuQueue }),
   });
   await run(function* () {
     yield* cluster.start();
     if (cluster.isPrimary) {
-      console.log(`listening ${cluster.port}`);
-      console.log(INDEX.replaceAll('HOST', `${host}:${cluster.port}`));
+      printStart(line, cluster.port, cpuQueue ?? cpuThreads * DEFAULT_CPU_QUEUE_PER_THREAD);
       const pids = cluster.workers.map((w) => w.pid).join(', ');
       console.log(`${workers} worker processes (pids ${pids}), each with its own hub; /stats answers for the one that serves it.`);
       console.log('Ctrl-C stops them all (gracefully: requests in flight get a second to finish).');
@@ -228,6 +335,9 @@ if (isMain) {
       port: { type: 'string', default: '8080' },
       host: { type: 'string', default: '127.0.0.1' },
       workers: { type: 'string', default: String(os.availableParallelism()) },
+      // Also DEMO_ADMIN_TOKEN, which other users of the machine cannot read in `ps`.
+      'admin-token': { type: 'string' },
+      'cpu-queue': { type: 'string' },
     },
   });
   const workers = Number(values.workers);
@@ -235,6 +345,17 @@ if (isMain) {
     console.error(`--workers takes a whole number >= 1 (processes), not ${values.workers}`);
     process.exit(2);
   }
-  if (workers === 1) await serveOneProcess(Number(values.port), values.host);
-  else await serveClustered(workers, Number(values.port), values.host);
+  const cpuQueue = values['cpu-queue'] === undefined ? undefined : Number(values['cpu-queue']);
+  if (cpuQueue !== undefined && !(Number.isInteger(cpuQueue) && cpuQueue >= 0)) {
+    console.error(`--cpu-queue takes a whole number >= 0 (jobs waiting or running per process), not ${values['cpu-queue']}`);
+    process.exit(2);
+  }
+  const line: CommandLine = {
+    port: Number(values.port),
+    host: values.host,
+    adminToken: values['admin-token'] ?? process.env.DEMO_ADMIN_TOKEN,
+    cpuQueue,
+  };
+  if (workers === 1) await serveOneProcess(line);
+  else await serveClustered(workers, line);
 }

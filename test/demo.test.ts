@@ -6,9 +6,9 @@ import { execFile, spawn as spawnChild } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { getHub, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { Event, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
 import { httpFetch } from '../src/io/http.js';
-import { startDemo, type DemoStats } from '../demo/server.js';
+import { exposureNotice, isLoopback, startDemo, type DemoStats } from '../demo/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -100,6 +100,130 @@ describe('the demo service', () => {
     expect(badStatus).toBe(400);
     expect(missingStatus).toBe(404);
     expect(missingBody).toMatch(/nothing at \/nowhere/);
+  });
+});
+
+/** GET `url` with `headers`: status, body, and the Retry-After header. */
+function* getWith(url: string, headers: Record<string, string> = {}): GreenletBody<[number, string, string | null]> {
+  const response = yield* httpFetch(url, { headers });
+  return [response.status, yield* response.text(), response.headers.get('retry-after')];
+}
+
+describe('the demo service as a production setup', () => {
+  it('serves /runinfo and /stats to loopback clients when it has no admin token', async () => {
+    const statuses = await run(function* () {
+      const server = yield* startDemo({ port: 0 });
+      try {
+        return [(yield* getWith(`${server.url}/stats`))[0], (yield* getWith(`${server.url}/runinfo`))[0]];
+      } finally {
+        yield* server.stop(100);
+      }
+    });
+    expect(statuses).toEqual([200, 200]);
+  });
+
+  it('with --admin-token, serves /runinfo and /stats only to requests carrying it, loopback or not', async () => {
+    const answers = await run(function* () {
+      const server = yield* startDemo({ port: 0, adminToken: 's3cret-token' });
+      try {
+        const out: Record<string, number> = {};
+        for (const path of ['/stats', '/runinfo']) {
+          out[`${path} without`] = (yield* getWith(`${server.url}${path}`))[0];
+          out[`${path} wrong`] = (yield* getWith(`${server.url}${path}`, { authorization: 'Bearer s3cret-tokeN' }))[0];
+          out[`${path} right`] = (yield* getWith(`${server.url}${path}`, { authorization: 'Bearer s3cret-token' }))[0];
+        }
+        out['/fast without'] = (yield* getWith(`${server.url}/fast`))[0];
+        return out;
+      } finally {
+        yield* server.stop(100);
+      }
+    });
+    expect(answers).toEqual({
+      '/stats without': 403,
+      '/stats wrong': 403,
+      '/stats right': 200,
+      '/runinfo without': 403,
+      '/runinfo wrong': 403,
+      '/runinfo right': 200,
+      '/fast without': 200,
+    });
+  });
+
+  it('counts only 127.0.0.0/8 and ::1 (also IPv4-mapped) as loopback', () => {
+    expect(['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1'].map(isLoopback)).toEqual([true, true, true, true]);
+    expect(['10.0.0.1', '192.168.1.2', '::ffff:10.0.0.1', '2001:db8::1', undefined].map(isLoopback)).toEqual([false, false, false, false, false]);
+  });
+
+  it('answers /cpu 503 with Retry-After once --cpu-queue jobs wait or run, and counts the refusals', async () => {
+    const result = await run(function* () {
+      const server = yield* startDemo({ port: 0, cpuThreads: 1, cpuQueue: 1 });
+      try {
+        const first = spawn(() => getWith(`${server.url}/cpu?ms=400`));
+        yield* sleep(100); // the first job is on the pool
+        const second = yield* getWith(`${server.url}/cpu?ms=10`);
+        const stats = JSON.parse((yield* getWith(`${server.url}/stats`))[1]) as DemoStats;
+        return { first: (yield* first.get())[0], second, cpu: stats.cpu };
+      } finally {
+        yield* server.stop(100);
+      }
+    });
+    expect(result.first).toBe(200);
+    expect(result.second[0]).toBe(503);
+    expect(result.second[2]).toBe('1');
+    expect(result.second[1]).toMatch(/^1 \/cpu jobs are waiting or running, the most this process takes/);
+    expect(result.cpu).toEqual({ jobs: 1, limit: 1, refused: 1 });
+  });
+
+  it('says what a --host other than loopback exposes, and nothing on loopback', () => {
+    expect(exposureNotice('127.0.0.1', 8080, undefined, 8)).toBe('');
+    expect(exposureNotice('0.0.0.0', 8080, undefined, 8)).toBe(
+      [
+        'NOTE: listening on 0.0.0.0:8080, not loopback: every client that can reach this address can call',
+        '  /fast, /slow (up to 600 s each: a parked task of a few hundred bytes) and /cpu (at most 8 jobs',
+        '  waiting or running per process; more get 503), within the limits of docs/io.md "Running in production".',
+        '  /runinfo and /stats answer loopback clients only (give --admin-token to reach them from elsewhere).',
+      ].join('\n'),
+    );
+    expect(exposureNotice('0.0.0.0', 8080, 't', 8)).toMatch(/answer only requests with Authorization: Bearer <the --admin-token>\.$/);
+  });
+
+  it('keeps /stats and /runinfo cheap and small with 100,000 parked tasks', { timeout: 120_000 }, async () => {
+    const result = await run(function* () {
+      const server = yield* startDemo({ port: 0 });
+      const release = new Event();
+      const parked: Task[] = [];
+      try {
+        for (let i = 0; i < 100_000; i++) {
+          parked.push(
+            spawn(function* parkedRequest() {
+              yield* release.wait();
+            }),
+          );
+        }
+        yield* sleep(0);
+        const t0 = performance.now();
+        const [statsStatus, statsBody] = yield* getWith(`${server.url}/stats`);
+        const statsMs = performance.now() - t0;
+        const t1 = performance.now();
+        const [runinfoStatus, runinfoBody] = yield* getWith(`${server.url}/runinfo`);
+        const runinfoMs = performance.now() - t1;
+        return { statsStatus, stats: JSON.parse(statsBody) as DemoStats, statsBytes: statsBody.length, statsMs, runinfoStatus, runinfoBytes: runinfoBody.length, runinfoMs, runinfo: runinfoBody };
+      } finally {
+        release.set();
+        yield* sleep(0);
+        yield* server.stop(100);
+      }
+    });
+    expect([result.statsStatus, result.runinfoStatus]).toEqual([200, 200]);
+    expect(result.stats.parkedTasks).toBeGreaterThanOrEqual(100_000);
+    expect(result.stats.waitingOn[0]).toEqual({ kind: 'Event', tasks: 100_000 });
+    expect(result.stats.parked).toHaveLength(20);
+    expect(result.statsBytes).toBeLessThan(10_000);
+    expect(result.runinfoBytes).toBeLessThan(60_000);
+    expect(result.runinfo).toMatch(/… 99,9\d\d more tasks/);
+    // A few ms each on an idle machine (docs/io.md); the bound leaves room for a busy one.
+    expect(result.statsMs).toBeLessThan(2000);
+    expect(result.runinfoMs).toBeLessThan(2000);
   });
 });
 

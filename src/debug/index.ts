@@ -20,6 +20,8 @@ export {
   MAX_FRAME_LENGTH,
 } from './sites.js';
 export type { SiteOptions } from './sites.js';
+export { summariseParked } from './parked-summary.js';
+export type { ParkedSummary, ParkedSummaryOptions } from './parked-summary.js';
 export { formatRunInfo, printRunInfo, installRunInfoSignal, RunInfoUnsupportedError, RUN_INFO_MAX_TASKS } from './run-info.js';
 export type { RunInfoOptions } from './run-info.js';
 export { startWatchdog, stopWatchdog, watchdogRunning, watchdogThreadReady, NAME_SLOTS, NAME_BYTES } from './watchdog.js';
