@@ -24,6 +24,7 @@ import { getCurrentGreenlet, getMainGreenlet, switchCount } from '../core/switch
 import {
   DEADLINE,
   NEW,
+  NEXT,
   PARKED,
   PARKED_AT,
   READY,
@@ -79,11 +80,21 @@ export function formatRunInfo(options: RunInfoOptions = {}): string {
   const main = getMainGreenlet();
   const current = getCurrentGreenlet();
   const t = now();
-  const live = hub.liveTasks();
+  // One walk of the live list (newest first), counting every task and keeping only the
+  // `maxTasks` oldest, so that a listing stays cheap with 100,000 tasks alive.
   const counts = [0, 0, 0, 0, 0];
-  for (const task of live) counts[task[SCHED]] = (counts[task[SCHED]] as number) + 1;
-  const shown = live.length > maxTasks ? live.slice(0, maxTasks) : live;
-  const hidden = live.length - shown.length;
+  const ring: Schedulable[] = []; // the last `maxTasks` seen, as a ring
+  let liveCount = 0;
+  for (let task = hub.liveHead; task !== null; task = task[NEXT]) {
+    counts[task[SCHED]] = (counts[task[SCHED]] as number) + 1;
+    if (maxTasks !== 0) ring[liveCount % maxTasks] = task;
+    liveCount++;
+  }
+  // Oldest first: the ring read backwards from the last task seen.
+  const shown: Schedulable[] = [];
+  for (let i = liveCount - 1; i >= 0 && shown.length < Math.min(maxTasks, liveCount); i--) shown.push(ring[i % maxTasks] as Schedulable);
+  const hidden = liveCount - shown.length;
+  const live = { length: liveCount };
 
   const lines: string[] = [];
   lines.push(
