@@ -444,6 +444,8 @@ export class Hub extends Greenlet<[], never> {
   monitor: HubMonitor | null = null;
   /** @internal Promises waiting on tasks, rejected with LoopExit if the loop runs dry. */
   readonly awaited = new Map<Schedulable, ((error: unknown) => void)[]>();
+  /** @internal Callbacks for the hub's next turn (see {@link Hub.callSoon}). */
+  callbacks: (() => void)[] = [];
 
   constructor() {
     super(undefined, getMainGreenlet());
@@ -456,6 +458,7 @@ export class Hub extends Greenlet<[], never> {
     this.inPass = true;
     this.passStartedAt = now();
     for (;;) {
+      while (this.callbacks.length !== 0) this.runCallbacks();
       const task = this.budget > 0 ? this.queue.shift() : undefined;
       if (task !== undefined && task[SCHED] !== READY) continue; // killed before it started
       if (task === undefined) {
@@ -543,6 +546,29 @@ export class Hub extends Greenlet<[], never> {
     const list: Schedulable[] = [];
     for (let task = this.liveHead; task !== null; task = task[NEXT]) list.push(task);
     return list.reverse();
+  }
+
+  /**
+   * @internal Run `fn` in the hub at its next turn, before it resumes another task:
+   * gevent's `loop.run_callback`. The primitives notify their rawlink callbacks this way,
+   * after the call that made them ready has returned. `fn` runs in the hub, so it must
+   * neither block nor switch; an error it throws goes to the reporter.
+   */
+  callSoon(fn: () => void): void {
+    this.callbacks.push(fn);
+    if (!this.inPass) this.kick();
+  }
+
+  private runCallbacks(): void {
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    for (const fn of callbacks) {
+      try {
+        fn();
+      } catch (error) {
+        this.report({ kind: 'callback-error', where: 'a callback run by the hub', error });
+      }
+    }
   }
 
   /** @internal Queue a READY task and make sure the hub will run. */
@@ -825,9 +851,12 @@ export function park<T>(
   return switchAway(hub) as SwitchOp<T>;
 }
 
-/** Leave the current task: to the next ready task if the pass allows, else to the hub. */
+/**
+ * Leave the current task: to the next ready task if the pass allows, else to the hub
+ * (also when callbacks wait for the hub's turn).
+ */
 function switchAway(hub: Hub): unknown {
-  while (hub.budget > 0) {
+  while (hub.budget > 0 && hub.callbacks.length === 0) {
     const next = hub.queue.shift();
     if (next === undefined) break;
     if (next[SCHED] !== READY) continue; // killed before it started

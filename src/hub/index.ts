@@ -4,8 +4,8 @@
  *
  * @module
  */
-export { Task, spawn, spawnLater, currentTaskOrNull } from './task.js';
-export type { LinkCallback } from './task.js';
+export { Task, spawn, spawnLater, currentTask, currentTaskOrNull } from './task.js';
+export type { LinkCallback, LinkTarget, KillOptions } from './task.js';
 export { sleep, idle } from './sleep.js';
 export { Timeout, withTimeout } from './timeout.js';
 export type { TimeoutOptions } from './timeout.js';

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
-import { Greenlet, type ErrorClass, type GreenletBody } from '../core/greenlet.js';
+import { Greenlet, type ErrorClass, type GreenletBody, type Switched } from '../core/greenlet.js';
 import {
   BODY,
   CTX,
@@ -15,6 +16,7 @@ import {
   STATE,
   describe,
   getCurrentGreenlet,
+  getMainGreenlet,
   immediate,
   recOf,
   request,
@@ -35,7 +37,7 @@ import {
   WAIT,
   WAKE,
   WAKE_KIND,
-  currentTask,
+  currentTask as currentSchedulable,
   getHub,
   interrupt,
   nameError,
@@ -51,6 +53,24 @@ import { Timeout } from './timeout.js';
 /** A callback run when a task ends; it gets the task. */
 export type LinkCallback<T extends Task = Task> = (task: T) => unknown;
 
+/**
+ * What a task can be linked to besides a callback: an object that takes a finished
+ * task's outcome, such as an `AsyncResult` (gevent's `task.link(result)`).
+ */
+export interface LinkTarget<R = unknown> {
+  setFrom(task: Task<R, never>): void;
+}
+
+/** Options of {@link Task.kill} and {@link killall}. */
+export interface KillOptions {
+  /** What to raise in the task: an error, or an error class (default: a new `GreenletExit`). */
+  error?: Error | ErrorClass;
+  /** Wait until the task has ended (default true; plain code never waits). */
+  block?: boolean;
+  /** Wait at most this many milliseconds. */
+  timeout?: number;
+}
+
 const OUTCOME_PENDING = 0;
 const OUTCOME_VALUE = 1;
 const OUTCOME_ERROR = 2;
@@ -62,7 +82,8 @@ const LINK_EXCEPTION = 2;
 /** A registered callback: `raw` ones run in the hub at once, others in a new task. */
 class Link {
   constructor(
-    readonly callback: LinkCallback,
+    /** What unlink() compares with: the callback, or the link target. */
+    readonly callback: LinkCallback | LinkTarget<never>,
     readonly filter: number,
     readonly raw: boolean,
     /** Whether it counts as handling the task's error (internal watchers do not). */
@@ -205,9 +226,21 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     this.#name = String(value);
   }
 
-  /** True once `start()` (or `spawn`) has scheduled it, even before it first runs. */
+  /**
+   * True from `start()` (or `spawn`) until the task ends, even before it first runs:
+   * gevent's `bool(g)`. False for a task that was never started, and once it has ended.
+   */
+  override get active(): boolean {
+    return this[SCHED] !== NEW && this.#outcome === OUTCOME_PENDING;
+  }
+
+  /**
+   * The same as {@link Task.active}, as gevent's `started` is its `bool(g)`: true once
+   * scheduled, false again once the task has ended. (A raw `Greenlet`'s `started` stays
+   * true after death.)
+   */
   override get started(): boolean {
-    return this[SCHED] !== NEW || this.#outcome !== OUTCOME_PENDING;
+    return this.active;
   }
 
   /** True once the task has ended, however: its result is known. */
@@ -255,8 +288,23 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       if (this.#outcome === OUTCOME_ERROR) throw this.#result;
       return immediate(this.#result as R);
     }
-    if (options?.block === false) throw new Timeout(0);
+    if (options?.block === false) return immediate(this.getNowait());
     return this.#wait(true, timeout, true, new Timeout(timeout)) as SwitchOp<R>;
+  }
+
+  /**
+   * The task's result now, without waiting: its value, or its error raised here; a
+   * {@link Timeout} if it has not ended (gevent's `get(block=False)`). Works from anywhere.
+   */
+  getNowait(): R {
+    if (this.#outcome === OUTCOME_PENDING) {
+      const timeout = new Timeout(0);
+      timeout.message = `${this.name} has not ended yet: getNowait() does not wait; wait with \`yield* task.get()\` in a task, or \`await task\``;
+      throw timeout;
+    }
+    this.#observed = true;
+    if (this.#outcome === OUTCOME_ERROR) throw this.#result;
+    return this.#result as R;
   }
 
   #wait(
@@ -266,7 +314,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     onTimeout: unknown,
     observes = true,
   ): SwitchOp<unknown> {
-    const waiter = currentTask(wantsValue ? 'task.get()' : 'task.join()');
+    const waiter = currentSchedulable(wantsValue ? 'task.get()' : 'task.join()');
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
     }
@@ -298,6 +346,11 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * kills itself gets the error at once (`yield* self.kill()`), or, with `block: false`,
    * at its next blocking call: the form to use from a callback that may run inside it.
    *
+   * The options may come first, as gevent's keywords do: `t.kill({ block: false })`,
+   * `yield* t.kill({ error: MyError, timeout: 100 })`; `t.kill(error, { block })` is the
+   * same as `t.kill({ error, block })`. A value that is neither an error nor an error
+   * class raises `TypeError` (gevent wraps it in a `BaseException`).
+   *
    * Like gevent's, the error is raised where the task next blocks; if the task was just
    * handed a value (an item from a queue) it receives the value first and the error at
    * its next blocking call, so no item is lost.
@@ -308,9 +361,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * reporter, blocking kill or not, unless something takes it: `get()`, `await`,
    * `exception`, a link.
    */
-  kill(error?: Error | ErrorClass, options?: { block?: boolean; timeout?: number }): SwitchOp<void> {
+  kill(options?: KillOptions): SwitchOp<void>;
+  kill(error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
+  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
     if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
-    const err = toError(error);
+    const opts = killOptions(errorOrOptions, options);
+    return this.#kill(toError(opts.error), opts.block !== false, opts.timeout);
+  }
+
+  #kill(err: unknown, block: boolean, timeout: number | undefined): SwitchOp<void> {
     if (this[SCHED] === NEW || (this[SCHED] === READY && this[WAKE_KIND] === K_ARGS)) {
       // Not running yet (maybe queued to start): it never will; the hub skips it.
       this.#cancelStartTimer();
@@ -321,15 +380,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (current === this) {
       // Killing itself: at once where a switch can be made; with block: false (safe from
       // plain code, a callback run inside the task) at its next blocking call.
-      if (options?.block === false) {
+      if (!block) {
         interrupt(this, err);
         return immediate(undefined);
       }
       return request(this, K_THROW, err) as SwitchOp<void>;
     }
     interrupt(this, err);
-    if (options?.block !== false && (current as Partial<Schedulable>)[SCHED] !== undefined) {
-      return this[JOIN_QUIETLY](options?.timeout) as SwitchOp<unknown> as SwitchOp<void>;
+    if (block && (current as Partial<Schedulable>)[SCHED] !== undefined) {
+      return this[JOIN_QUIETLY](timeout) as SwitchOp<unknown> as SwitchOp<void>;
     }
     return immediate(undefined);
   }
@@ -354,32 +413,77 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const rejecters = hub.awaited.get(this);
     if (rejecters !== undefined) hub.awaited.delete(this);
     const links = this.#links;
-    this.#links = null;
     if (links !== null) {
       if (links.some((l) => l.observes)) this.#observed = true;
-      for (const link of links) this.#fire(link);
+      this.#notifyLinks();
     }
     if (failed && !this.#observed) hub.unobserved.push(this);
   }
 
-  #fire(link: Link | Joiner): void {
+  /**
+   * Fire the links in the order registered, from the live list as gevent does: a
+   * callback that unlinks a later one stops it, even though the notification has begun.
+   * A `link` callback runs in a new task, and the notification goes on only once that
+   * task has run (until it first blocks, or to its end): gevent switches into a link's
+   * greenlet at once, so what it does comes before the later links.
+   */
+  #notifyLinks(): void {
+    for (let link = this.#links?.shift(); link !== undefined; link = this.#links?.shift()) {
+      if (this.#fire(link)) return; // a link task resumes the notification
+    }
+    this.#links = null;
+  }
+
+  /** Fire one link; true if it started a link task that resumes the notification. */
+  #fire(link: Link | Joiner): boolean {
     if (link instanceof Joiner) {
       if (!link.wantsValue) wake(link.waiter, true);
       else if (this.#outcome === OUTCOME_ERROR) wakeThrow(link.waiter, this.#result);
       else wake(link.waiter, this.#result);
-      return;
+      return false;
     }
-    if (link.filter === LINK_VALUE && this.#outcome !== OUTCOME_VALUE) return;
-    if (link.filter === LINK_EXCEPTION && this.#outcome !== OUTCOME_ERROR) return;
-    if (link.raw) {
+    if (link.filter === LINK_VALUE && this.#outcome !== OUTCOME_VALUE) return false;
+    if (link.filter === LINK_EXCEPTION && this.#outcome !== OUTCOME_ERROR) return false;
+    const callback = link.callback;
+    if (typeof callback !== 'function') {
+      // A link target (an AsyncResult): it takes the outcome at once, and cannot block.
       try {
-        link.callback(this);
+        callback.setFrom(this as unknown as Task<never, never>);
+      } catch (error) {
+        getHub().report({ kind: 'callback-error', where: `a link target of ${this.name}`, error });
+      }
+    } else if (link.raw) {
+      try {
+        callback(this);
       } catch (error) {
         getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${this.name}`, error });
       }
     } else {
-      spawn(link.callback, this);
+      this.#startLinkTask(callback);
+      return true;
     }
+    return false;
+  }
+
+  /**
+   * Run a `link` callback in a new task; once that task has run (it started and then
+   * blocked or ended, or it was killed before it could start), the hub goes on with the
+   * rest of the links.
+   */
+  #startLinkTask(callback: LinkCallback): void {
+    let resumed = false;
+    const resume = (): void => {
+      if (resumed) return;
+      resumed = true;
+      getHub().callSoon(() => this.#notifyLinks());
+    };
+    const source = this;
+    const task = spawn(function* linked(): GreenletBody<unknown> {
+      resume(); // runs in the hub as soon as this task blocks or ends
+      return yield* call(callback, source);
+    });
+    task.name = `${callback.name !== '' ? callback.name : 'link'}-${task.id}`;
+    task[WATCH_END](resume);
   }
 
   /** @internal Called by the hub at the end of a pass for a failed task. */
@@ -390,10 +494,14 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     }
   }
 
-  #addLink(callback: LinkCallback<this>, filter: number, raw: boolean, observes = true): void {
-    if (typeof callback !== 'function') throw new TypeError('a link callback must be a function');
+  #addLink(callback: LinkCallback<this> | LinkTarget<R>, filter: number, raw: boolean, observes = true): void {
+    if (typeof callback !== 'function' && typeof (callback as Partial<LinkTarget<R>> | null)?.setFrom !== 'function') {
+      throw new TypeError(
+        `a link takes a callback function or a link target such as an AsyncResult, not ${callback === null ? 'null' : typeof callback}`,
+      );
+    }
     if (observes) this.#observed = true;
-    const link = new Link(callback as LinkCallback, filter, raw, observes);
+    const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
     if (this.#outcome !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
       getHub().soon(() => this.#fire(link));
@@ -404,19 +512,30 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /**
    * Call `callback(task)` in a new task when this one ends, however it ends (also if it
-   * has already ended). The callback may be a generator function and may block.
+   * has already ended). The callback may be a generator function and may block. Given
+   * a link target such as an `AsyncResult` instead (gevent's `task.link(result)`), the
+   * target takes the task's outcome: its value, or its error.
+   *
+   * Links fire in the order they were registered (with `rawlink` callbacks and waiting
+   * joins); a link's callback starts in its new task after the notification is over.
+   *
+   * ```ts
+   * const result = new AsyncResult<number>();
+   * spawn(compute).link(result);
+   * const n = yield* result.get();
+   * ```
    */
-  link(callback: LinkCallback<this>): void {
+  link(callback: LinkCallback<this> | LinkTarget<R>): void {
     this.#addLink(callback, LINK_ALL, false);
   }
 
   /** Like {@link link}, only if the task ends successfully. */
-  linkValue(callback: LinkCallback<this>): void {
+  linkValue(callback: LinkCallback<this> | LinkTarget<R>): void {
     this.#addLink(callback, LINK_VALUE, false);
   }
 
   /** Like {@link link}, only if the task ends with an error. */
-  linkException(callback: LinkCallback<this>): void {
+  linkException(callback: LinkCallback<this> | LinkTarget<R>): void {
     this.#addLink(callback, LINK_EXCEPTION, false);
   }
 
@@ -425,6 +544,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * {@link link}, but the callback must neither block nor throw.
    */
   rawlink(callback: LinkCallback<this>): void {
+    if (typeof callback !== 'function') {
+      throw new TypeError(`rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
+    }
     this.#addLink(callback, LINK_ALL, true);
   }
 
@@ -438,8 +560,11 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     return [this.#outcome === OUTCOME_ERROR, this.#result];
   }
 
-  /** Remove every registration of `callback` made with link, linkValue, linkException or rawlink. */
-  unlink(callback: LinkCallback<this>): void {
+  /**
+   * Remove every registration of `callback` (or of a link target) made with link,
+   * linkValue, linkException or rawlink, even while the task's links are being fired.
+   */
+  unlink(callback: LinkCallback<this> | LinkTarget<R>): void {
     const links = this.#links;
     if (links === null) return;
     this.#links = links.filter((l) => !(l instanceof Link && l.callback === callback));
@@ -496,6 +621,28 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     return `<Task "${this.name}" ${state}${waiting}>`;
   }
 
+  /**
+   * Refused: the hub resumes a task, with what it waited for. A raw switch into a parked
+   * task would hand it a value its wait does not expect, and leave the switching greenlet
+   * where nobody resumes it (gevent detects it later, in the task, as an "Invalid
+   * switch"). Wake a task through what it waits on (an `Event`, a `Queue`, a `Channel`),
+   * or `kill()` it.
+   */
+  override switch<T = unknown>(..._args: unknown[]): Switched<T> {
+    throw new GreenletError(
+      `cannot switch to ${this.name}: a task is resumed by the hub, with what it waits for. ` +
+        'Wake it through what it waits on (an Event, a Queue, a Channel), or kill() it; use a raw Greenlet to switch by hand',
+    );
+  }
+
+  /** Refused, as {@link Task.switch} is: raise an error in a task with `task.kill(error)`. */
+  override throw<T = unknown>(..._args: unknown[]): Switched<T> {
+    throw new GreenletError(
+      `cannot throw into ${this.name} directly: a task is resumed by the hub. Write \`yield* task.kill(error)\` ` +
+        '(or `task.kill({ error, block: false })`) to raise an error in it',
+    );
+  }
+
   /** A task's parent is always its hub. */
   override get parent(): Greenlet | null {
     return super.parent;
@@ -519,6 +666,21 @@ class StartTimer extends Timer {
   }
 }
 
+/**
+ * The options of `kill(errorOrOptions, options)` and `killall`: gevent's keywords may
+ * come first as an object, or after a positional error.
+ */
+export function killOptions(errorOrOptions: Error | ErrorClass | KillOptions | undefined, options: KillOptions | undefined): KillOptions {
+  if (errorOrOptions === undefined || errorOrOptions === null) return options ?? {};
+  if (typeof errorOrOptions === 'function' || errorOrOptions instanceof Error) {
+    return { ...options, error: errorOrOptions };
+  }
+  if (typeof errorOrOptions === 'object' && options === undefined) return errorOrOptions;
+  throw new TypeError(
+    `kill() takes an error, an error class or an options object ({ error, block, timeout }), not ${typeof errorOrOptions}`,
+  );
+}
+
 function toError(error: Error | ErrorClass | undefined): unknown {
   if (error === undefined) return new GreenletExit();
   if (error instanceof Error) return error;
@@ -533,7 +695,14 @@ function toError(error: Error | ErrorClass | undefined): unknown {
 export function spawn<A extends unknown[], R>(fn: (...args: A) => SwitchOp<R>, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A> {
+  checkFunction('spawn', fn);
   return new Task<R, A>(fn, ...args).start();
+}
+
+function checkFunction(caller: string, fn: unknown): void {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`${caller}() takes the function to run, not ${fn === null ? 'null' : typeof fn}`);
+  }
 }
 
 /** Like {@link spawn}, starting `ms` milliseconds from now. */
@@ -548,6 +717,8 @@ export function spawnLater<A extends unknown[], R>(
   fn: (...args: A) => GreenletBody<R> | R,
   ...args: A
 ): Task<R, A> {
+  if (typeof ms !== 'number') throw new TypeError(`spawnLater() takes a delay in milliseconds first, not ${typeof ms}`);
+  checkFunction('spawnLater', fn);
   return new Task<R, A>(fn, ...args).startLater(ms);
 }
 
@@ -565,6 +736,24 @@ export function* awaitEnds(tasks: Iterable<Task>, timeout?: number): GreenletBod
     if (!(yield* task[JOIN_QUIETLY](deadline === Infinity ? undefined : left))) return false;
   }
   return true;
+}
+
+/**
+ * The task running now, typed as a {@link Task}: gevent's `getcurrent()` inside a
+ * greenlet (`getcurrent()` here is typed `Greenlet`, as it may be main or a raw
+ * greenlet). Raises `GreenletError` outside a task; {@link currentTaskOrNull} returns
+ * null there instead.
+ *
+ * ```ts
+ * const me = currentTask();
+ * spawn(function* () { yield* sleep(100); me.kill({ block: false }); });
+ * ```
+ */
+export function currentTask(): Task {
+  const g = getCurrentGreenlet();
+  if (g instanceof Task) return g;
+  const where = g === getMainGreenlet() ? 'the main greenlet (plain code, callbacks, async functions)' : String(g);
+  throw new GreenletError(`currentTask() was called in ${where}, which is not a task; use currentTaskOrNull() where that can happen`);
 }
 
 /** The task running now, or null in the main greenlet or a raw greenlet. */

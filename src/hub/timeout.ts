@@ -26,20 +26,23 @@ class TimeoutTimer extends Timer {
  * An error raised in a task when a deadline passes, wherever the task is blocked at that
  * moment and however deep in its calls: gevent's `Timeout`.
  *
+ * gevent's `with Timeout(0.5) as t:` is a `using` declaration in a `try` block: the
+ * timeout is armed for that block, cancelled when it ends, and still in scope in the
+ * `catch`:
+ *
  * ```ts
- * const t = Timeout.startNew(500);      // in a task
+ * const t = new Timeout(500);           // in a task
  * try {
+ *   using _armed = t.start();
  *   const line = yield* sock.readLine();
  * } catch (e) {
  *   if (e !== t) throw e;               // someone else's timeout, or another error
  *   console.log('no answer in 500 ms');
- * } finally {
- *   t.cancel();
  * }
  * ```
  *
- * Or with `using t = Timeout.startNew(500)`, which cancels it when the block ends, and
- * {@link withTimeout} for the common case. Timeouts nest: each one raises its own error,
+ * Or `using t = Timeout.startNew(500)` for the rest of a block, and {@link withTimeout}
+ * for the common case. Timeouts nest: each one raises its own error,
  * and one that is caught does not affect the others. Like gevent's, a timeout takes
  * effect only where the task blocks: a CPU-bound stretch runs to its end first.
  */
@@ -77,12 +80,25 @@ export class Timeout extends Error implements Disposable {
     const task = currentTask('Timeout.start()');
     this.cancel();
     if (this.ms === undefined) return this;
-    const error = this.#error;
-    const raised = error === undefined ? this : error instanceof Error ? error : Reflect.construct(error, []);
+    const raised = this.#raised();
     this.#timer = new TimeoutTimer(this, task, raised);
     this.expired = false;
     getHub().timers.add(this.#timer, this.ms);
     return this;
+  }
+
+  /** What strikes: the Timeout itself, or the error (an instance of the class) given. */
+  #raised(): unknown {
+    const error = this.#error;
+    if (error === undefined) return this;
+    if (error instanceof Error) return error;
+    const raised: unknown = typeof error === 'function' ? Reflect.construct(error, []) : error;
+    if (!(raised instanceof Error)) {
+      throw new TypeError(
+        `Timeout(ms, error): error must be an Error or an Error class, not ${typeof error === 'function' ? `the class ${error.name}, which does not extend Error` : typeof error}`,
+      );
+    }
+    return raised;
   }
 
   /** Whether the timeout is armed and has not fired yet. */

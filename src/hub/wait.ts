@@ -4,9 +4,10 @@
  * @module
  */
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
+import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
 import { currentTask, park, wake, PARKED, SCHED, WAIT, type Parking, type Schedulable } from './hub.js';
-import { awaitEnds, type Task } from './task.js';
+import { awaitEnds, killOptions, type KillOptions, type Task } from './task.js';
+import { Timeout } from './timeout.js';
 import { now } from './timers.js';
 
 /**
@@ -29,10 +30,23 @@ export interface WaitOptions {
 }
 
 /**
- * The objects given to {@link iwait}, one at a time as they become ready:
- * `for (let x; (x = yield* it.next()) !== undefined; ) { ... }`.
+ * The objects given to {@link iwait}, one at a time as they become ready. Inside a task,
+ * `yield* it.next()` waits for the next one and evaluates to `true` with it in
+ * `it.value`, or to `false` once all requested objects were handed out or the timeout
+ * passed (the same protocol as a channel's or a queue's `iterate()`):
+ *
+ * ```ts
+ * for (const it = iwait(tasks); yield* it.next(); ) {
+ *   console.log(it.value.name, 'ended');
+ * }
+ * ```
+ *
+ * Declare it with `using` (gevent's `with iwait(...) as it:`), or call `close()`, to
+ * unregister from the objects not handed out when you leave the loop early.
  */
 export class WaitIterator<T extends Waitable> implements Parking, Disposable {
+  /** The object the last successful `next()` handed out (undefined before, and at the end). */
+  value: T = undefined as unknown as T;
   readonly #pending = new Set<T>();
   readonly #ready: T[] = [];
   readonly #deadline: number;
@@ -44,7 +58,8 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
     if (waiter !== null && waiter[SCHED] === PARKED && waiter[WAIT] === this) {
       this.#waiter = null;
       this.#left--;
-      wake(waiter, w);
+      this.value = w;
+      wake(waiter, true);
     } else {
       this.#ready.push(w);
     }
@@ -68,27 +83,50 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
   }
 
   /**
-   * Evaluates to the next object that is ready (waiting for one if needed), or to
-   * undefined when all requested objects were returned or the timeout passed.
+   * Wait for the next object that is ready: evaluates to `true` with it in
+   * {@link WaitIterator.value}, or to `false` when all requested objects were handed
+   * out or the timeout passed.
    */
-  next(): SwitchOp<T | undefined> {
+  next(): SwitchOp<boolean> {
+    this.value = undefined as unknown as T;
     if (this.#left <= 0) {
       this.close();
-      return immediate(undefined);
+      return immediate(false);
     }
     const first = this.#ready.shift();
     if (first !== undefined) {
       this.#left--;
-      return immediate(first);
+      this.value = first;
+      return immediate(true);
     }
     const remaining = this.#deadline - now();
     if (remaining <= 0 || this.#pending.size === 0) {
       this.close();
-      return immediate(undefined);
+      return immediate(false);
     }
     const task = currentTask('iwait().next()');
     this.#waiter = task;
-    return park(task, this, this.#deadline === Infinity ? undefined : remaining, undefined);
+    return park(task, this, this.#deadline === Infinity ? undefined : remaining, false);
+  }
+
+  /**
+   * Call `fn(object)` for each object as it becomes ready, until all requested were
+   * handed out or the timeout passed; then unregister from the rest. If `fn` is a
+   * generator function, each call runs to its end before the next object is taken.
+   *
+   * ```ts
+   * yield* iwait(tasks).forEach((t) => console.log(t.name, 'ended'));
+   * ```
+   */
+  *forEach(fn: (object: T) => unknown): GreenletBody<void> {
+    try {
+      while (yield* this.next()) {
+        const r = fn(this.value);
+        if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+      }
+    } finally {
+      this.close();
+    }
   }
 
   /** Stop waiting: unregister from the objects that are not ready. */
@@ -112,7 +150,11 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
   }
 }
 
-/** Iterate over `objects` as they become ready (gevent's `iwait`). */
+/**
+ * Iterate over `objects` as they become ready (gevent's `iwait`):
+ * `for (const it = iwait(objects); yield* it.next(); ) use(it.value)`. See
+ * {@link WaitIterator}.
+ */
 export function iwait<T extends Waitable>(objects: Iterable<T>, options?: WaitOptions): WaitIterator<T> {
   return new WaitIterator(objects, options);
 }
@@ -125,7 +167,7 @@ export function* wait<T extends Waitable>(objects: Iterable<T>, options?: WaitOp
   const it = iwait(objects, options);
   const done: T[] = [];
   try {
-    for (let w: T | undefined; (w = yield* it.next()) !== undefined; ) done.push(w);
+    while (yield* it.next()) done.push(it.value);
   } finally {
     it.close();
   }
@@ -143,7 +185,8 @@ export function* joinall<T extends Task>(
   const it = iwait(tasks, options);
   const done: T[] = [];
   try {
-    for (let t: T | undefined; (t = yield* it.next()) !== undefined; ) {
+    while (yield* it.next()) {
+      const t = it.value;
       if (options.raiseError === true && !t.successful()) throw t.exception;
       done.push(t);
     }
@@ -155,15 +198,32 @@ export function* joinall<T extends Task>(
 
 /**
  * Kill every task (see `Task.kill`) and, unless `block` is false, wait until they have
- * all ended (at most `timeout` ms). As with `Task.kill`, the wait does not take their
- * errors: one that a task raises as it unwinds is reported through the hub's reporter.
+ * all ended; with `timeout` (ms), raise a {@link Timeout} if some are still running
+ * then, as gevent's `killall` does. Tasks that never ran never will. The options may
+ * come first, as gevent's keywords: `yield* killall(tasks, { timeout: 500 })`,
+ * `yield* killall(tasks, { error: Shutdown, block: false })`. As with `Task.kill`, the
+ * wait does not take their errors: one that a task raises as it unwinds is reported
+ * through the hub's reporter.
  */
-export function* killall(
+export function killall(tasks: Iterable<Task>, options?: KillOptions): GreenletBody<void>;
+export function killall(
   tasks: Iterable<Task>,
   error?: Error | ErrorClass,
-  options: { block?: boolean; timeout?: number } = {},
+  options?: Omit<KillOptions, 'error'>,
+): GreenletBody<void>;
+export function* killall(
+  tasks: Iterable<Task>,
+  errorOrOptions?: Error | ErrorClass | KillOptions,
+  options?: KillOptions,
 ): GreenletBody<void> {
+  const opts = killOptions(errorOrOptions, options);
   const list = [...tasks];
-  for (const t of list) t.kill(error, { block: false });
-  if (options.block !== false) yield* awaitEnds(list, options.timeout);
+  for (const t of list) t.kill({ error: opts.error, block: false });
+  if (opts.block === false) return;
+  if (!(yield* awaitEnds(list, opts.timeout))) {
+    const left = list.filter((t) => !t.ready()).length;
+    const timeout = new Timeout(opts.timeout);
+    timeout.message = `killall(): ${left} of ${list.length} task${list.length === 1 ? '' : 's'} still running after ${String(opts.timeout)} ms`;
+    throw timeout;
+  }
 }

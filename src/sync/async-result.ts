@@ -6,8 +6,13 @@
  * and rawlink callbacks. `set(value)` or `setException(error)` stores the outcome and,
  * before it returns, hands it to every parked task in its wake value (a `get()` wakes with
  * the value or has the error raised at its wait; a `wait()` wakes with the value, or
- * `undefined` for an error) and calls every callback, leaving the list empty. Nothing is
- * re-read when a task resumes: what it receives is the outcome at the moment of `set`.
+ * `undefined` for an error); the callbacks are called soon after, from the hub, in the
+ * order they were registered. Nothing is re-read when a task resumes: what it receives is
+ * the outcome at the moment of `set`.
+ *
+ * As in gevent, the value and the error are two slots: once a value is set, it wins (a
+ * later `setException` records the error in `exception` but `get()` still returns the
+ * value and `successful()` stays true); setting either again replaces it.
  *
  * Invariants:
  * - while the result is ready, no task is parked on it;
@@ -22,10 +27,6 @@ import { Timeout } from '../hub/timeout.js';
 import type { Waitable } from '../hub/wait.js';
 
 type ResultCallback = (result: unknown) => void;
-
-const PENDING = 0;
-const VALUE = 1;
-const ERROR = 2;
 
 /** What a registered entry wants: a parked get(), a parked wait(), or a callback. */
 const GET = 0;
@@ -56,15 +57,18 @@ export interface ResultSource<T> {
  * Coming from gevent: `set_exception` is `setException`, `get_nowait` is `getNowait`;
  * `get(block=False)` is `getNowait()`; `exc_info` and the future-style methods (`result`,
  * `done`, `cancel`) are left out; `setFrom(task)` replaces using the result itself as a
- * link callback (`task.link(result)`). As in gevent, setting a result that is already set
- * replaces its outcome for later readers (tasks already woken keep what they received, and
- * a promise from `toPromise()` keeps the first outcome).
+ * link callback (`task.link(result)`). As in gevent, a value once set wins over an error
+ * set before or after it, and setting a result again replaces that slot for later readers
+ * (tasks already woken keep what they received, and a promise from `toPromise()` keeps
+ * the first outcome).
  *
  * @typeParam T - the value's type.
  */
 export class AsyncResult<T = unknown> implements Waitable, Parking {
-  #state = PENDING;
-  #result: unknown = undefined;
+  #hasValue = false;
+  #value: T | undefined = undefined;
+  #hasError = false;
+  #error: unknown = undefined;
   /** Parked tasks (GET or WAIT) and callbacks (LINK), in arrival order; null until needed. */
   #links: Map<Schedulable | ResultCallback, number> | null = null;
   #waiting = 0;
@@ -85,22 +89,22 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
 
   /** Whether it holds a value or an error. */
   ready(): boolean {
-    return this.#state !== PENDING;
+    return this.#hasValue || this.#hasError;
   }
 
-  /** Whether it holds a value (not an error). */
+  /** Whether it holds a value (an error set as well does not matter: the value wins). */
   successful(): boolean {
-    return this.#state === VALUE;
+    return this.#hasValue;
   }
 
   /** The value given to {@link AsyncResult.set}, or undefined. */
   get value(): T | undefined {
-    return this.#state === VALUE ? (this.#result as T) : undefined;
+    return this.#value;
   }
 
   /** The error given to {@link AsyncResult.setException}, or undefined. */
   get exception(): unknown {
-    return this.#state === ERROR ? this.#result : undefined;
+    return this.#error;
   }
 
   /** How many tasks are blocked in {@link AsyncResult.get} or {@link AsyncResult.wait}. */
@@ -118,18 +122,20 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * and later calls return it without blocking. Works from anywhere; never blocks.
    */
   set(value: T): void {
-    this.#state = VALUE;
-    this.#result = value;
+    this.#hasValue = true;
+    this.#value = value;
     if (this.#links !== null) this.#notify();
   }
 
   /**
    * Store `error` and wake every waiting task: `get()` raises it (now and later), `wait()`
-   * evaluates to undefined. Works from anywhere; never blocks.
+   * evaluates to undefined. Works from anywhere; never blocks. If a value was set
+   * already, it still wins, as in gevent: `get()` returns it and only `exception` shows
+   * the error.
    */
   setException(error: unknown): void {
-    this.#state = ERROR;
-    this.#result = error;
+    this.#hasError = true;
+    this.#error = error;
     if (this.#links !== null) this.#notify();
   }
 
@@ -150,8 +156,8 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    */
   get(timeout?: number): SwitchOp<T> {
     const task = currentTask('asyncResult.get()');
-    if (this.#state === VALUE) return immediate(this.#result as T);
-    if (this.#state === ERROR) throw this.#result;
+    if (this.#hasValue) return immediate(this.#value as T);
+    if (this.#hasError) throw this.#error;
     this.#register(task, GET);
     if (timeout === undefined) return park(task, this);
     return park(task, this, timeout, new Timeout(timeout), true);
@@ -162,8 +168,8 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * set yet (gevent's `get_nowait()`). Works from anywhere.
    */
   getNowait(): T {
-    if (this.#state === VALUE) return this.#result as T;
-    if (this.#state === ERROR) throw this.#result;
+    if (this.#hasValue) return this.#value as T;
+    if (this.#hasError) throw this.#error;
     const timeout = new Timeout(0);
     timeout.message = 'AsyncResult.getNowait(): no value or error has been set yet; block with `yield* result.get()` in a task';
     throw timeout;
@@ -176,7 +182,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    */
   wait(timeout?: number): SwitchOp<T | undefined> {
     const task = currentTask('asyncResult.wait()');
-    if (this.#state !== PENDING) return immediate(this.value);
+    if (this.ready()) return immediate(this.#value);
     this.#register(task, WAIT);
     return park(task, this, timeout, undefined);
   }
@@ -190,8 +196,8 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * ```
    */
   toPromise(): Promise<T> {
-    if (this.#state === VALUE) return Promise.resolve(this.#result as T);
-    if (this.#state === ERROR) return Promise.reject(this.#result);
+    if (this.#hasValue) return Promise.resolve(this.#value as T);
+    if (this.#hasError) return Promise.reject(this.#error);
     return new Promise<T>((resolve, reject) => {
       this.rawlink((r) => {
         if (r.successful()) resolve(r.value as T);
@@ -201,9 +207,10 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
   }
 
   /**
-   * Call `callback(result)` once, when a value or an error is set (from a microtask if it
-   * is set already). The callback runs inside `set()`, so it must neither block nor throw
-   * (an error it throws goes to the hub's reporter). `iwait` and `wait` use this.
+   * Call `callback(result)` once, when a value or an error is set (or soon, if it is set
+   * already): from the hub, after `set()` has returned, so it must neither block nor throw
+   * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
+   * were registered; one that unlinks a later one stops it. `iwait` and `wait` use this.
    */
   rawlink(callback: (result: this) => void): void {
     if (typeof callback !== 'function') {
@@ -212,7 +219,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
       );
     }
     (this.#links ??= new Map()).set(callback as unknown as ResultCallback, LINK);
-    if (this.#state !== PENDING) this.#scheduleFlush();
+    if (this.ready()) this.#scheduleFlush();
   }
 
   /** Forget a callback given to {@link AsyncResult.rawlink}; does nothing if it is not registered. */
@@ -227,7 +234,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
 
   /** What the result is, for reports and debugging: `AsyncResult(unset, 1 waiting)`. */
   toString(): string {
-    const state = this.#state === PENDING ? 'unset' : this.#state === VALUE ? 'value' : 'exception';
+    const state = this.#hasValue ? 'value' : this.#hasError ? 'exception' : 'unset';
     return `AsyncResult(${state}, ${this.#waiting} waiting)`;
   }
 
@@ -236,36 +243,44 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
     this.#waiting++;
   }
 
-  /** Hand the outcome to everything registered so far; later arrivals find it set. */
+  /** Hand the outcome to every parked task now; the callbacks are called from the hub soon after. */
   #notify(): void {
     const links = this.#links as Map<Schedulable | ResultCallback, number>;
-    this.#links = null;
-    this.#waiting = 0;
-    const failed = this.#state === ERROR;
-    const outcome = this.#result;
+    let callbacks = false;
     for (const [link, kind] of links) {
       if (kind === LINK) {
-        try {
-          (link as ResultCallback)(this);
-        } catch (error) {
-          getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(this)}`, error });
-        }
-      } else if (kind === WAIT) {
-        wake(link as Schedulable, failed ? undefined : outcome);
-      } else if (failed) {
-        wakeThrow(link as Schedulable, outcome);
-      } else {
-        wake(link as Schedulable, outcome);
+        callbacks = true;
+        continue;
       }
+      links.delete(link);
+      if (kind === WAIT) wake(link as Schedulable, this.#value);
+      else if (this.#hasValue) wake(link as Schedulable, this.#value);
+      else wakeThrow(link as Schedulable, this.#error);
     }
+    this.#waiting = 0;
+    if (callbacks) this.#scheduleFlush();
   }
 
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    getHub().soon(() => {
-      this.#flushScheduled = false;
-      if (this.#state !== PENDING && this.#links !== null) this.#notify();
-    });
+    getHub().callSoon(this.#flush);
   }
+
+  /** Call the callbacks registered now, in order, skipping any unlinked meanwhile. */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const links = this.#links;
+    if (links === null || !this.ready()) return;
+    const callbacks: ResultCallback[] = [];
+    for (const [link, kind] of links) if (kind === LINK) callbacks.push(link as ResultCallback);
+    for (const callback of callbacks) {
+      if (!links.delete(callback)) continue;
+      try {
+        callback(this);
+      } catch (error) {
+        getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(this)}`, error });
+      }
+    }
+  };
 }

@@ -365,6 +365,14 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /**
+   * Senders waiting minus receivers waiting (gevent's `Channel.balance`): positive when
+   * values wait for a receiver, negative when receivers wait for a value.
+   */
+  get balance(): number {
+    return this.#sendq.size - this.#recvq.size;
+  }
+
+  /**
    * Send `value`, waiting while there is no room: on an unbuffered channel until a
    * receiver takes it, on a buffered one until the buffer has room. Inside a task:
    * `yield* ch.send(value)`.

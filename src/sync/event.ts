@@ -4,13 +4,15 @@
  * How it works. The event keeps one list, in arrival order, of what waits for it: tasks
  * parked in `wait()` and callbacks registered with `rawlink()` (that is how `iwait` and
  * `wait` watch it). `set()` raises the flag and, before it returns, wakes every parked task
- * with `true` (they run in the hub's current pass, in the order they arrived) and calls
- * every callback, leaving the list empty. `clear()` lowers the flag and wakes nobody. A task
- * that calls `wait()` while the flag is up does not block.
+ * with `true` (they run in the hub's current pass, in the order they arrived); the
+ * callbacks are called after `set()` has returned, from the hub at its next turn (before
+ * it resumes another task), in the order they were registered, as gevent does. `clear()`
+ * lowers the flag and wakes nobody. A task that calls `wait()` while the flag is up does
+ * not block.
  *
  * Invariants:
  * - while the flag is up, no task is parked on the event (`set()` woke them all, and `wait()`
- *   returns at once);
+ *   returns at once); callbacks may still be registered, with a notification scheduled;
  * - every task in `links` is PARKED on this event (the event is its Parking), and `waiting`
  *   counts them; every other entry is a callback registered with `rawlink()` and not called yet;
  * - a task woken by `set()` evaluates its `wait()` to `true` even if the flag was cleared
@@ -78,8 +80,9 @@ export class Event implements Waitable, Parking {
 
   /**
    * Raise the flag and wake every task blocked in {@link Event.wait} (each one's wait
-   * evaluates to `true`), then call the rawlink callbacks. Tasks that wait from now on do
-   * not block, until {@link Event.clear}. Works from anywhere; never blocks.
+   * evaluates to `true`); the rawlink callbacks are called soon after, from the hub. Tasks
+   * that wait from now on do not block, until {@link Event.clear}. Works from anywhere;
+   * never blocks.
    *
    * ```ts
    * ready.set(); // e.g. from an EventEmitter listener
@@ -115,9 +118,10 @@ export class Event implements Waitable, Parking {
   }
 
   /**
-   * Call `callback(event)` once, the next time the flag is raised (from a microtask if it
-   * is up already and stays up). The callback runs inside `set()`, so it must neither block
-   * nor throw (an error it throws goes to the hub's reporter). `iwait` and `wait` use this.
+   * Call `callback(event)` once, after the flag is next raised (or soon, if it is up
+   * already): from the hub, after `set()` has returned, so it must neither block nor throw
+   * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
+   * were registered; one that unlinks a later one stops it. `iwait` and `wait` use this.
    */
   rawlink(callback: (event: this) => void): void {
     if (typeof callback !== 'function') {
@@ -142,26 +146,44 @@ export class Event implements Waitable, Parking {
     return `Event(${this.#flag ? 'set' : 'clear'}, ${this.#waiting} waiting)`;
   }
 
-  /** Wake every task and call every callback registered so far; later arrivals wait for the next set(). */
+  /** Wake every parked task now; the callbacks are called from the hub soon after. */
   #notify(): void {
     const links = this.#links as Set<Schedulable | EventCallback>;
-    this.#links = null;
-    this.#waiting = 0;
+    let callbacks = false;
     for (const link of links) {
-      if (typeof link === 'function') callLink(link, this);
-      else wake(link, true);
+      if (typeof link === 'function') {
+        callbacks = true;
+      } else {
+        links.delete(link);
+        wake(link, true);
+      }
     }
+    this.#waiting = 0;
+    if (callbacks) this.#scheduleFlush();
   }
 
-  /** Callbacks linked while the flag is up run soon, not inside rawlink() (gevent does the same). */
+  /** Call the callbacks from the hub's next turn (gevent's notifier callback). */
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    getHub().soon(() => {
-      this.#flushScheduled = false;
-      if (this.#flag && this.#links !== null) this.#notify();
-    });
+    getHub().callSoon(this.#flush);
   }
+
+  /**
+   * Call the callbacks registered now, in order, skipping any unlinked meanwhile (by an
+   * earlier callback). Those registered by a callback wait for the next notification.
+   */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const links = this.#links;
+    if (links === null) return;
+    const callbacks: EventCallback[] = [];
+    for (const link of links) if (typeof link === 'function') callbacks.push(link);
+    for (const callback of callbacks) {
+      if (!links.delete(callback)) continue;
+      callLink(callback, this);
+    }
+  };
 }
 
 function callLink(callback: EventCallback, event: Event): void {

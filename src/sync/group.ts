@@ -41,21 +41,23 @@
 import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
+import { getCurrentGreenlet, immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
 import { SCHED, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
-import { JOIN_QUIETLY, Task, WATCH_END, awaitEnds, spawn } from '../hub/task.js';
+import { JOIN_QUIETLY, Task, WATCH_END, awaitEnds, killOptions, spawn, type KillOptions } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { joinall } from '../hub/wait.js';
 
 /** A function a group runs in a task: a generator function (it may block) or a plain one. */
 export type TaskFunction<A extends unknown[], R> = (...args: A) => GreenletBody<R> | R;
 
-/** Options of the blocking kill methods. */
-export interface KillOptions {
-  /** Wait until the tasks have ended (default true; plain code never waits). */
-  block?: boolean;
-  /** Wait at most this many milliseconds; then return without raising. */
+export type { KillOptions } from '../hub/task.js';
+
+/** Options of {@link TaskSet.join}, as gevent's keywords. */
+export interface JoinOptions {
+  /** Give up after this many milliseconds: `join` then evaluates to false. */
   timeout?: number;
+  /** Raise the error of the first task that failed. */
+  raiseError?: boolean;
 }
 
 /** Options of {@link TaskSet.imap} and {@link TaskSet.imapUnordered}. */
@@ -214,11 +216,19 @@ export abstract class TaskSet implements Iterable<Task> {
    * runs again. With `raiseError`, raise the error of the first task (among those in
    * the set when `join` was called) that failed.
    *
+   * The options may come as an object, as gevent's keywords:
+   * `yield* group.join({ timeout: 1000, raiseError: true })`.
+   *
    * ```ts
    * const emptied = yield* group.join(1000);
    * ```
    */
-  join(timeout?: number, raiseError = false): SwitchOp<boolean> {
+  join(options?: JoinOptions): SwitchOp<boolean>;
+  join(timeout?: number, raiseError?: boolean): SwitchOp<boolean>;
+  join(timeoutOrOptions?: number | JoinOptions, raiseErrorArg = false): SwitchOp<boolean> {
+    const options = typeof timeoutOrOptions === 'object' && timeoutOrOptions !== null ? timeoutOrOptions : undefined;
+    const timeout = options !== undefined ? options.timeout : (timeoutOrOptions as number | undefined);
+    const raiseError = options !== undefined ? options.raiseError === true : raiseErrorArg;
     if (this.#members.size === 0) return immediate(true);
     const task = currentTask('group.join()');
     if (this.#members.has(task as unknown as Task)) {
@@ -245,13 +255,16 @@ export abstract class TaskSet implements Iterable<Task> {
    *
    * ```ts
    * yield* group.kill();                       // and wait
-   * group.kill(undefined, { block: false });   // just raise in each
+   * group.kill({ block: false });              // just raise in each
    * ```
    */
-  kill(error?: Error | ErrorClass, options: KillOptions = {}): SwitchOp<void> {
+  kill(options?: KillOptions): SwitchOp<void>;
+  kill(error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
+  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
+    const { error, block, timeout } = killOptions(errorOrOptions, options);
     this.#killRound(error);
-    if (options.block === false || !inTask() || this.#members.size === 0) return immediate(undefined);
-    return this.#killAndWait(error, options.timeout);
+    if (block === false || !inTask() || this.#members.size === 0) return immediate(undefined);
+    return this.#killAndWait(error, timeout);
   }
 
   #killRound(error: Error | ErrorClass | undefined): void {
@@ -277,12 +290,15 @@ export abstract class TaskSet implements Iterable<Task> {
    * Kill `task` if it is in the set and this set has not killed it already; with `block`
    * (the default) and inside a task, wait until it has ended, at most `timeout` ms.
    */
-  killone(task: Task, error?: Error | ErrorClass, options: KillOptions = {}): SwitchOp<void> {
+  killone(task: Task, options?: KillOptions): SwitchOp<void>;
+  killone(task: Task, error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
+  killone(task: Task, errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
+    const { error, block, timeout } = killOptions(errorOrOptions, options);
     if (!this.#members.has(task) || this.#dying.has(task)) return immediate(undefined);
     this.#dying.add(task);
-    task.kill(error, { block: false });
-    if (options.block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
-    return task[JOIN_QUIETLY](options.timeout) as SwitchOp<unknown> as SwitchOp<void>;
+    task.kill({ error, block: false });
+    if (block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
+    return task[JOIN_QUIETLY](timeout) as SwitchOp<unknown> as SwitchOp<void>;
   }
 
   /**
@@ -348,7 +364,7 @@ export abstract class TaskSet implements Iterable<Task> {
    *
    * ```ts
    * using it = pool.imap(fetchPage, urls, { maxsize: 4 });
-   * for (let r; !(r = yield* it.next()).done; ) save(r.value);
+   * while (yield* it.next()) save(it.value);
    * ```
    */
   imap<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options: MapOptions = {}): MapIterator<T, R> {
@@ -448,12 +464,14 @@ interface Outcome {
  * A task of its own (the spawner) reads the input and starts a task per item in the
  * set; `next()` hands the results over.
  *
- * Read it with `yield* it.next()`, which evaluates to `{ done: false, value }` or, once
- * everything has been read, `{ done: true }`; a `for...of` loop cannot wait, so:
+ * Read it with `yield* it.next()`, which evaluates to `true` with the result in
+ * `it.value`, or to `false` once everything has been read (the same protocol as a
+ * channel's or a queue's `iterate()`; a `for...of` loop cannot wait):
  *
  * ```ts
  * using it = group.imapUnordered(fetchPage, urls);
- * for (let r; !(r = yield* it.next()).done; ) console.log(r.value);
+ * while (yield* it.next()) console.log(it.value);
+ * // or: yield* it.forEach((page) => console.log(page));
  * // or: const pages = yield* it.toArray();
  * ```
  *
@@ -461,6 +479,11 @@ interface Outcome {
  * the tasks still running; so does killing the task that waits in `next()`.
  */
 export class MapIterator<T, R> implements Disposable {
+  /**
+   * The result the last successful `next()` evaluated to, read right after it (another
+   * task's `next()` may replace it later). Undefined before, and at the end.
+   */
+  value: R = undefined as R;
   readonly #set: TaskSet;
   readonly #fn: TaskFunction<[T], R>;
   #items: Iterator<T> | null;
@@ -524,28 +547,53 @@ export class MapIterator<T, R> implements Disposable {
   }
 
   /**
-   * The next result: `{ done: false, value }`, or `{ done: true }` when all have been
-   * read (and on every call after that). Raises the error of the item's task, then
-   * goes on with the next item; raises the input's own error (a throwing iterable)
-   * after the results of the items before it, and then ends.
+   * Wait for the next result: `true` with it in {@link MapIterator.value}, or `false`
+   * when all have been read (and on every call after that). Raises the error of the
+   * item's task, then goes on with the next item; raises the input's own error (a
+   * throwing iterable) after the results of the items before it, and then ends.
    */
-  next(): SwitchOp<IteratorResult<R, undefined>> {
+  next(): SwitchOp<boolean> {
     const outcome = this.#take();
     if (outcome !== NOTHING) {
       if (!outcome.ok) throw outcome.value;
-      return immediate(outcome.value as IteratorResult<R, undefined>);
+      return immediate(this.#show(outcome.value as IteratorResult<R, undefined>));
     }
     const task = currentTask('imap().next()');
     return this.#await(task);
   }
 
-  *#await(task: Schedulable): GreenletBody<IteratorResult<R, undefined>> {
+  #show(result: IteratorResult<R, undefined>): boolean {
+    this.value = result.value as R;
+    return result.done !== true;
+  }
+
+  *#await(task: Schedulable): GreenletBody<boolean> {
     try {
-      return yield* this.#consumers.park<IteratorResult<R, undefined>>(task);
+      return this.#show(yield* this.#consumers.park<IteratorResult<R, undefined>>(task));
     } catch (error) {
       // The consumer is being killed: nobody will read the rest (gevent#1215).
       if (error instanceof GreenletExit) this.close();
       throw error;
+    }
+  }
+
+  /**
+   * Call `fn(result)` for every result, in this iterator's order, then close it (also
+   * when `fn` or a result raises). If `fn` is a generator function, each call runs to
+   * its end before the next result is read.
+   *
+   * ```ts
+   * yield* pool.imapUnordered(fetchPage, urls).forEach((page) => save(page));
+   * ```
+   */
+  *forEach(fn: (result: R) => unknown): GreenletBody<void> {
+    try {
+      while (yield* this.next()) {
+        const r = fn(this.value);
+        if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+      }
+    } finally {
+      this.close();
     }
   }
 
@@ -561,7 +609,7 @@ export class MapIterator<T, R> implements Disposable {
   *#toArray(): GreenletBody<R[]> {
     const results: R[] = [];
     try {
-      for (let r: IteratorResult<R, undefined>; !(r = yield* this.next()).done; ) results.push(r.value);
+      while (yield* this.next()) results.push(this.value);
       return results;
     } finally {
       this.close();

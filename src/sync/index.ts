@@ -8,8 +8,8 @@ export { AsyncResult } from './async-result.js';
 export type { ResultSource } from './async-result.js';
 export { Semaphore, BoundedSemaphore, OverReleaseError } from './semaphore.js';
 export { Lock, RLock, NotOwnerError } from './lock.js';
-export { Queue, JoinableQueue, LifoQueue, PriorityQueue, Empty, Full, ShutDown, TaskDoneError } from './queue.js';
-export type { AsyncWaitOptions } from './queue.js';
+export { SimpleQueue, Queue, JoinableQueue, LifoQueue, PriorityQueue, Empty, Full, ShutDown, TaskDoneError } from './queue.js';
+export type { AsyncWaitOptions, QueueOptions, QueueIterator } from './queue.js';
 export { naturalOrder } from './priority-heap.js';
 export type { Comparator } from './priority-heap.js';
 export { Channel, ChannelClosed, ChannelAlreadyClosed, ChannelTimeout } from './channel.js';
@@ -26,7 +26,7 @@ export type {
   SelectOrder,
 } from './select.js';
 export { TaskSet, Group, MapIterator } from './group.js';
-export type { TaskFunction, KillOptions, MapOptions } from './group.js';
+export type { TaskFunction, MapOptions, JoinOptions } from './group.js';
 export { Pool, PoolFull } from './pool.js';
 export type { PoolAddOptions } from './pool.js';
 export { Local } from './local.js';

@@ -182,13 +182,19 @@ export class Pool extends TaskSet {
   }
 
   /**
-   * Wait until a task can join without waiting; evaluates to how many can
-   * (`freeCount()`), or to 0 if `timeout` ms passed first. Does not reserve anything.
+   * Wait until a task can join without waiting; evaluates to how many can when the
+   * caller resumes (`freeCount()`, as gevent's does), so 0 if `timeout` ms passed first,
+   * or if tasks woken before it took the places. Does not reserve anything.
    */
   waitAvailable(timeout?: number): SwitchOp<number> {
     const free = this.freeCount();
     if (free > 0) return immediate(free);
-    return this.#availabilityWaiters.park(currentTask('pool.waitAvailable()'), timeout, 0);
+    return this.#waitAvailableParked(currentTask('pool.waitAvailable()'), timeout);
+  }
+
+  *#waitAvailableParked(task: Schedulable, timeout: number | undefined): GreenletBody<number> {
+    yield* this.#availabilityWaiters.park(task, timeout, 0);
+    return this.freeCount();
   }
 
   /** @internal A member left: give the place to the first waiter. */

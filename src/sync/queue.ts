@@ -65,7 +65,8 @@
  *
  * @module
  */
-import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import type { GreenletBody } from '../core/greenlet.js';
+import { immediate, isGenerator, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import { SCHED, WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timer } from '../hub/timers.js';
 import { PriorityHeap, naturalOrder, type Comparator } from './priority-heap.js';
@@ -269,7 +270,7 @@ function removeWaiter(waiters: Ring<Waiter>, items: Ring<unknown> | null, waiter
  */
 class QueueWait implements Parking {
   constructor(
-    private readonly queue: Queue<unknown>,
+    private readonly queue: SimpleQueue<unknown>,
     private readonly operation: string,
     private readonly waiters: Ring<Waiter>,
     private readonly items: Ring<unknown> | null,
@@ -411,52 +412,67 @@ function checkTimeout(timeout: number | undefined, operation: string): void {
 }
 
 function checkMaxsize(maxsize: number | null | undefined): number {
-  if (maxsize === undefined || maxsize === null || maxsize === Infinity) return Infinity;
+  // 0 is gevent's (and the standard library's) "no limit"; for a rendezvous use a Channel.
+  if (maxsize === undefined || maxsize === null || maxsize === Infinity || maxsize === 0) return Infinity;
   if (Number.isInteger(maxsize) && maxsize >= 1) return maxsize;
-  if (maxsize === 0) {
-    throw new RangeError(
-      'Queue(0): a queue of size 0 cannot hold an item (gevent reads 0 as "unbounded", with a warning). ' +
-        'Write `new Queue()` for an unbounded queue, or use a Channel for a rendezvous where put waits for a getter',
-    );
-  }
-  throw new RangeError(`Queue(${String(maxsize)}): maxsize must be a positive integer, or undefined for an unbounded queue`);
+  throw new RangeError(
+    `Queue(${String(maxsize)}): maxsize must be a positive integer, or 0 / undefined for an unbounded queue`,
+  );
 }
 
-/** Set by Queue's static block: lets the subclasses below install their store. */
-let useStore: <T>(queue: Queue<T>, store: ItemStore<T>, items: Iterable<T> | undefined) => void;
+/** Options of the queue constructors, gevent's keywords: `new Queue({ maxsize: 10, items })`. */
+export interface QueueOptions<T> {
+  /** How many items the queue holds before `put` waits; 0 or leave it out for no limit. */
+  maxsize?: number | null;
+  /** Items to start with (each counts as an unfinished task). */
+  items?: Iterable<T>;
+}
 
-// --- Queue -----------------------------------------------------------------------------
+function isQueueOptions<T>(value: unknown): value is QueueOptions<T> {
+  return typeof value === 'object' && value !== null && !(Symbol.iterator in value);
+}
+
+/** Set by SimpleQueue's static block: lets the subclasses below install their store. */
+let useStore: <T>(queue: SimpleQueue<T>, store: ItemStore<T>, items: Iterable<T> | undefined, ordered: boolean) => void;
+
+/** Set by SimpleQueue's static block: the joinable part, which `Queue` makes public. */
+let joinable: {
+  taskDone<T>(queue: SimpleQueue<T>): void;
+  join<T>(queue: SimpleQueue<T>, timeout: number | undefined): SwitchOp<boolean>;
+  joinAsync<T>(queue: SimpleQueue<T>, options: AsyncWaitOptions | undefined): Promise<boolean>;
+  unfinished<T>(queue: SimpleQueue<T>): number;
+};
+
+/** What a getter of an ordered queue is woken with: take the queue's next item now. */
+const TAKE: unique symbol = Symbol('take');
+
+// --- SimpleQueue ---------------------------------------------------------------------------
 
 /**
- * A queue of items between tasks: gevent's `Queue` (first in, first out). `put` waits
- * while the queue is full, `get` while it is empty; both take an optional timeout in
- * milliseconds. The `Nowait` variants never wait and work from anywhere (plain code,
- * callbacks, async functions).
+ * A queue of items between tasks, first in, first out: gevent's `SimpleQueue` (since
+ * gevent 25, the queue that is not joinable). {@link Queue} adds `taskDone()` and
+ * `join()`; use it unless you know you will never join. `put` waits while the queue is
+ * full, `get` while it is empty; both take an optional timeout in milliseconds. The
+ * `Nowait` variants never wait and work from anywhere (plain code, callbacks, async
+ * functions).
  *
  * ```ts
- * const jobs = new Queue<string>(100);           // at most 100 items waiting
- * spawn(function* () {
- *   for (;;) {
- *     const url = yield* jobs.get();              // waits for an item
- *     try {
- *       yield* fetchAndStore(url);
- *     } finally {
- *       jobs.taskDone();
- *     }
- *   }
- * });
- * yield* jobs.put('https://example.com');       // waits while 100 items are queued
- * yield* jobs.join();                           // until every item is done
+ * const lines = new SimpleQueue<string>();
+ * lines.putNowait('hello');              // from anywhere
+ * const line = yield* lines.get();        // in a task
  * ```
  *
  * Fairness: waiting getters are served in the order they arrived, and so are waiting
- * putters. An item put while a getter waits goes straight to that getter. Async code
- * takes part through {@link Queue.getAsync}, {@link Queue.putAsync} and
- * `for await (const item of queue)`, in the same order as tasks.
+ * putters. An item put while a getter waits goes to that getter: at once for a FIFO
+ * queue; a `LifoQueue` or `PriorityQueue` wakes the getter, which takes the item the
+ * queue's order gives when it runs (as gevent's getter does). A task that calls `get`
+ * meanwhile does not take it first. Async code takes part through {@link SimpleQueue.getAsync},
+ * {@link SimpleQueue.putAsync} and `for await (const item of queue)`, in the same order
+ * as tasks.
  *
- * Every queue is joinable, as in gevent ≥ 25 and the standard library:
- * {@link Queue.taskDone} and {@link Queue.join}. {@link Queue.shutdown} (Python 3.13)
- * ends it: puts raise {@link ShutDown}, gets drain what is left and then raise it.
+ * {@link SimpleQueue.shutdown} (Python 3.13) ends it: puts raise {@link ShutDown}, gets
+ * drain what is left and then raise it; {@link SimpleQueue.iterate} and
+ * {@link SimpleQueue.forEach} loop until then.
  *
  * Coming from gevent: `put(item, timeout?)` and `putNowait(item)` instead of
  * `put(item, block, timeout)`; timeouts in milliseconds; `maxsize` is `Infinity` when
@@ -464,7 +480,7 @@ let useStore: <T>(queue: Queue<T>, store: ItemStore<T>, items: Iterable<T> | und
  *
  * @typeParam T - the items.
  */
-export class Queue<T = unknown> implements AsyncIterable<T> {
+export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
   #store: ItemStore<T> = new Ring<T>();
   readonly #maxsize: number;
   readonly #getters = new Ring<Waiter>();
@@ -474,27 +490,45 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   readonly #joiners = new Ring<Waiter>();
   #unfinished = 0;
   #isShutdown = false;
+  /** A LIFO or priority store: waiting getters take the next item when they run. */
+  #ordered = false;
+  /** Getters of an ordered queue woken to take an item, that have not run yet. */
+  #reserved = 0;
   readonly #getWait: QueueWait;
   readonly #peekWait: QueueWait;
   readonly #putWait: QueueWait;
   readonly #joinWait: QueueWait;
 
   static {
-    useStore = <T>(queue: Queue<T>, store: ItemStore<T>, items: Iterable<T> | undefined): void => {
+    useStore = <T>(queue: SimpleQueue<T>, store: ItemStore<T>, items: Iterable<T> | undefined, ordered: boolean): void => {
       queue.#store = store;
+      queue.#ordered = ordered;
       if (items !== undefined) queue.#addInitial(items);
+    };
+    joinable = {
+      taskDone: (queue) => queue.#taskDone(),
+      join: (queue, timeout) => queue.#join(timeout),
+      joinAsync: (queue, options) => queue.#joinAsync(options),
+      unfinished: (queue) => queue.#unfinished,
     };
   }
 
   /**
-   * @param maxsize - how many items the queue holds before `put` waits; `undefined`,
-   *   `null` or `Infinity` (the default) for no limit. Must be a positive integer.
+   * @param maxsize - how many items the queue holds before `put` waits; `0`,
+   *   `undefined`, `null` or `Infinity` (the default) for no limit (gevent reads `0` the
+   *   same way). Otherwise a positive integer. Or an options object:
+   *   `new Queue({ maxsize: 10, items: [1, 2] })`.
    * @param items - items to start with (gevent's `items`); each counts as an unfinished
    *   task. They may exceed `maxsize`.
    */
-  constructor(maxsize?: number | null, items?: Iterable<T>) {
+  constructor(options?: QueueOptions<T>);
+  constructor(maxsize?: number | null, items?: Iterable<T>);
+  constructor(maxsizeOrOptions?: number | null | QueueOptions<T>, itemsArg?: Iterable<T>) {
+    const options = isQueueOptions<T>(maxsizeOrOptions) ? maxsizeOrOptions : undefined;
+    const maxsize = options !== undefined ? options.maxsize : (maxsizeOrOptions as number | null | undefined);
+    const items = options !== undefined ? options.items : itemsArg;
     this.#maxsize = checkMaxsize(maxsize);
-    const self = this as Queue<unknown>;
+    const self = this as SimpleQueue<unknown>;
     this.#getWait = new QueueWait(self, 'queue.get()', this.#getters, null);
     this.#peekWait = new QueueWait(self, 'queue.peek()', this.#peekers, null);
     this.#putWait = new QueueWait(self, 'queue.put()', this.#putters, this.#putItems as Ring<unknown>);
@@ -514,7 +548,10 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return this.#maxsize;
   }
 
-  /** How many items are in the queue (not counting those that putters wait to put). */
+  /**
+   * How many items are in the queue (not counting those that putters wait to put;
+   * counting those a woken getter is about to take).
+   */
   qsize(): number {
     return this.#store.length;
   }
@@ -552,11 +589,6 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
   /** How many tasks and `joinAsync()` promises wait in `join()`. */
   get joiners(): number {
     return this.#joiners.length;
-  }
-
-  /** Items accepted and not yet marked done with {@link Queue.taskDone}. */
-  get unfinishedTasks(): number {
-    return this.#unfinished;
   }
 
   /** Whether {@link Queue.shutdown} was called. */
@@ -643,9 +675,55 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * cannot order it) before anything has changed.
    */
   #accept(item: T): void {
+    if (this.#ordered) {
+      this.#store.add(item);
+      this.#unfinished++;
+      if (this.#peekers.length !== 0) this.#showPeekers(this.#store.first());
+      if (this.#getters.length !== 0) this.#serveOrdered();
+      return;
+    }
     if (this.#getters.length === 0 || !this.#handOff(item)) this.#store.add(item);
     this.#unfinished++;
     if (this.#peekers.length !== 0) this.#showPeekers(item);
+  }
+
+  /**
+   * An ordered (LIFO or priority) queue made progress possible: wake getters while there
+   * are items no woken getter has claimed, and admit putters while there is room. A woken
+   * task takes the queue's next item when it runs (gevent's getter does the same), so
+   * an item put after it was woken but before it ran can still be the one it gets; a
+   * promise is settled at once.
+   */
+  #serveOrdered(): void {
+    const store = this.#store;
+    const getters = this.#getters;
+    for (;;) {
+      if (getters.length !== 0 && store.length > this.#reserved) {
+        const getter = getters.shift();
+        if ((getter as Partial<Schedulable>)[SCHED] === undefined) {
+          (getter as AsyncWaiter).settle(store.take());
+        } else if (succeed(getter, TAKE, this.#getWait)) {
+          this.#reserved++;
+        }
+        continue;
+      }
+      if (this.#putters.length !== 0 && store.length < this.#maxsize) {
+        this.#admitOnePutter();
+        continue;
+      }
+      return;
+    }
+  }
+
+  /** A getter of an ordered queue woken with TAKE runs: it takes the next item. */
+  #takeReserved(): T {
+    if (this.#reserved > 0) this.#reserved--;
+    const store = this.#store;
+    // Only an immediate shutdown empties the store under a woken getter.
+    if (store.length === 0) throw new ShutDown('queue.get(): the queue was shut down while waiting');
+    const item = store.take();
+    if (this.#putters.length !== 0 || this.#getters.length !== 0) this.#serveOrdered();
+    return item;
   }
 
   /** Give `item` to the first getter that can take it; false if none could. */
@@ -662,20 +740,24 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   /** Room was made: move the items of the first putters into the store and wake them. */
   #admitPutters(): void {
-    const putters = this.#putters;
-    const items = this.#putItems;
-    while (putters.length !== 0 && this.#store.length < this.#maxsize) {
-      const putter = putters.shift();
-      const item = items.shift();
-      try {
-        this.#store.add(item);
-      } catch (error) {
-        fail(putter, error, this.#putWait); // the store refused it: the putter gets the error, as in gevent
-        continue;
-      }
-      this.#unfinished++;
-      succeed(putter, undefined, this.#putWait);
+    if (this.#ordered) {
+      this.#serveOrdered();
+      return;
     }
+    while (this.#putters.length !== 0 && this.#store.length < this.#maxsize) this.#admitOnePutter();
+  }
+
+  #admitOnePutter(): void {
+    const putter = this.#putters.shift();
+    const item = this.#putItems.shift();
+    try {
+      this.#store.add(item);
+    } catch (error) {
+      fail(putter, error, this.#putWait); // the store refused it: the putter gets the error, as in gevent
+      return;
+    }
+    this.#unfinished++;
+    succeed(putter, undefined, this.#putWait);
   }
 
   // --- get and peek ------------------------------------------------------------------
@@ -703,21 +785,22 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     const task = currentTask('queue.get()');
     checkTimeout(timeout, 'queue.get()');
     const store = this.#store;
-    if (store.length !== 0) {
+    if (store.length > this.#reserved) {
       const item = store.take();
       if (this.#putters.length !== 0) this.#admitPutters();
       return immediate(item);
     }
     if (this.#isShutdown) throw new ShutDown('queue.get(): the queue is shut down and empty');
-    if (timeout !== undefined) return this.#getTimed(task, timeout);
+    if (timeout !== undefined || this.#ordered) return this.#getWaiting(task, timeout);
     this.#getters.push(task);
     return park(task, this.#getWait);
   }
 
-  *#getTimed(task: Schedulable, ms: number): Generator<SwitchSignal, T, unknown> {
+  *#getWaiting(task: Schedulable, ms: number | undefined): Generator<SwitchSignal, T, unknown> {
     this.#getters.push(task);
-    const outcome = yield* park<T | typeof TIMED_OUT>(task, this.#getWait, ms, TIMED_OUT);
-    if (outcome === TIMED_OUT) throw new Empty(`queue.get(): no item arrived within ${ms} ms`);
+    const outcome = yield* park<T | typeof TIMED_OUT | typeof TAKE>(task, this.#getWait, ms, TIMED_OUT);
+    if (outcome === TIMED_OUT) throw new Empty(`queue.get(): no item arrived within ${String(ms)} ms`);
+    if (outcome === TAKE) return this.#takeReserved();
     return outcome;
   }
 
@@ -727,7 +810,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    */
   getNowait(): T {
     const store = this.#store;
-    if (store.length === 0) {
+    if (store.length <= this.#reserved) {
       if (this.#isShutdown) throw new ShutDown('queue.getNowait(): the queue is shut down and empty');
       throw new Empty(
         'queue.getNowait(): the queue is empty; use `yield* queue.get()` in a task, or `await queue.getAsync()`, to wait for an item',
@@ -750,7 +833,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   getAsync(options?: AsyncWaitOptions): Promise<T> {
-    if (this.#store.length !== 0) return Promise.resolve(this.getNowait());
+    if (this.#store.length > this.#reserved) return Promise.resolve(this.getNowait());
     if (this.#isShutdown) return Promise.reject(new ShutDown('queue.getAsync(): the queue is shut down and empty'));
     return this.#waitAsync(GET, this.#getters, null, undefined, options, 'queue.getAsync()') as Promise<T>;
   }
@@ -789,12 +872,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
 
   // --- join --------------------------------------------------------------------------
 
-  /**
-   * Mark one item taken with `get` as processed. When every item put has been marked,
-   * tasks waiting in {@link Queue.join} resume. Raises {@link TaskDoneError} if called
-   * more times than items were put. Works from anywhere.
-   */
-  taskDone(): void {
+  #taskDone(): void {
     if (this.#unfinished <= 0) {
       throw new TaskDoneError(
         'queue.taskDone() was called more times than items were put into the queue: call it once for each item you took with get()',
@@ -803,12 +881,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     if (--this.#unfinished === 0) this.#wakeJoiners();
   }
 
-  /**
-   * Wait until every item put into the queue has been marked done with
-   * {@link Queue.taskDone}: `yield* queue.join()`. Evaluates to true, or to false if
-   * `timeout` (ms) passed first.
-   */
-  join(timeout?: number): SwitchOp<boolean> {
+  #join(timeout: number | undefined): SwitchOp<boolean> {
     const task = currentTask('queue.join()');
     checkTimeout(timeout, 'queue.join()');
     if (this.#unfinished === 0) return immediate(true);
@@ -816,11 +889,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     return park(task, this.#joinWait, timeout, false);
   }
 
-  /**
-   * From async code: resolves with true when every item put has been marked done, or
-   * with false after `timeout` ms; rejects with the signal's reason if `signal` aborts.
-   */
-  joinAsync(options?: AsyncWaitOptions): Promise<boolean> {
+  #joinAsync(options: AsyncWaitOptions | undefined): Promise<boolean> {
     if (this.#unfinished === 0) return Promise.resolve(true);
     return this.#waitAsync(JOIN, this.#joiners, null, undefined, options, 'queue.joinAsync()') as Promise<boolean>;
   }
@@ -851,6 +920,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
       const dropped = this.#store.length;
       if (dropped !== 0) {
         this.#store.clear();
+        this.#reserved = 0;
         this.#unfinished = Math.max(0, this.#unfinished - dropped);
         if (this.#unfinished === 0) this.#wakeJoiners();
       }
@@ -869,6 +939,43 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
     }
   }
 
+  // --- iteration in a task ----------------------------------------------------------
+
+  /**
+   * An iterator over the items, for a loop inside a task that ends once the queue is
+   * shut down and drained (gevent's `for item in queue`, without the `StopIteration`
+   * item, and with no `try`/`catch` for {@link ShutDown}). `yield* it.next()` waits for
+   * the next item and evaluates to `true` with the item in `it.value`, or to `false` at
+   * the end:
+   *
+   * ```ts
+   * for (const it = jobs.iterate(); yield* it.next(); ) {
+   *   yield* handle(it.value);
+   *   jobs.taskDone();
+   * }
+   * // jobs.shutdown() was called and every item was taken
+   * ```
+   *
+   * `break` leaves the rest in the queue. `it.next(ms)` raises {@link Empty} after `ms`
+   * without an item.
+   */
+  iterate(): QueueIterator<T> {
+    return new QueueIterator(this);
+  }
+
+  /**
+   * Call `fn(item)` for every item until the queue is shut down and drained:
+   * `yield* queue.forEach(function* (item) { ... })` inside a task. If `fn` is a
+   * generator function, each call runs to its end before the next item is taken, so it
+   * may block. To stop early, use {@link SimpleQueue.iterate} and `break`.
+   */
+  *forEach(fn: (item: T) => unknown): GreenletBody<void> {
+    for (const it = this.iterate(); yield* it.next(); ) {
+      const r = fn(it.value);
+      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+    }
+  }
+
   // --- async iteration ---------------------------------------------------------------
 
   /**
@@ -881,7 +988,7 @@ export class Queue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
-    return new QueueIterator(this);
+    return new QueueAsyncIterator(this);
   }
 
   #waitAsync(
@@ -942,14 +1049,103 @@ function endOnShutDown(error: unknown): IteratorReturnResult<undefined> {
   throw error;
 }
 
+/**
+ * Steps through a queue's items inside a task; made by {@link SimpleQueue.iterate}.
+ * `yield* it.next()` evaluates to `true` with the item in `it.value`, or `false` once the
+ * queue is shut down and drained.
+ */
+export class QueueIterator<T> {
+  /** The item the last successful `next()` took (undefined before, and at the end). */
+  value: T = undefined as T;
+
+  constructor(
+    /** The queue it takes from. */
+    readonly queue: SimpleQueue<T>,
+  ) {}
+
+  /**
+   * Wait for the next item: `true` (item in {@link QueueIterator.value}), or `false` when
+   * the queue is shut down and drained.
+   *
+   * @param timeout - give up after this many milliseconds and raise {@link Empty}.
+   */
+  *next(timeout?: number): GreenletBody<boolean> {
+    try {
+      this.value = yield* this.queue.get(timeout);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ShutDown)) throw error;
+      this.value = undefined as T;
+      return false;
+    }
+  }
+}
+
 /** The iterator of `for await (const item of queue)`. */
-class QueueIterator<T> implements AsyncIterator<T, undefined> {
-  constructor(private readonly queue: Queue<T>) {}
+class QueueAsyncIterator<T> implements AsyncIterator<T, undefined> {
+  constructor(private readonly queue: SimpleQueue<T>) {}
   next(): Promise<IteratorResult<T, undefined>> {
     return this.queue.getAsync().then(itemResult, endOnShutDown);
   }
   return(): Promise<IteratorResult<T, undefined>> {
     return Promise.resolve(DONE);
+  }
+}
+
+/**
+ * A queue of items between tasks, first in, first out, that can be joined: gevent's
+ * `Queue` (its `JoinableQueue` before gevent 25) and the standard library's. Everything
+ * of {@link SimpleQueue}, plus {@link Queue.taskDone} to mark an item processed and
+ * {@link Queue.join} to wait until every item put has been.
+ *
+ * ```ts
+ * const jobs = new Queue<string>(100);           // at most 100 items waiting
+ * spawn(function* () {
+ *   for (const it = jobs.iterate(); yield* it.next(); ) {
+ *     try {
+ *       yield* fetchAndStore(it.value);
+ *     } finally {
+ *       jobs.taskDone();
+ *     }
+ *   }
+ * });
+ * yield* jobs.put('https://example.com');       // waits while 100 items are queued
+ * yield* jobs.join();                           // until every item is done
+ * jobs.shutdown();                              // the worker's loop ends
+ * ```
+ *
+ * @typeParam T - the items.
+ */
+export class Queue<T = unknown> extends SimpleQueue<T> {
+  /** Items accepted and not yet marked done with {@link Queue.taskDone}. */
+  get unfinishedTasks(): number {
+    return joinable.unfinished(this);
+  }
+
+  /**
+   * Mark one item taken with `get` as processed. When every item put has been marked,
+   * tasks waiting in {@link Queue.join} resume. Raises {@link TaskDoneError} if called
+   * more times than items were put. Works from anywhere.
+   */
+  taskDone(): void {
+    joinable.taskDone(this);
+  }
+
+  /**
+   * Wait until every item put into the queue has been marked done with
+   * {@link Queue.taskDone}: `yield* queue.join()`. Evaluates to true, or to false if
+   * `timeout` (ms) passed first.
+   */
+  join(timeout?: number): SwitchOp<boolean> {
+    return joinable.join(this, timeout);
+  }
+
+  /**
+   * From async code: resolves with true when every item put has been marked done, or
+   * with false after `timeout` ms; rejects with the signal's reason if `signal` aborts.
+   */
+  joinAsync(options?: AsyncWaitOptions): Promise<boolean> {
+    return joinable.joinAsync(this, options);
   }
 }
 
@@ -973,10 +1169,13 @@ export type JoinableQueue<T = unknown> = Queue<T>;
  * ```
  */
 export class LifoQueue<T = unknown> extends Queue<T> {
-  /** @see {@link Queue} for `maxsize` and `items` (the last item comes out first). */
-  constructor(maxsize?: number | null, items?: Iterable<T>) {
-    super(maxsize);
-    useStore(this, new Ring<T>(true), items);
+  /** @see {@link SimpleQueue} for `maxsize`, `items` and the options (the last item comes out first). */
+  constructor(options?: QueueOptions<T>);
+  constructor(maxsize?: number | null, items?: Iterable<T>);
+  constructor(maxsizeOrOptions?: number | null | QueueOptions<T>, items?: Iterable<T>) {
+    const options = isQueueOptions<T>(maxsizeOrOptions) ? maxsizeOrOptions : { maxsize: maxsizeOrOptions, items };
+    super(options.maxsize);
+    useStore(this, new Ring<T>(true), options.items, true);
   }
 }
 
@@ -1005,17 +1204,23 @@ export class PriorityQueue<T = unknown> extends Queue<T> {
   constructor(compare: Comparator<T>, maxsize?: number | null, items?: Iterable<T>);
   /** With the natural order of numbers, strings or bigints. */
   constructor(maxsize?: number | null, items?: Iterable<T>);
+  /** With options: `new PriorityQueue({ compare, maxsize, items })`. */
+  constructor(options: QueueOptions<T> & { compare?: Comparator<T> });
   constructor(
-    compareOrMaxsize?: Comparator<T> | number | null,
+    compareOrMaxsize?: Comparator<T> | number | null | (QueueOptions<T> & { compare?: Comparator<T> }),
     maxsizeOrItems?: number | null | Iterable<T>,
     items?: Iterable<T>,
   ) {
     if (typeof compareOrMaxsize === 'function') {
       super(maxsizeOrItems as number | null | undefined);
-      useStore(this, new PriorityHeap<T>(compareOrMaxsize), items);
+      useStore(this, new PriorityHeap<T>(compareOrMaxsize), items, true);
+    } else if (isQueueOptions<T>(compareOrMaxsize)) {
+      super(compareOrMaxsize.maxsize);
+      const compare = (compareOrMaxsize as { compare?: Comparator<T> }).compare ?? naturalOrder;
+      useStore(this, new PriorityHeap<T>(compare), compareOrMaxsize.items, true);
     } else {
       super(compareOrMaxsize);
-      useStore(this, new PriorityHeap<T>(naturalOrder), maxsizeOrItems as Iterable<T> | undefined);
+      useStore(this, new PriorityHeap<T>(naturalOrder), maxsizeOrItems as Iterable<T> | undefined, true);
     }
   }
 }

@@ -187,14 +187,19 @@ export class Semaphore implements Waitable, Parking {
 
   /**
    * Wait until a permit is free, without taking it, at most `timeout` ms if given.
-   * Evaluates to the number of free permits when the task was woken (0 if the time ran
-   * out); tasks queued behind it may have taken them by the time it runs.
+   * Evaluates to the number of free permits when the task resumes, as gevent's does: 0
+   * if the time ran out, and possibly 0 if tasks woken before it took the permits.
    */
   wait(timeout?: number): SwitchOp<number> {
     const task = currentTask(`${this.#operand()}.wait()`);
     if (this.#counter > 0) return immediate(this.#counter);
     this.#enqueue(task, WAIT);
-    return park(task, this, timeout, 0);
+    return this.#waitParked(task, timeout);
+  }
+
+  *#waitParked(task: Schedulable, timeout: number | undefined): GreenletBody<number> {
+    yield* park(task, this, timeout, 0);
+    return this.#counter;
   }
 
   /**

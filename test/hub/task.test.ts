@@ -4,13 +4,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  AsyncResult,
   ContextVar,
+  Group,
   GreenletError,
   GreenletExit,
   Task,
   Timeout,
   getHub,
+  currentTask,
+  currentTaskOrNull,
   getcurrent,
+  killall,
   run,
   sleep,
   spawn,
@@ -558,5 +563,169 @@ describe('errors nobody waits for', () => {
     } finally {
       hub.reporter = previous;
     }
+  });
+});
+
+describe('gevent spellings: option objects, getNowait, currentTask', () => {
+  it('kill({ block: false }) raises in the task and returns at once; kill({ error }) picks the error', async () => {
+    class Stop extends Error {}
+    const log = await run(function* () {
+      const seen: string[] = [];
+      const t = spawn(function* () {
+        try {
+          yield* sleep(10_000);
+        } catch (e) {
+          seen.push(e instanceof Stop ? 'Stop' : String(e));
+          yield* sleep(1);
+          seen.push('cleaned up');
+        }
+      });
+      yield* sleep(0);
+      yield* t.kill({ error: Stop, block: false });
+      seen.push('kill returned');
+      yield* t.join();
+      return seen;
+    });
+    expect(log).toEqual(['kill returned', 'Stop', 'cleaned up']);
+  });
+
+  it('kill(error, { block }) is the same as kill({ error, block }); anything but an error or an options object raises TypeError', async () => {
+    await run(function* () {
+      const t = spawn(() => sleep(10_000));
+      yield* sleep(0);
+      expect(() => t.kill(42 as never)).toThrow(TypeError);
+      expect(t.ready()).toBe(false);
+      const error = new ExpectedError('positional');
+      yield* t.kill(error, { timeout: 100 });
+      expect(t.exception).toBe(error);
+    });
+  });
+
+  it('getNowait() returns the value of a task that ended, raises its error, and raises Timeout before the end; it works from plain code', async () => {
+    const t = spawn(function* () {
+      yield* sleep(1);
+      return 7;
+    });
+    expect(() => t.getNowait()).toThrow(Timeout);
+    expect(() => t.getNowait()).toThrow(/has not ended yet/);
+    await t;
+    expect(t.getNowait()).toBe(7);
+    const failed = spawn(() => {
+      throw new ExpectedError('boom');
+    });
+    await failed.then(
+      () => undefined,
+      () => undefined,
+    );
+    expect(() => failed.getNowait()).toThrow(ExpectedError);
+  });
+
+  it('currentTask() is the running task, typed as a Task; outside a task it raises GreenletError and currentTaskOrNull() is null', async () => {
+    const t = spawn(function* () {
+      const me = currentTask();
+      me.name = 'renamed';
+      return me;
+    });
+    const me = await t.toPromise().catch(() => null);
+    expect(t.name).toBe('renamed');
+    expect(me).toBeNull(); // a task that returns itself is not resolved with itself
+    expect(() => currentTask()).toThrow(GreenletError);
+    expect(() => currentTask()).toThrow(/use currentTaskOrNull\(\)/);
+    expect(currentTaskOrNull()).toBeNull();
+  });
+
+  it('a task killed before it ever ran is dead when kill() returns, and its waiters and links are served at once', async () => {
+    await run(function* () {
+      const t = spawn(() => 'never');
+      const group = new Group([t]);
+      const linked: string[] = [];
+      t.rawlink(() => void linked.push('rawlink'));
+      yield* t.kill({ block: false });
+      expect([t.dead, t.ready(), t.successful()]).toEqual([true, true, true]);
+      expect(linked).toEqual(['rawlink']);
+      expect(group.size).toBe(0);
+    });
+  });
+
+  it('switch() and throw() of a task are refused with GreenletError, saying what to use', async () => {
+    await run(function* () {
+      const t = spawn(() => sleep(10_000));
+      yield* sleep(0);
+      expect(() => t.switch()).toThrow(GreenletError);
+      expect(() => t.switch()).toThrow(/Wake it through what it waits on/);
+      expect(() => t.throw(new Error())).toThrow(/kill\(error\)/);
+      yield* t.kill();
+    });
+  });
+
+  it('killall(tasks, { timeout }) raises a Timeout when a task outlives it; killall(tasks, error) kills with that error', async () => {
+    await run(function* () {
+      const stubborn = spawn(function* () {
+        try {
+          yield* sleep(10_000);
+        } catch {
+          yield* sleep(10_000);
+        }
+      });
+      yield* sleep(0);
+      let raised: unknown;
+      try {
+        yield* killall([stubborn], { timeout: 5 });
+      } catch (e) {
+        raised = e;
+      }
+      expect(raised).toBeInstanceOf(Timeout);
+      expect((raised as Error).message).toMatch(/1 of 1 task still running after 5 ms/);
+      const error = new ExpectedError('second');
+      yield* killall([stubborn], error);
+      expect(stubborn.exception).toBe(error);
+    });
+  });
+});
+
+describe('links', () => {
+  it('fire in the order registered, raw and not; a link callback runs before the later links fire', async () => {
+    const log = await run(function* () {
+      const seen: string[] = [];
+      const t = spawn(() => 1);
+      t.link(function* () {
+        seen.push('link 1 starts');
+        yield* sleep(1);
+        seen.push('link 1 ends');
+      });
+      t.rawlink(() => void seen.push('rawlink 2'));
+      t.link(() => void seen.push('link 3'));
+      yield* t.join();
+      seen.push('joined');
+      yield* sleep(5);
+      return seen;
+    });
+    expect(log).toEqual(['link 1 starts', 'rawlink 2', 'link 3', 'joined', 'link 1 ends']);
+  });
+
+  it('link(asyncResult) sets the result to the value, or the error, of the task', async () => {
+    await run(function* () {
+      const ok = new AsyncResult<number>();
+      spawn(() => 5).link(ok);
+      expect(yield* ok.get()).toBe(5);
+      const bad = new AsyncResult<number>();
+      const error = new ExpectedError('bad');
+      spawn((): number => {
+        throw error;
+      }).linkException(bad);
+      let raised: unknown;
+      try {
+        yield* bad.get();
+      } catch (e) {
+        raised = e;
+      }
+      expect(raised).toBe(error);
+    });
+  });
+
+  it('refuses what is neither a callback nor a link target', () => {
+    const t = new Task(() => 1);
+    expect(() => t.link(42 as never)).toThrow(TypeError);
+    expect(() => t.rawlink({ setFrom() {} } as never)).toThrow(TypeError);
   });
 });

@@ -15,16 +15,29 @@ function* after(ms: number, value: string): GreenletBody<string> {
 }
 
 describe('iwait', () => {
-  it('yields tasks in the order they end, then undefined (gevent: Testiwait::test_iwait_partial)', async () => {
+  it('hands out tasks in the order they end, then next() is false (gevent: Testiwait::test_iwait_partial)', async () => {
     const order = await run(function* () {
       const tasks = [spawn(after, 30, 'slow'), spawn(after, 1, 'fast'), spawn(after, 15, 'middle')];
-      const it = iwait(tasks);
       const seen: unknown[] = [];
-      for (let t: Task | undefined; (t = yield* it.next()) !== undefined; ) seen.push(t.value);
-      seen.push(yield* it.next());
+      const it = iwait(tasks);
+      for (; yield* it.next(); ) seen.push(it.value.value);
+      seen.push(yield* it.next(), it.value);
       return seen;
     });
-    expect(order).toEqual(['fast', 'middle', 'slow', undefined]);
+    expect(order).toEqual(['fast', 'middle', 'slow', false, undefined]);
+  });
+
+  it('forEach calls the function for each task as it ends, and may block in it', async () => {
+    const seen = await run(function* () {
+      const log: string[] = [];
+      const tasks = [spawn(after, 20, 'slow'), spawn(after, 1, 'fast')];
+      yield* iwait(tasks).forEach(function* (t: Task) {
+        yield* sleep(1);
+        log.push(String(t.value));
+      });
+      return log;
+    });
+    expect(seen).toEqual(['fast', 'slow']);
   });
 
   it('stops after count objects and unregisters from the rest (gevent: test_iwait_nogarbage)', async () => {
@@ -32,13 +45,13 @@ describe('iwait', () => {
       const fast = spawn(after, 1, 'fast');
       const slow = spawn(after, 10_000, 'slow');
       const it = iwait([fast, slow], { count: 1 });
-      const first = yield* it.next();
+      const first = (yield* it.next()) && it.value;
       const end = yield* it.next();
       const slowHasLinks = slow.hasLinks();
       yield* slow.kill();
       return [first === fast, end, slowHasLinks];
     });
-    expect(result).toEqual([true, undefined, false]);
+    expect(result).toEqual([true, false, false]);
   });
 
   it('ends at the timeout with what is ready so far', async () => {
@@ -50,7 +63,7 @@ describe('iwait', () => {
       yield* slow.kill();
       return r;
     });
-    expect(result).toBeUndefined();
+    expect(result).toBe(false);
   });
 
   it('returns objects that are already ready first, without waiting (gevent: test_noiter)', async () => {
@@ -58,9 +71,9 @@ describe('iwait', () => {
       const done = spawn(after, 0, 'done');
       yield* done.join();
       const it = iwait([done]);
-      return [(yield* it.next()) === done, yield* it.next()];
+      return [(yield* it.next()) && it.value === done, yield* it.next()];
     });
-    expect(result).toEqual([true, undefined]);
+    expect(result).toEqual([true, false]);
   });
 });
 

@@ -58,9 +58,29 @@ describe('state', () => {
     r.set(1);
     r.set(2);
     expect(r.getNowait()).toBe(2);
+  });
+
+  it('a value wins over an error set after it: get() returns the value, exception shows the error (as gevent)', () => {
+    const r = new AsyncResult<number>();
+    r.set(2);
     const error = new MyError('later');
     r.setException(error);
-    expect(() => r.getNowait()).toThrow(error);
+    expect(r.getNowait()).toBe(2);
+    expect(r.successful()).toBe(true);
+    expect(r.exception).toBe(error);
+  });
+
+  it('a value set after an error wins too; a second error replaces the first while no value is set', () => {
+    const r = new AsyncResult<number>();
+    const first = new MyError('first');
+    const second = new MyError('second');
+    r.setException(first);
+    r.setException(second);
+    expect(() => r.getNowait()).toThrow(second);
+    r.set(3);
+    expect(r.getNowait()).toBe(3);
+    expect(r.successful()).toBe(true);
+    expect(r.exception).toBe(second);
   });
 
   it('describes itself (gevent: test__event.py::TestAsyncResult::test_link)', () => {
@@ -68,8 +88,9 @@ describe('state', () => {
     expect(String(r)).toBe('AsyncResult(unset, 0 waiting)');
     r.set(1);
     expect(String(r)).toBe('AsyncResult(value, 0 waiting)');
-    r.setException(new MyError());
-    expect(String(r)).toBe('AsyncResult(exception, 0 waiting)');
+    const failed = new AsyncResult<number>();
+    failed.setException(new MyError());
+    expect(String(failed)).toBe('AsyncResult(exception, 0 waiting)');
   });
 });
 
@@ -231,9 +252,10 @@ describe('getNowait()', () => {
     const r = new AsyncResult<number>();
     r.set(3);
     expect(r.getNowait()).toBe(3);
+    const failed = new AsyncResult<number>();
     const error = new MyError();
-    r.setException(error);
-    expect(() => r.getNowait()).toThrow(error);
+    failed.setException(error);
+    expect(() => failed.getNowait()).toThrow(error);
   });
 });
 
@@ -334,14 +356,41 @@ describe('rawlink', () => {
     r.unlink(() => {});
   });
 
-  it('calls the callback once, inside set(), with the result', () => {
+  it('calls the callback once, after set() has returned, from the hub, with the result', async () => {
     const r = new AsyncResult<number>();
     const seen: unknown[] = [];
     r.rawlink((x) => seen.push(x.value));
     r.set(4);
+    expect(seen).toEqual([]);
+    await run(function* () {
+      yield* sleep(0);
+    });
     r.set(5);
+    await run(function* () {
+      yield* sleep(0);
+    });
     expect(seen).toEqual([4]);
     expect(r.linkCount()).toBe(0);
+  });
+
+  it('calls the callbacks in the order registered; one that unlinks a later one stops it (gevent: test__greenlet.py::TestStuff::test_multiple_listeners_error_unlink_AsyncResult_rawlink)', async () => {
+    const r = new AsyncResult<number>();
+    const seen: string[] = [];
+    const second = (): void => {
+      seen.push('second');
+    };
+    r.rawlink(() => {
+      seen.push('first');
+      r.unlink(second);
+    });
+    r.rawlink(second);
+    r.rawlink(() => seen.push('third'));
+    await run(function* () {
+      r.set(1);
+      seen.push('set returned');
+      yield* sleep(0);
+    });
+    expect(seen).toEqual(['set returned', 'first', 'third']);
   });
 
   it('on a result already set calls the callback from a microtask', async () => {
@@ -398,13 +447,15 @@ describe('Promise bridges', () => {
     await expect(r.toPromise()).rejects.toBe(error);
   });
 
-  it('toPromise keeps the first outcome when the result is set again', async () => {
+  it('toPromise settles with the outcome the result holds when the hub notifies it', async () => {
     const r = new AsyncResult<number>();
     const promise = r.toPromise();
     r.set(1);
     r.set(2);
-    await expect(promise).resolves.toBe(1);
-    await expect(r.toPromise()).resolves.toBe(2);
+    await expect(promise).resolves.toBe(2);
+    r.set(3);
+    await expect(promise).resolves.toBe(2);
+    await expect(r.toPromise()).resolves.toBe(3);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   GreenletExit,
   Timeout,
   getHub,
+  getcurrent,
   run,
   sleep,
   spawn,
@@ -302,17 +303,38 @@ describe('wait([...]) and rawlink', () => {
     });
   }
 
-  it('rawlink calls the callback once, inside set(), with the event', () => {
+  it('rawlink calls the callback once, after set() has returned, from the hub, with the event', async () => {
     const evt = new Event();
     const calls: Event[] = [];
     evt.rawlink((e) => calls.push(e));
     expect(calls).toEqual([]);
     evt.set();
+    expect(calls).toEqual([]);
+    await Promise.resolve();
     expect(calls).toEqual([evt]);
     evt.clear();
     evt.set();
+    await Promise.resolve();
     expect(calls).toEqual([evt]);
     expect(evt.linkCount()).toBe(0);
+  });
+
+  it('set() from a task: the callbacks run in the hub before the tasks it woke, in the order registered', async () => {
+    const evt = new Event();
+    const log: string[] = [];
+    await run(function* () {
+      const waiter = spawn(function* () {
+        yield* evt.wait();
+        log.push('waiter resumed');
+      });
+      yield* sleep(0);
+      evt.rawlink(() => log.push(`callback 1 in ${getcurrent() === getHub() ? 'the hub' : 'a task'}`));
+      evt.rawlink(() => log.push('callback 2'));
+      evt.set();
+      log.push('set() returned');
+      yield* waiter.join();
+    });
+    expect(log).toEqual(['set() returned', 'callback 1 in the hub', 'callback 2', 'waiter resumed']);
   });
 
   it('rawlink on an event that is already set calls the callback soon, not synchronously', async () => {
@@ -341,7 +363,7 @@ describe('wait([...]) and rawlink', () => {
     expect(() => evt.rawlink(null as unknown as () => void)).toThrow(TypeError);
   });
 
-  it('reports a callback that throws through the hub reporter and still calls the others', () => {
+  it('reports a callback that throws through the hub reporter and still calls the others', async () => {
     const hub = getHub();
     const previous = hub.reporter;
     const reports: HubReport[] = [];
@@ -355,6 +377,7 @@ describe('wait([...]) and rawlink', () => {
       });
       evt.rawlink(() => calls.push('second'));
       evt.set();
+      await Promise.resolve();
       expect(calls).toEqual(['second']);
       expect(reports).toHaveLength(1);
       expect(reports[0]).toMatchObject({ kind: 'callback-error', error: failure });

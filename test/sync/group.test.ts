@@ -578,9 +578,9 @@ describe('imap', () => {
     await run(function* () {
       const it = new Group().imap(slowSquare, [0, 1, 2, 3, 4]);
       const results: number[] = [];
-      for (let r; !(r = yield* it.next()).done; ) results.push(r.value);
+      while (yield* it.next()) results.push(it.value);
       expect(results).toEqual([0, 1, 4, 9, 16]);
-      expect(yield* it.next()).toEqual({ done: true, value: undefined });
+      expect(yield* it.next()).toBe(false);
     });
   });
 
@@ -588,7 +588,7 @@ describe('imap', () => {
   it('is done at once for no items', async () => {
     await run(function* () {
       const it = new Group().imap(slowSquare, []);
-      expect((yield* it.next()).done).toBe(true);
+      expect(yield* it.next()).toBe(false);
     });
   });
 
@@ -620,7 +620,7 @@ describe('imap', () => {
         if (x === 0) throw new ExpectedError();
         return 1 / x;
       }, [1, 0, 2]);
-      expect(yield* it.next()).toEqual({ done: false, value: 1 });
+      expect((yield* it.next()) && it.value).toBe(1);
       let caught: unknown;
       try {
         yield* it.next();
@@ -628,8 +628,8 @@ describe('imap', () => {
         caught = e;
       }
       expect(caught).toBeInstanceOf(ExpectedError);
-      expect(yield* it.next()).toEqual({ done: false, value: 0.5 });
-      expect((yield* it.next()).done).toBe(true);
+      expect((yield* it.next()) && it.value).toBe(0.5);
+      expect(yield* it.next()).toBe(false);
     });
   });
 
@@ -642,8 +642,8 @@ describe('imap', () => {
         throw new ExpectedError();
       }
       const it = new Group().imapUnordered((x: number) => x, errorIter());
-      expect((yield* it.next()).value).toBe(1);
-      expect((yield* it.next()).value).toBe(2);
+      expect((yield* it.next()) && it.value).toBe(1);
+      expect((yield* it.next()) && it.value).toBe(2);
       let caught: unknown;
       try {
         yield* it.next();
@@ -651,7 +651,7 @@ describe('imap', () => {
         caught = e;
       }
       expect(caught).toBeInstanceOf(ExpectedError);
-      expect((yield* it.next()).done).toBe(true);
+      expect(yield* it.next()).toBe(false);
     });
   });
 
@@ -668,9 +668,9 @@ describe('imap', () => {
         const items = Array.from({ length: 20 }, (_, i) => i);
         const it = ordered ? group.imap(fn, items, { maxsize: 2 }) : group.imapUnordered(fn, items, { maxsize: 2 });
         const read: number[] = [];
-        for (let r; !(r = yield* it.next()).done; ) {
+        while (yield* it.next()) {
           expect(started - read.length).toBeLessThanOrEqual(2);
-          read.push(r.value);
+          read.push(it.value);
           yield* passes(3); // a slow reader
           expect(started - read.length).toBeLessThanOrEqual(2);
         }
@@ -702,9 +702,9 @@ describe('imap', () => {
         Array.from({ length: 50 }, (_, i) => i),
         { maxsize: 3 },
       );
-      expect((yield* it.next()).value).toBe(0);
+      expect((yield* it.next()) && it.value).toBe(0);
       it.close();
-      expect((yield* it.next()).done).toBe(true);
+      expect(yield* it.next()).toBe(false);
       yield* group.join();
       // 0, 1 and 2 filled the window; reading 0 made room, but close() came first.
       expect(started).toEqual([0, 1, 2]);
@@ -755,7 +755,7 @@ describe('imap', () => {
           },
           [1, 500, 500],
         );
-        expect((yield* it.next()).value).toBe(1);
+        expect((yield* it.next()) && it.value).toBe(1);
       }
       yield* group.join();
       expect(cleaned).toBe(3);
@@ -769,13 +769,13 @@ describe('imap', () => {
         return x;
       }, [1]);
       const reader = spawn(function* () {
-        return yield* it.next();
+        return (yield* it.next()) && it.value;
       });
       yield* sleep(0);
       expect(it.waiting).toBe(1);
-      expect((yield* reader.get()).value).toBe(1);
+      expect(yield* reader.get()).toBe(1);
       expect(it.waiting).toBe(0);
-      expect((yield* it.next()).done).toBe(true);
+      expect(yield* it.next()).toBe(false);
     });
   });
 });

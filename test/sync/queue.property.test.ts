@@ -153,38 +153,79 @@ describe('order', () => {
     );
   });
 
-  it('waiting getters, tasks and promises mixed, receive the items in the order they started waiting', async () => {
+  it('waiting getters, tasks and promises mixed, are served in the order they started waiting, each with the item the queue order gives when it takes one', async () => {
     await fc.assert(
-      fc.asyncProperty(kindArb, fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), async (kind, areTasks) => {
-        const q = makeQueue(kind, undefined);
-        const received: number[] = [];
-        const promises: Promise<void>[] = [];
-        await run(function* () {
-          const tasks: Task[] = [];
-          for (const [i, isTask] of areTasks.entries()) {
-            if (isTask) {
-              tasks.push(
-                spawn(function* () {
-                  received[i] = yield* q.get();
-                }),
-              );
-              yield* sleep(0); // the getter runs and parks before the next one arrives
-            } else {
-              promises.push(q.getAsync().then((x) => void (received[i] = x)));
+      fc.asyncProperty(
+        kindArb,
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 8, maxLength: 8 }),
+        async (kind, areTasks, values) => {
+          const q = makeQueue(kind, undefined);
+          const items = values.slice(0, areTasks.length);
+          const received: number[] = [];
+          const promises: Promise<void>[] = [];
+          await run(function* () {
+            const tasks: Task[] = [];
+            for (const [i, isTask] of areTasks.entries()) {
+              if (isTask) {
+                tasks.push(
+                  spawn(function* () {
+                    received[i] = yield* q.get();
+                  }),
+                );
+                yield* sleep(0); // the getter runs and parks before the next one arrives
+              } else {
+                promises.push(q.getAsync().then((x) => void (received[i] = x)));
+              }
             }
-          }
-          expect(q.getters).toBe(areTasks.length);
-          for (let i = 0; i < areTasks.length; i++) q.putNowait(i);
-          for (const t of tasks) yield* t.join();
-        });
-        await Promise.all(promises);
-        expect(received).toEqual([...areTasks.keys()]);
-        expectNoWaiters(q);
-      }),
-      { seed: SEED, numRuns: 40 },
+            expect(q.getters).toBe(areTasks.length);
+            for (const item of items) q.putNowait(item);
+            for (const t of tasks) yield* t.join();
+          });
+          await Promise.all(promises);
+          expect(received).toEqual(expectedTakes(kind, areTasks, items));
+          expectNoWaiters(q);
+        },
+      ),
+      { seed: SEED, numRuns: 60 },
     );
   });
 });
+
+/**
+ * What each waiting getter receives when `items` are put one after the other, with no
+ * switch in between: a FIFO queue hands each item to the next getter at once; an ordered
+ * queue wakes the next getter for each item put, a promise takes the queue's next item at
+ * once, a task when it runs (after the puts, in the order it was woken), as in gevent.
+ */
+function expectedTakes(kind: Kind, areTasks: boolean[], items: number[]): number[] {
+  if (kind === 'fifo') return items;
+  const store: { value: number; seq: number }[] = [];
+  const take = (): number => {
+    let i = store.length - 1;
+    if (kind === 'priority') {
+      i = 0;
+      store.forEach((it, k) => {
+        const best = store[i] as { value: number; seq: number };
+        if (it.value < best.value || (it.value === best.value && it.seq < best.seq)) i = k;
+      });
+    }
+    return (store.splice(i, 1)[0] as { value: number }).value;
+  };
+  const out: number[] = [];
+  const woken: number[] = [];
+  let next = 0;
+  items.forEach((value, seq) => {
+    store.push({ value, seq });
+    while (next < areTasks.length && store.length > woken.length) {
+      if (areTasks[next] === true) woken.push(next);
+      else out[next] = take();
+      next++;
+    }
+  });
+  for (const i of woken) out[i] = take();
+  return out;
+}
 
 // --- many tasks, kills, timeouts and shutdown ------------------------------------------
 

@@ -192,10 +192,10 @@ describe('put and get', () => {
     expect(q.getNowait()).toBe(1);
   });
 
-  it('refuses maxsize 0 and says what to use instead (gevent reads 0 as unbounded, with a DeprecationWarning)', () => {
-    expect(() => new Queue(0)).toThrow(RangeError);
-    expect(() => new Queue(0)).toThrow(/new Queue\(\)` for an unbounded queue, or use a Channel/);
-    expect(() => new Queue(-1)).toThrow(/maxsize must be a positive integer/);
+  it('reads maxsize 0 as unbounded, as gevent does; refuses negative and fractional sizes', () => {
+    expect(new Queue(0).maxsize).toBe(Infinity);
+    expect(new Queue({ maxsize: 0 }).full()).toBe(false);
+    expect(() => new Queue(-1)).toThrow(/maxsize must be a positive integer, or 0 \/ undefined/);
     expect(() => new Queue(1.5)).toThrow(RangeError);
     expect(new Queue(null).maxsize).toBe(Infinity);
   });
