@@ -712,3 +712,48 @@ describe('reports', () => {
     });
   });
 });
+
+describe('gevent spellings', () => {
+  it('balance is senders waiting minus receivers waiting (gevent: Channel.balance)', async () => {
+    await run(function* () {
+      const ch = new Channel<number>();
+      expect(ch.balance).toBe(0);
+      const senders = [spawn(() => ch.send(1)), spawn(() => ch.send(2))];
+      yield* sleep(0);
+      expect(ch.balance).toBe(2);
+      expect(yield* ch.recv()).toBe(1);
+      expect(yield* ch.recv()).toBe(2);
+      for (const s of senders) yield* s.join();
+      const receiver = spawn(() => ch.recv());
+      yield* sleep(0);
+      expect(ch.balance).toBe(-1);
+      yield* ch.send(3);
+      expect(yield* receiver.get()).toBe(3);
+      expect(ch.balance).toBe(0);
+    });
+  });
+
+  it('a send to a waiting receiver returns at once; a sleep(0) after it gives gevent\'s order (the receiver runs first)', async () => {
+    const orders = await run(function* () {
+      const result: string[][] = [];
+      for (const yieldAfterSend of [false, true]) {
+        const ch = new Channel<string>();
+        const events: string[] = [];
+        const receiver = spawn(function* () {
+          events.push(String(yield* ch.recv()));
+        });
+        yield* sleep(0);
+        yield* ch.send('hello');
+        if (yieldAfterSend) yield* sleep(0);
+        events.push('sent hello');
+        yield* receiver.join();
+        result.push(events);
+      }
+      return result;
+    });
+    expect(orders).toEqual([
+      ['sent hello', 'hello'],
+      ['hello', 'sent hello'],
+    ]);
+  });
+});

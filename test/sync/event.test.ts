@@ -16,6 +16,7 @@ import {
   spawn,
   wait,
   withTimeout,
+  type GreenletBody,
   type HubReport,
   type Task,
 } from 'greenlet-ts';
@@ -100,6 +101,25 @@ describe('wait()', () => {
       yield* other.join();
     });
     expect(order).toEqual(['waiter continued', 'other task']);
+  });
+
+  it('a sleep(0) after a wait() on a set event gives gevent\'s order: the tasks set() woke run first', async () => {
+    const evt = new Event();
+    const results: number[] = [];
+    await run(function* () {
+      function* waitThenAppend(n: number): GreenletBody<void> {
+        yield* evt.wait();
+        results.push(n);
+      }
+      spawn(waitThenAppend, 1);
+      spawn(waitThenAppend, 2);
+      yield* sleep(0);
+      evt.set();
+      yield* evt.wait();
+      yield* sleep(0);
+      results.push(3);
+    });
+    expect(results).toEqual([1, 2, 3]);
   });
 
   it('from the main greenlet throws a BlockingError naming the call', () => {

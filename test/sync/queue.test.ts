@@ -15,6 +15,7 @@ import {
   Queue,
   ShutDown,
   TaskDoneError,
+  SimpleQueue,
 } from '../../src/sync/queue.js';
 
 class RuntimeError extends Error {}
@@ -1098,5 +1099,46 @@ describe('tasks and the hub', () => {
     });
     expectNoWaiters(full);
     expectNoWaiters(empty);
+  });
+});
+
+describe('first come, first served with a waiting getter', () => {
+  it('an item put while a task waits in get() is its: a getNowait() by the putter raises Empty (gevent lets the putter take it back)', async () => {
+    await run(function* () {
+      for (const q of [new Queue<string>(), new LifoQueue<string>(), new PriorityQueue<string>()]) {
+        const getter = spawn(() => q.get());
+        yield* sleep(0);
+        q.putNowait('x');
+        expect(() => q.getNowait()).toThrow(Empty);
+        expect(yield* getter.get()).toBe('x');
+      }
+    });
+  });
+
+  it('a getter of an ordered queue takes the item the order gives when it runs: the lowest of a PriorityQueue, the newest of a LifoQueue (as in gevent)', async () => {
+    const got = await run(function* () {
+      const priority = new PriorityQueue<number>();
+      const lifo = new LifoQueue<string>();
+      const p = spawn(() => priority.get());
+      const l = spawn(() => lifo.get());
+      yield* sleep(0);
+      priority.putNowait(5);
+      priority.putNowait(1);
+      lifo.putNowait('a');
+      lifo.putNowait('b');
+      return [yield* p.get(), yield* l.get(), priority.toArray(), lifo.toArray()];
+    });
+    expect(got).toEqual([1, 'b', [5], ['a']]);
+  });
+});
+
+describe('SimpleQueue and options', () => {
+  it('SimpleQueue is a Queue without taskDone and join; Queue extends it', () => {
+    const q = new SimpleQueue<number>({ maxsize: 2, items: [1] });
+    expect(q.maxsize).toBe(2);
+    expect(q.qsize()).toBe(1);
+    expect('taskDone' in q).toBe(false);
+    expect(new Queue()).toBeInstanceOf(SimpleQueue);
+    expect(new Queue({ items: [1, 2] }).unfinishedTasks).toBe(2);
   });
 });

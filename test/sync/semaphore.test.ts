@@ -438,6 +438,27 @@ describe('wait(), ready() and rawlink', () => {
     expect(sem.linkCount()).toBe(0);
   });
 
+  it('calls a rawlink callback inside release(), in line with the waiting tasks', () => {
+    const sem = new Semaphore(0);
+    const result: string[] = [];
+    sem.rawlink(() => result.push('called'));
+    sem.release();
+    expect(result).toEqual(['called']);
+  });
+
+  it('wait() evaluates to the free permits when the task resumes: 0 if a task woken before it took the permit (as gevent)', async () => {
+    const sem = new Semaphore(0);
+    const seen = await run(function* () {
+      const waiter = spawn(() => sem.wait());
+      yield* sleep(0);
+      const acquirer = spawn(() => sem.acquire());
+      yield* sleep(0);
+      sem.release(); // wakes the waiter, then hands the permit to the acquirer
+      return [yield* waiter.get(), yield* acquirer.get(), sem.counter];
+    });
+    expect(seen).toEqual([0, true, 0]);
+  });
+
   it('rawlink refuses what is not a function, and unlink forgets a callback', () => {
     const sem = new Semaphore(0);
     expect(() => sem.rawlink(null as unknown as () => void)).toThrow(TypeError);
