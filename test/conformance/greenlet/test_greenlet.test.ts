@@ -65,7 +65,7 @@
  * - test_no_gil_on_free_threaded: CPython GIL state.
  */
 import { describe, expect, it } from 'vitest';
-import { Greenlet, GreenletError, getcurrent, settrace, type GreenletBody } from 'greenlet-ts';
+import { Greenlet, GreenletError, GreenletExit, getcurrent, settrace, type GreenletBody } from 'greenlet-ts';
 
 class SomeError extends Error {}
 /** Python's built-in KeyError, which test_send_exception raises. */
@@ -362,6 +362,20 @@ describe('TestGreenlet', () => {
     const result = child.switch();
 
     expect(result).toEqual([42, 24]);
+  });
+
+  it('(departure from greenlet 2.x) a child that ends with GreenletExit starts its unstarted parent with the exception as its one argument, as greenlet 1.x did', () => {
+    // greenlet 2.0.2 starts the parent with no argument here (it reads the exception
+    // where an argument tuple belongs; with attributes on the exception it crashes).
+    const parentNeverStarted = new Greenlet((...args: unknown[]) => args);
+    const exit = new GreenletExit();
+    const child = new Greenlet(() => {
+      throw exit;
+    }, parentNeverStarted);
+
+    const result = child.switch();
+
+    expect(result).toEqual([exit]);
   });
 
   it('test_switch_to_dead_greenlet_with_unstarted_perverse_parent: a parent whose run lookup throws raises on every switch to the dead child', () => {
