@@ -126,7 +126,7 @@ describe('virtual time', () => {
       'event false@150',
       'join false@1150',
       'select -1@1400',
-      'iwait undefined@1800',
+      'iwait false@1800',
     ]);
   });
 
