@@ -242,6 +242,7 @@ type ConsumerOp =
   | { op: 'getNowait' }
   | { op: 'peek' }
   | { op: 'peekTimed'; ms: number }
+  | { op: 'iterate'; ms: number | undefined }
   | { op: 'yield' };
 
 type ControlOp =
@@ -277,6 +278,7 @@ const consumerOp: fc.Arbitrary<ConsumerOp> = fc.oneof(
   { arbitrary: fc.constant<ConsumerOp>({ op: 'getNowait' }), weight: 2 },
   { arbitrary: fc.constant<ConsumerOp>({ op: 'peek' }), weight: 1 },
   { arbitrary: ms.map<ConsumerOp>((m) => ({ op: 'peekTimed', ms: m })), weight: 1 },
+  { arbitrary: fc.option(ms, { nil: undefined }).map<ConsumerOp>((m) => ({ op: 'iterate', ms: m })), weight: 2 },
   { arbitrary: fc.constant<ConsumerOp>({ op: 'yield' }), weight: 2 },
 );
 
@@ -386,6 +388,13 @@ async function play(s: Scenario, q: Queue<number>): Promise<Outcome> {
             case 'peekTimed':
               yield* q.peek(op.ms);
               break;
+            case 'iterate': {
+              // One step of a consumer loop: false once the queue is shut down and drained.
+              const it = q.iterate();
+              if (!(yield* it.next(op.ms))) return;
+              take(it.value);
+              break;
+            }
             case 'yield':
               yield* sleep(0);
               break;
