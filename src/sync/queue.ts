@@ -1,6 +1,7 @@
 /**
- * gevent.queue: `Queue` (FIFO, bounded or not, joinable, with shutdown), `LifoQueue`,
- * `PriorityQueue`, and the errors `Empty`, `Full`, `ShutDown`, `TaskDoneError`.
+ * gevent.queue: `SimpleQueue` (FIFO, bounded or not, with shutdown), `Queue` (the same,
+ * joinable), `LifoQueue`, `PriorityQueue`, and the errors `Empty`, `Full`, `ShutDown`,
+ * `TaskDoneError`.
  *
  * One implementation serves the family; only the store of items differs (a ring buffer
  * taken from the front or the back, or a heap). Waiting is the hub's park/wake protocol:
@@ -15,16 +16,24 @@
  *   promises of `putAsync()` waiting for room;
  * - `joiners`: tasks in `join()` and promises of `joinAsync()`.
  *
+ * A FIFO queue hands an item straight to the first waiting getter, in its wake value. An
+ * ordered queue (LIFO or priority) cannot: the item a getter gets is the one the order
+ * gives when the getter runs (of those put meanwhile, the newest or the lowest; gevent's
+ * getter takes it then too). So it puts the item in the store and wakes the getter with a
+ * claim (`TAKE`): `reserved` counts the claims not yet taken, and nobody else may take a
+ * claimed item (`get` and `getNowait` see only `store.length - reserved` items).
+ *
  * Invariants (whenever no queue method is running):
- * 1. getters or peekers waiting ⇒ the store is empty: an item that arrives while someone
- *    waits goes straight to the first getter (`put` hands it over in the wake value) and
- *    never enters the store;
+ * 1. getters or peekers waiting ⇒ the store holds no unclaimed item (FIFO: is empty): an
+ *    item that arrives while someone waits goes to the first getter, handed over (FIFO)
+ *    or claimed (ordered);
  * 2. putters waiting ⇒ the store is full: room made by a `get` is filled at once from the
  *    first putter, whose item enters the store before the putter is woken;
- * 3. so an item is always in exactly one place: the store, a putter's slot, or the wake
- *    value of exactly one getter. A getter woken with an item that is killed before it
- *    runs still receives the item (the hub delays the kill to its next blocking call),
- *    so no item is lost or delivered twice;
+ * 3. so an item is always in exactly one place: the store (claimed or not), a putter's
+ *    slot, or the wake value of exactly one getter; and every claim is a getter woken with
+ *    `TAKE` that has not run yet. A getter woken with an item or a claim that is killed
+ *    before it runs still receives the item (the hub delays the kill to its next blocking
+ *    call), so no item is lost or delivered twice;
  * 4. every waiter in a list is waiting: a task is PARKED on this queue's matching
  *    parking, a promise is unsettled. A task leaves its list before it is woken; a task
  *    killed or timed out is removed by `unpark` (called by the hub), a promise by its
@@ -33,35 +42,17 @@
  *    `taskDone()` calls, and never goes below zero; joiners wait exactly while it is
  *    above zero;
  * 6. after `shutdown()`, no list gains a waiter and no item is accepted; the lists are
- *    emptied by the shutdown itself (everyone raises `ShutDown`).
+ *    emptied by the shutdown itself (everyone raises `ShutDown`; a claim emptied by
+ *    `shutdown(true)` raises it when its getter runs).
  *
- * The task path does not allocate: a put that hands over, or a get from a non-empty
+ * The FIFO task path does not allocate: a put that hands over, or a get from a non-empty
  * queue, touches only ring buffers that are already grown and the hub's run queue;
- * blocking without a timeout parks the task object itself. A timed wait costs the hub
- * timer and a small generator that turns "timed out" into `Empty` / `Full` only if it
- * happens (so no error object, and no stack trace, is made in advance). Promise waiters
- * are objects of their own; they are for async code, not for the hot path.
+ * blocking without a timeout parks the task object itself. A timed wait (and any wait of
+ * an ordered queue) costs the hub timer and a small generator that turns "timed out"
+ * into `Empty` / `Full`, or a claim into the item, when it happens. Promise waiters are
+ * objects of their own; they are for async code, not for the hot path.
  *
- * Coming from gevent (for the docs' "coming from gevent" page):
- * - `put(item, block, timeout)` / `get(block, timeout)` become `put(item, timeout?)`,
- *   `get(timeout?)` and the `putNowait` / `getNowait` variants; timeouts are in ms;
- * - `maxsize` reads `Infinity` (not `None`) when unbounded and cannot be changed;
- *   `Queue(0)` is refused (gevent turns it into an unbounded queue with a warning);
- * - `getters` / `putters` are counts, not the lists themselves; `peekers` and `joiners`
- *   are counted too. A task in `peek()` waits in a list of its own, so every peeker sees
- *   the next item, even one that a getter takes at once;
- * - iteration ends at `shutdown()` (and only from async code, with `for await`), not at
- *   a `StopIteration` item: a task loops on `yield* queue.get()` until `ShutDown`;
- * - a blocking call from the main greenlet raises `BlockingError` at once (gevent's hub
- *   lets it run, or raises `LoopExit` if it would block forever);
- * - `taskDone()` once too often raises `TaskDoneError` (gevent: `ValueError`);
- * - `PriorityQueue` takes a comparator instead of comparing tuples, and keeps insertion
- *   order among equal items;
- * - no `SimpleQueue` (a Queue that is not joinable would save nothing here),
- *   `UnboundQueue` or `copy()`, and no `_init` / `_put` / `_get` hooks for subclasses;
- *   `Channel` is the Go-style channel of channel.ts;
- * - beyond gevent: `getAsync`, `putAsync`, `joinAsync` and `for await` for async code,
- *   served in line with the tasks.
+ * Where this departs from gevent is docs/coming-from-gevent.md's to say.
  *
  * @module
  */
