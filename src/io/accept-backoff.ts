@@ -15,7 +15,8 @@
  *
  * Stopping accepting. Node cannot pause accept() on a listening socket; the listener is
  * closed instead (new connections are refused at once by the system, and cost nothing)
- * and reopened on the same address after the delay, if a probe then succeeds. The
+ * and reopened on the same address after the delay, if two descriptors can then be opened
+ * (one for the listener, one for a connection). The
  * server's open connections are untouched: they go on being served.
  *
  * States: IDLE (accepting, probing now and then) ──out of descriptors──▶ PAUSED (listener
@@ -66,15 +67,25 @@ export function isOutOfDescriptors(error: unknown): boolean {
   return code === 'EMFILE' || code === 'ENFILE';
 }
 
-/** The error of opening a descriptor now, or null if one could be opened. */
-function probe(): unknown {
+/** The error of opening `count` descriptors now (they are closed again), or null if they could be. */
+function probe(count = 1): unknown {
+  const opened: number[] = [];
   try {
-    closeSync(openSync(devNull, 'r'));
+    for (let i = 0; i < count; i++) opened.push(openSync(devNull, 'r'));
     return null;
   } catch (error) {
     return error;
+  } finally {
+    for (const fd of opened) closeSync(fd);
   }
 }
+
+/**
+ * Descriptors that must be free before the listener reopens: one for the listener, one
+ * for a connection. (Closing the listener freed one: a probe for one alone would always
+ * succeed, and the server would close and reopen at every probe.)
+ */
+const REOPEN_HEADROOM = 2;
 
 /** A listener, as the back-off needs it: closing and reopening it leaves its server alone. */
 export interface Listener {
@@ -178,7 +189,7 @@ export class AcceptBackoff {
   #retry(): void {
     this.#retryTimer = null;
     if (this.#stopped) return;
-    const error = probe();
+    const error = probe(REOPEN_HEADROOM);
     if (error !== null && isOutOfDescriptors(error)) {
       this.#backOff();
       return;

@@ -1,12 +1,13 @@
 /**
  * Adversarial: file-descriptor exhaustion, in a child process whose `ulimit -n` is 128
- * (test/io/adversarial/fixtures/fd-server.ts). When the process runs out of descriptors,
- * the server stops accepting (new clients are refused or reset, never left hanging), says
+ * (test/io/adversarial/fixtures/fd-server.ts), with an HttpServer and a StreamServer. When
+ * the process runs out of descriptors, each server stops accepting (new clients are refused or reset, never left hanging), says
  * so once on stderr for the whole burst, keeps serving the connection it has, accepts
  * again once descriptors are free, and leaves no handle open when it stops.
  */
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SCALE, fastOnce } from './target.js';
@@ -42,6 +43,24 @@ function get(agent: http.Agent, port: number, path: string): Promise<{ status: n
   });
 }
 
+/** Send `hello` to the echo server on a fresh connection: the line it answers, or null. */
+function echoOnce(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let answer = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('hello\n'));
+    const timer = setTimeout(() => socket.destroy(), 3000);
+    socket.on('data', (c: Buffer) => {
+      answer += c.toString();
+      if (answer.includes('\n')) socket.end();
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(answer.includes('\n') ? answer.slice(0, answer.indexOf('\n')) : null);
+    });
+  });
+}
+
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('adversarial: file-descriptor exhaustion', () => {
@@ -54,18 +73,27 @@ describe('adversarial: file-descriptor exhaustion', () => {
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const { port } = (await nextLine(child)) as { port: number };
+      const { port, echoPort } = (await nextLine(child)) as { port: number; echoPort: number };
+      expect(await echoOnce(echoPort)).toBe('hello');
       expect((await get(agent, port, '/fast')).status).toBe(200);
 
       const exhausted = JSON.parse((await get(agent, port, '/exhaust')).body) as { held: number; code: string };
       expect(exhausted.code).toBe('EMFILE');
       expect(exhausted.held).toBeGreaterThan(50);
-      let state = { count: 0, paused: false };
-      for (let i = 0; i < 100 && state.count === 0; i++) {
+      let state = { count: 0, paused: false, echo: { count: 0, paused: false } };
+      for (let i = 0; i < 100 && (state.count === 0 || state.echo.count === 0); i++) {
         await pause(20);
         state = JSON.parse((await get(agent, port, '/state')).body) as typeof state;
       }
       expect(state.count).toBeGreaterThanOrEqual(1);
+      expect(state.echo.count).toBeGreaterThanOrEqual(1);
+      // The fixture takes every descriptor that comes free (those of the closed listeners
+      // too): both servers stay paused.
+      for (let i = 0; i < 100 && !(state.paused && state.echo.paused); i++) {
+        await pause(20);
+        state = JSON.parse((await get(agent, port, '/state')).body) as typeof state;
+      }
+      expect([state.paused, state.echo.paused]).toEqual([true, true]);
 
       // New clients are not served (refused, or reset by the system), and are not left hanging;
       // the open connection is served all along.
@@ -73,6 +101,7 @@ describe('adversarial: file-descriptor exhaustion', () => {
         const attempt = await fastOnce(port, 3000);
         expect(attempt.status).not.toBe('HTTP/1.1 200 OK');
         expect(attempt.ms).toBeLessThan(3000);
+        expect(await echoOnce(echoPort)).not.toBe('hello');
         expect((await get(agent, port, '/fast')).status).toBe(200);
       }
 
@@ -83,9 +112,17 @@ describe('adversarial: file-descriptor exhaustion', () => {
         if (again.status !== 'HTTP/1.1 200 OK') await pause(20);
       }
       expect(again.status).toBe('HTTP/1.1 200 OK');
+      let echoed: string | null = null;
+      for (let i = 0; i < 100 && echoed !== 'hello'; i++) {
+        echoed = await echoOnce(echoPort);
+        if (echoed !== 'hello') await pause(20);
+      }
+      expect(echoed).toBe('hello');
 
+      // One report per server for the whole burst.
       const reportsOnStderr = stderr.match(/out of file descriptors \(EMFILE\)/g) ?? [];
-      expect(reportsOnStderr).toHaveLength(1);
+      expect(reportsOnStderr).toHaveLength(2);
+      expect(stderr).toMatch(/OutOfFileDescriptors: StreamServer\(127\.0\.0\.1:\d+\): out of file descriptors \(EMFILE\)/);
       expect(stderr).toMatch(/OutOfFileDescriptors: HttpServer\(127\.0\.0\.1:\d+\): out of file descriptors \(EMFILE\): new connections are refused while the open ones are served/);
 
       agent.destroy();
