@@ -19,9 +19,9 @@
  * docs/io.md, "Running in production"). The operator endpoints, /runinfo and /stats, show
  * what every request waits on: without --admin-token they answer loopback clients only;
  * with it, only requests that carry `Authorization: Bearer TOKEN` (from anywhere: behind a
- * proxy on the same machine, every client looks like loopback). They cost a pass over the
- * live tasks and describe only a few (at 100k parked tasks a few ms). A --host other than
- * loopback prints what it exposes.
+ * proxy on the same machine, every client looks like loopback). They cost one pass over the
+ * live tasks and describe only a few (test/demo.test.ts asks for both with 100,000 tasks
+ * parked). A --host other than loopback prints what it exposes.
  *
  * The process + coroutine model: `--workers N` (default: one per core,
  * `os.availableParallelism()`) worker processes serve the port, each with its own hub
