@@ -2,6 +2,7 @@
  * virtualTime(): sleep, Timeout, timed waits, spawnLater and select timeouts on a virtual
  * clock that jumps when every task waits; the ways a run can fail; the hub given back.
  */
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Channel,
@@ -31,7 +32,9 @@ import {
   UncaughtTaskError,
   VirtualTimeLimit,
   virtualTime,
+  type VirtualClock,
 } from 'greenlet-ts/testing';
+import { connect } from 'greenlet-ts/io';
 
 const DAY = 86_400_000;
 
@@ -376,6 +379,42 @@ describe('how a run fails', () => {
       { realIo: true },
     );
     expect(result).toEqual([7, 60_000]);
+  });
+});
+
+describe('real I/O', () => {
+  it('a TCP connect is refused with a RealIoError naming it', async () => {
+    const server = createServer((socket) => socket.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const error = await virtualTime(function* client() {
+        const socket = yield* connect(port);
+        socket.close();
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RealIoError);
+      expect((error as RealIoError).call).toBe(`connect(127.0.0.1:${port})`);
+      expect((error as Error).message).toMatch(/^client-1 waits on the host: connect\(127\.0\.0\.1:\d+\) at test\/testing\/virtual-time\.test\.ts:\d+:\d+\./);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('with realIo, time jumps only once the host has been quiet for autojumpThreshold ms', async () => {
+    function* program(clock: VirtualClock): GreenletBody<number> {
+      const sleeper = spawn(function* () {
+        yield* sleep(1000);
+      });
+      // The host answers after 30 real ms; meanwhile the only timer is the sleeper's.
+      yield* waitFor(new Promise((resolve) => setTimeout(resolve, 30)));
+      const seen = clock.now();
+      yield* sleeper.join();
+      return seen;
+    }
+    // Quiet for 0 ms: time jumps to the sleeper's deadline while the host is still busy.
+    await expect(virtualTime(program, { realIo: true, autojumpThreshold: 0 })).resolves.toBe(1000);
+    // Quiet for 200 ms: the host answers first, at virtual time 0.
+    await expect(virtualTime(program, { realIo: true, autojumpThreshold: 200 })).resolves.toBe(0);
   });
 });
 
