@@ -26,6 +26,12 @@
  *   NEW ──kill()──▶ DONE (never runs)
  * ```
  *
+ * Virtual time and schedule exploration (the testing layer) take the hub over through a
+ * {@link HubControl}, installed only while no task lives and no timer is pending: its run
+ * queue stands in for the FIFO (same interface: the invariants below hold for it), and
+ * `turn()` takes the event loop's turn at the end of a pass, so that a whole program runs
+ * in one hub run. Without one, the hub's paths are those described here.
+ *
  * Invariants: a READY task is on the run queue (a task killed before it started may stay
  * there, DONE, and is skipped); a PARKED task is
  * registered with exactly one Parking (`task[WAIT]`), which can forget it (`unpark`);
