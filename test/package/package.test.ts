@@ -1,0 +1,176 @@
+/**
+ * The package as it is published: `npm pack` (whose `prepack` builds dist/), checked by
+ * publint and @arethetypeswrong/cli, then installed from the tarball into a fresh consumer
+ * project that typechecks against it (moduleResolution node16 and bundler) and runs a
+ * program importing `greenlet-ts`, `greenlet-ts/io` and `greenlet-ts/workers`.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const bin = (name: string) => join(repoRoot, 'node_modules', '.bin', name);
+const exec = promisify(execFile);
+const REPOSITORY = 'https://github.com/greenlet-ts/greenlet-ts';
+
+let work: string;
+let tarball: string;
+let consumer: string;
+
+/** Run a command; on failure, the error carries its whole output. */
+async function sh(file: string, args: string[], cwd: string): Promise<string> {
+  try {
+    // Killed before the test's own time limit, so that no process outlives the test.
+    const { stdout } = await exec(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 110_000 });
+    return stdout;
+  } catch (error) {
+    const e = error as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${file} ${args.join(' ')} failed:\n${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
+  }
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'greenlet-ts-package-'));
+  // `npm pack` runs `prepack`, which builds dist/ from a clean slate.
+  const packed = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', work], repoRoot)) as { filename: string }[];
+  tarball = join(work, packed[0]!.filename);
+  consumer = join(work, 'consumer');
+  mkdirSync(consumer);
+}, 180_000);
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+});
+
+describe('the packed tarball', () => {
+  it('holds the built entry points, their types, the sources their maps point to, README and LICENSE, and no tests', async () => {
+    const files = (await sh('tar', ['-tzf', tarball], work)).split('\n').filter(Boolean);
+    for (const entry of ['index', 'io/index', 'workers/index', 'debug/index', 'workers/worker']) {
+      expect(files).toContain(`package/dist/${entry}.js`);
+      expect(files).toContain(`package/dist/${entry}.d.ts`);
+    }
+    expect(files).toContain('package/src/index.ts');
+    expect(files).toContain('package/README.md');
+    expect(files).toContain('package/LICENSE');
+    expect(files.filter((f) => f.startsWith('package/test/') || f.includes('node_modules'))).toEqual([]);
+  });
+
+  it('passes publint with warnings counted as errors', async () => {
+    const output = await sh(bin('publint'), ['run', tarball, '--strict'], work);
+    expect(output).toContain('All good!');
+  });
+
+  it('passes @arethetypeswrong/cli for ESM consumers (node16 from ESM, bundler)', async () => {
+    // ESM only, as the README says: CommonJS `require` is not offered (node10, node16-cjs).
+    const output = await sh(bin('attw'), [tarball, '--profile', 'esm-only', '--format', 'json'], work);
+    const report = JSON.parse(output) as { problems?: unknown[]; analysis: { problems: unknown[] } };
+    const problems = (report.analysis.problems as { resolutionKind?: string }[]).filter(
+      (p) => p.resolutionKind !== 'node10' && p.resolutionKind !== 'node16-cjs',
+    );
+    expect(problems).toEqual([]);
+  });
+
+  it('has a license, a repository, a homepage and an issue tracker in package.json', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+    expect(pkg.license).toBe('MIT');
+    expect(readFileSync(join(repoRoot, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
+    expect(pkg.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git` });
+    expect(pkg.homepage).toBe(`${REPOSITORY}#readme`);
+    expect(pkg.bugs).toEqual({ url: `${REPOSITORY}/issues` });
+  });
+});
+
+describe('the README on the registry page', () => {
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const links = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!);
+
+  it('links only to absolute addresses (relative links break on the registry page)', () => {
+    expect(links.length).toBeGreaterThan(5);
+    expect(links.filter((link) => !/^https:\/\//.test(link))).toEqual([]);
+  });
+
+  it("links to files of the repository's main branch that exist", () => {
+    const prefix = `${REPOSITORY}/blob/main/`;
+    const own = links.filter((link) => link.startsWith(prefix)).map((link) => link.slice(prefix.length).replace(/#.*$/, ''));
+    expect(own.length).toBeGreaterThan(5);
+    expect(own.filter((path) => !existsSync(join(repoRoot, path)))).toEqual([]);
+  });
+});
+
+describe('a consumer project installing the tarball', () => {
+  const program = `
+import { Queue, run, spawn } from 'greenlet-ts';
+import { readFile } from 'greenlet-ts/io';
+import { CpuPool } from 'greenlet-ts/workers';
+import type square from './square.mjs';
+
+const pool = new CpuPool<typeof square>({ filename: new URL('./square.mjs', import.meta.url), maxThreads: 1 });
+const answer: string = await run(function* () {
+  const text = yield* readFile(new URL('../message.txt', import.meta.url), 'utf8');
+  const results = new Queue<number>();
+  const worker = spawn(function* () {
+    results.putNowait(yield* pool.run(7));
+  });
+  yield* worker.join();
+  const squared = yield* results.get();
+  yield* pool.destroy();
+  return \`\${text.trim()} \${squared}\`;
+});
+console.log(answer);
+`;
+
+  beforeAll(async () => {
+    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    writeFileSync(join(consumer, 'message.txt'), 'seven squared is\n');
+    mkdirSync(join(consumer, 'src'));
+    writeFileSync(join(consumer, 'src', 'main.ts'), program);
+    writeFileSync(join(consumer, 'src', 'square.mjs'), 'export default function square(n) { return n * n; }\n');
+    writeFileSync(join(consumer, 'src', 'square.d.mts'), 'export default function square(n: number): number;\n');
+    // Offline where it can be: dependencies come from npm's cache, which `npm ci` filled.
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], consumer);
+  }, 180_000);
+
+  /** tsc with the repository's TypeScript and Node types, and the consumer's node_modules. */
+  function tsconfig(resolution: 'node16' | 'bundler', emit: boolean): string {
+    const file = join(consumer, `tsconfig.${resolution}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: resolution === 'node16' ? 'node16' : 'esnext',
+          moduleResolution: resolution,
+          strict: true,
+          // The declarations were checked when they were built; @types/node need not be again.
+          skipLibCheck: true,
+          typeRoots: [join(repoRoot, 'node_modules', '@types')],
+          types: ['node'],
+          ...(emit ? { outDir: 'out', rootDir: 'src' } : { noEmit: true }),
+        },
+        include: ['src'],
+      }),
+    );
+    return file;
+  }
+
+  it('gets the package with its one dependency, piscina', () => {
+    const installed = JSON.parse(readFileSync(join(consumer, 'node_modules', 'greenlet-ts', 'package.json'), 'utf8')) as { version: string };
+    expect(installed.version).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+    expect(existsSync(join(consumer, 'node_modules', 'piscina', 'package.json'))).toBe(true);
+  });
+
+  it('typechecks with moduleResolution bundler', async () => {
+    await sh(bin('tsc'), ['-p', tsconfig('bundler', false)], consumer);
+  }, 120_000);
+
+  it('typechecks and compiles with moduleResolution node16, and the program runs on the installed package', async () => {
+    await sh(bin('tsc'), ['-p', tsconfig('node16', true)], consumer);
+    writeFileSync(join(consumer, 'out', 'square.mjs'), readFileSync(join(consumer, 'src', 'square.mjs')));
+    const output = await sh(process.execPath, [join(consumer, 'out', 'main.js')], consumer);
+    expect(output).toBe('seven squared is 49\n');
+  }, 120_000);
+});
