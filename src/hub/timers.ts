@@ -71,7 +71,8 @@ type HostHandle = ReturnType<typeof setTimeout>;
 export class TimerHeap {
   private readonly heap: Timer[] = [];
   private seq = 0;
-  private refCount = 0;
+  /** How many pending timers keep the process alive (the hub's idle check reads it). */
+  refCount = 0;
   private host: HostHandle | null = null;
   private hostDeadline = Infinity;
   private hostRef = true;
@@ -192,8 +193,10 @@ export class TimerHeap {
   }
 
   private updateHostRef(): void {
-    const host = this.host as { ref?: () => void; unref?: () => void } | null;
-    if (host === null || typeof host.unref !== 'function') return;
+    // Node's and Bun's handles are objects with ref/unref; browsers and Deno return a
+    // number, and JavaScriptCore's shell returns undefined: none of those can be unref'd.
+    const host = this.host as { ref?: () => void; unref?: () => void } | null | undefined;
+    if (typeof host !== 'object' || host === null || typeof host.unref !== 'function') return;
     const wanted = this.refCount > 0;
     if (wanted !== this.hostRef) {
       this.hostRef = wanted;

@@ -1,0 +1,98 @@
+/**
+ * Which test files run on which runtime: every test file of the layers that run outside
+ * Node (core, hub, sync, interop) and the greenlet conformance suite, less the exclusions
+ * below. One list, one reason each; nothing else is left out.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export type Runtime = 'deno' | 'bun' | 'chromium' | 'firefox' | 'jsc';
+export const RUNTIMES: readonly Runtime[] = ['deno', 'bun', 'chromium', 'firefox', 'jsc'];
+
+export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+const FOLDERS = ['test/core', 'test/hub', 'test/sync', 'test/interop', 'test/conformance/greenlet'];
+
+const BROWSERS_AND_JSC: readonly Runtime[] = ['chromium', 'firefox', 'jsc'];
+
+/**
+ * Files a runtime cannot run, and why; with `test` (its full name, suites joined by ' > '),
+ * one test of the file only.
+ */
+export const EXCLUDED: readonly { file: string; test?: string; runtimes: readonly Runtime[]; reason: string }[] = [
+  { file: 'test/hub/run.test.ts', runtimes: ['deno', 'bun', ...BROWSERS_AND_JSC], reason: 'runs its fixture in a Node child process (node --import tsx); the LoopExit of each runtime is tested by test/runtimes/loop-exit.test.ts' },
+  { file: 'test/conformance/greenlet/process.test.ts', runtimes: ['deno', 'bun', ...BROWSERS_AND_JSC], reason: 'runs its fixtures in Node child processes and worker threads (node --import tsx)' },
+  { file: 'test/hub/sleep.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'uses node:net sockets and setImmediate' },
+  { file: 'test/interop/events.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'uses node:events and node:net' },
+  { file: 'test/interop/abort.test.ts', runtimes: BROWSERS_AND_JSC, reason: "uses node:events' getEventListeners" },
+  { file: 'test/interop/wait.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'uses node:http and process.on' },
+  { file: 'test/interop/iterate.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'uses node:net and node:stream' },
+  { file: 'test/conformance/greenlet/test_version.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'reads package.json with node:fs' },
+  { file: 'test/conformance/greenlet/test_leaks.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'measures process.memoryUsage()' },
+  { file: 'test/conformance/greenlet/gc.test.ts', runtimes: ['firefox'], reason: 'needs gc(), which Firefox does not offer to pages' },
+  { file: 'test/sync/local.test.ts', runtimes: ['firefox'], reason: 'two of its tests need gc(), which Firefox does not offer to pages' },
+  {
+    file: 'test/conformance/greenlet/docs.test.ts',
+    test: 'gui_example.rst > gui_example.rst "Enter greenlets" (R-69): key callbacks run as macrotasks of the real event loop resume g_processor',
+    runtimes: BROWSERS_AND_JSC,
+    reason: 'delivers its key events with setImmediate, which only Node, Deno and Bun have',
+  },
+  {
+    file: 'test/core/js-rules.test.ts',
+    test: 'cross-thread identity > refuses to switch to an object that is not a greenlet of this thread',
+    runtimes: ['jsc'],
+    reason: "makes its foreign object with structuredClone, which JavaScriptCore's shell does not have",
+  },
+  {
+    file: 'test/conformance/greenlet/gc.test.ts',
+    test: 'docs/greenlet_gc.rst > cycles in suspended frames are not collected while the greenlet holding them is reachable',
+    runtimes: ['bun', 'jsc'],
+    reason:
+      "JavaScriptCore does not keep a suspended generator's dead locals alive: the test's only reference to the greenlet " +
+      'is a local that is not used after the suspension, so there the greenlet is unreachable and collected (V8 keeps it)',
+  },
+  ...['getAsync rejects with the reason of an aborted signal and leaves the getters list', 'getAsync with an already aborted signal rejects without registering'].map(
+    (test) => ({
+      file: 'test/sync/queue.test.ts',
+      test: `async code > ${test}`,
+      runtimes: ['jsc'] as const,
+      reason: "uses AbortController, which JavaScriptCore's shell does not have",
+    }),
+  ),
+  {
+    file: 'test/sync/local.test.ts',
+    test: 'Local and garbage collection > lets the values of ended tasks be collected',
+    runtimes: ['bun', 'jsc'],
+    reason:
+      'JavaScriptCore keeps some of the values alive when other tests ran before it in the same file (it passes when it ' +
+      'runs first, and a program that does the same collects all five): its collector scans the native stack conservatively',
+  },
+];
+
+/** Every test file of the folders above, as paths from the repository root, sorted. */
+export function candidateFiles(): string[] {
+  const files: string[] = [];
+  for (const folder of FOLDERS) {
+    for (const name of readdirSync(new URL(`../../${folder}/`, import.meta.url))) {
+      if (name.endsWith('.test.ts')) files.push(`${folder}/${name}`);
+    }
+  }
+  return files.sort();
+}
+
+/** The files `runtime` runs, and the ones it skips with the reason. */
+export function filesFor(runtime: Runtime): { run: string[]; skipped: { file: string; reason: string }[] } {
+  const run: string[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  for (const file of candidateFiles()) {
+    const exclusion = EXCLUDED.find((e) => e.file === file && e.test === undefined && e.runtimes.includes(runtime));
+    if (exclusion === undefined) run.push(file);
+    else skipped.push({ file, reason: exclusion.reason });
+  }
+  return { run, skipped };
+}
+
+/** The tests of single files left out, for the bundles (which tell the runtimes apart themselves). */
+export function excludedTests(): { file: string; test: string; runtimes: readonly Runtime[]; reason: string }[] {
+  return EXCLUDED.filter((e): e is typeof e & { test: string } => e.test !== undefined);
+}
