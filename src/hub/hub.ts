@@ -449,9 +449,27 @@ export class Hub extends Greenlet<[], never> {
   /** The debug layer's observer, or null (the default: no cost). */
   monitor: HubMonitor | null = null;
   /** @internal Promises waiting on tasks, rejected with LoopExit if the loop runs dry. */
-  readonly awaited = new Map<Schedulable, ((error: unknown) => void)[]>();
+  readonly awaited: Map<Schedulable, ((error: unknown) => void)[]> = new AwaitedTasks(() => this.watchIdle());
   /** @internal Callbacks for the hub's next turn (see {@link Hub.callSoon}). */
   callbacks: (() => void)[] = [];
+
+  /**
+   * Where the host cannot say that its event loop has run dry while a `run()` promise is
+   * awaited (Deno and Bun under a top-level `await`, which emit no `beforeExit` then), the
+   * hub checks for itself: when, for this long, every task has been parked on objects only
+   * tasks can wake (no timer, no promise, no host event or I/O), no host callback has run
+   * the hub, and the host lists no other pending work (Deno's timers and Node-style
+   * handles), the awaited `run()` promises reject with {@link LoopExit}, as on Node. Once
+   * plain code (a callback of host work the hub cannot see, such as a `Deno.serve` or
+   * `Bun.serve` handler) has woken a task, the hub stops guessing. Default: 1000 ms on Deno
+   * and Bun; `Infinity` (off) on Node, which has `beforeExit`, and in browsers, where a
+   * page waits for its user (there, `blockedTasks()` tells what is stuck). Set it to
+   * `Infinity` to turn the check off, or to a number to turn it on.
+   */
+  loopExitAfterMs: number = HOST_WITHOUT_EXIT_HOOK ? 1000 : Infinity;
+  /** @internal How many passes the hub has begun: the idle check's sign of life. */ passes = 0;
+  /** @internal A task was woken by plain code: host work the hub cannot see exists. */ wokenFromOutside = false;
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
     super(undefined, getMainGreenlet());
@@ -486,6 +504,7 @@ export class Hub extends Greenlet<[], never> {
           this.ended(takeDied(), true, error);
         }
         this.inPass = true;
+        this.passes++;
         this.budget = PASS_BUDGET;
         this.passStartedAt = now();
         continue;
@@ -671,6 +690,42 @@ export class Hub extends Greenlet<[], never> {
     useTimeSource(control);
   }
 
+  /**
+   * @internal A `run()` promise is now awaited: on hosts without an exit hook, check every
+   * {@link IDLE_CHECK_MS} whether the loop has run dry (see {@link loopExitAfterMs}). The
+   * check's timer keeps the process alive while a `run()` promise is pending, and stops when
+   * none is.
+   */
+  watchIdle(): void {
+    if (this.idleTimer !== null || !(this.loopExitAfterMs < Infinity)) return;
+    let quietSince = now();
+    let passesSeen = this.passes;
+    const check = (): void => {
+      this.idleTimer = null;
+      if (this.awaited.size === 0 || !(this.loopExitAfterMs < Infinity)) return;
+      if (this.passes !== passesSeen || !this.looksDry()) {
+        passesSeen = this.passes;
+        quietSince = now();
+      } else if (now() - quietSince >= this.loopExitAfterMs) {
+        this.loopRanDry();
+        if (this.awaited.size === 0) return;
+      }
+      this.idleTimer = setTimeout(check, IDLE_CHECK_MS);
+    };
+    this.idleTimer = setTimeout(check, IDLE_CHECK_MS);
+  }
+
+  /** Nothing the hub or the host knows of can wake a task: every started task is parked on tasks. */
+  private looksDry(): boolean {
+    if (this.wokenFromOutside || this.inPass || this.queue.length !== 0 || this.deferred.length !== 0) return false;
+    if (this.timers.refCount !== 0) return false;
+    for (let task = this.liveHead; task !== null; task = task[NEXT]) {
+      // A task not started yet (NEW) runs only if a task or plain code starts it.
+      if (task[SCHED] === READY || task[SCHED] === RUNNING || task[WAIT]?.[HOST_WAIT] === true) return false;
+    }
+    return hostHasNoOtherWork();
+  }
+
   /** Send a report to the reporter, which must not throw. */
   report(report: HubReport): void {
     try {
@@ -768,8 +823,48 @@ function describeBlocked(blocked: readonly BlockedTask[]): string {
   return `${blocked.length} task${blocked.length === 1 ? ' is' : 's are'} parked on objects nothing can wake:\n${lines.join('\n')}`;
 }
 
+interface HostGlobals {
+  Deno?: unknown;
+  Bun?: unknown;
+  process?: { on?: (event: string, fn: () => void) => void; getActiveResourcesInfo?: () => string[] };
+}
+
+/**
+ * Deno and Bun emit `beforeExit` only when no top-level `await` is pending: under a pending
+ * one, Deno ends with its own "Top-level await promise never resolved" and Bun waits
+ * forever. There the hub's idle check stands in (Hub.loopExitAfterMs).
+ */
+const HOST_WITHOUT_EXIT_HOOK = (globalThis as HostGlobals).Deno !== undefined || (globalThis as HostGlobals).Bun !== undefined;
+
+/** How often the idle check looks, in ms. */
+const IDLE_CHECK_MS = 100;
+
+/**
+ * Whether the host lists no pending work but the idle check's own timer. Deno lists its
+ * timers and Node-style handles (not `fetch` or `Deno.serve`); Bun lists nothing; a host
+ * without the function is taken at the hub's word.
+ */
+function hostHasNoOtherWork(): boolean {
+  const info = (globalThis as HostGlobals).process?.getActiveResourcesInfo?.();
+  if (info === undefined) return true;
+  let ownTimer = 1;
+  return info.every((resource) => resource === 'Timeout' && ownTimer-- > 0);
+}
+
+/** The map of awaited tasks; the first entry starts the idle check. */
+class AwaitedTasks extends Map<Schedulable, ((error: unknown) => void)[]> {
+  constructor(private readonly onAwaited: () => void) {
+    super();
+  }
+  override set(task: Schedulable, rejecters: ((error: unknown) => void)[]): this {
+    super.set(task, rejecters);
+    this.onAwaited?.();
+    return this;
+  }
+}
+
 function hookProcessExit(hub: Hub): void {
-  const proc = (globalThis as { process?: { on?: (event: string, fn: () => void) => void } }).process;
+  const proc = (globalThis as HostGlobals).process;
   if (typeof proc?.on === 'function') proc.on('beforeExit', () => hub.loopRanDry());
 }
 
@@ -873,11 +968,22 @@ function switchAway(hub: Hub): unknown {
 }
 
 /**
+ * Plain code (a host callback: a `Bun.serve` handler, a `setTimeout`) wakes a task from a
+ * wait that only tasks were to end: there is host work the hub cannot see, and its idle
+ * check stops guessing (Hub.loopExitAfterMs).
+ */
+function noteOutsideWake(task: Schedulable): void {
+  if (task[WAIT]?.[HOST_WAIT] === true || getCurrentGreenlet() !== getMainGreenlet()) return;
+  getHub().wokenFromOutside = true;
+}
+
+/**
  * Wake a PARKED task with `value` (what its park evaluates to). The caller has already
  * removed it from its own wait list. Returns false if the task was not parked.
  */
 export function wake(task: Schedulable, value: unknown): boolean {
   if (task[SCHED] !== PARKED) return false;
+  noteOutsideWake(task);
   readyTask(getHub(), task, K_VALUE, value);
   return true;
 }
@@ -885,6 +991,7 @@ export function wake(task: Schedulable, value: unknown): boolean {
 /** Wake a PARKED task by raising `error` at its park. */
 export function wakeThrow(task: Schedulable, error: unknown): boolean {
   if (task[SCHED] !== PARKED) return false;
+  noteOutsideWake(task);
   readyTask(getHub(), task, K_THROW, error);
   return true;
 }
@@ -899,6 +1006,7 @@ export function interrupt(task: Schedulable, error: unknown): void {
   if (monitor !== null) monitor.interrupted?.(task, error);
   switch (task[SCHED]) {
     case PARKED: {
+      noteOutsideWake(task);
       const parking = task[WAIT] as Parking;
       parking.unpark(task);
       readyTask(getHub(), task, K_THROW, error);
