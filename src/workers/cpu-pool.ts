@@ -67,6 +67,7 @@ import { type SwitchOp } from '../core/switcher.js';
 import { currentTask } from '../hub/hub.js';
 import { currentTaskOrNull } from '../hub/task.js';
 import { waitFor } from '../interop/wait.js';
+import { needsTypeScriptLoader } from './typescript.js';
 
 // --- errors ------------------------------------------------------------------------------
 
@@ -183,8 +184,9 @@ export type JobOutput<F extends JobFunction> = Awaited<ReturnType<F>>;
 export interface CpuPoolOptions {
   /**
    * The worker module, loaded by every thread: a `file:` URL
-   * (`new URL('./hash-worker.js', import.meta.url)`) or a path. Compiled JavaScript: the
-   * threads do not get your TypeScript loader.
+   * (`new URL('./hash-worker.js', import.meta.url)`) or a path. JavaScript: on Node, the
+   * threads do not get your TypeScript loader, and a `.ts` file is refused with a
+   * `TypeError` saying so.
    */
   filename: string | URL;
   /** The export to call when a job does not name one (default `'default'`). */
@@ -301,7 +303,7 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
    * Start the pool: `minThreads` threads (by default all of them) start loading the
    * worker module now. They do not keep the process alive while they have no job.
    *
-   * @throws TypeError when `filename` names no file, or a thread count is not a positive integer.
+   * @throws TypeError when `filename` names no file or, on Node, a TypeScript file, or a thread count is not a positive integer.
    */
   constructor(options: CpuPoolOptions) {
     const path = toPath(options.filename);
@@ -309,6 +311,14 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
       throw new TypeError(
         `CpuPool: the worker module ${path} does not exist. Give the compiled JavaScript file, ` +
           "e.g. new URL('./hash-worker.js', import.meta.url) next to the module that creates the pool",
+      );
+    }
+    if (needsTypeScriptLoader(path)) {
+      throw new TypeError(
+        `CpuPool: the worker module ${basename(path)} is TypeScript, and the pool's threads (piscina's) load it ` +
+          "without your TypeScript loader. Give the compiled JavaScript file (e.g. new URL('./hash-worker.js', " +
+          'import.meta.url) next to the compiled module that creates the pool), or write the worker module in ' +
+          'JavaScript (hash-worker.mjs, typed for the pool with a hash-worker.d.mts or JSDoc)',
       );
     }
     const maxThreads = options.maxThreads ?? availableParallelism();

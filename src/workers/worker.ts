@@ -66,6 +66,7 @@ import { currentTask, getHub } from '../hub/hub.js';
 import { spawn } from '../hub/task.js';
 import type { Waitable } from '../hub/wait.js';
 import { AsyncResult } from '../sync/async-result.js';
+import { findTsx, needsTypeScriptLoader } from './typescript.js';
 import {
   closeThreadEnds,
   findEnds,
@@ -151,15 +152,19 @@ export interface StartWorkersOptions<D = unknown> {
   /** The start data of worker `index`, when each needs its own (e.g. its own channel ends). */
   dataFor?: (index: number) => D;
   /**
-   * The script each thread starts with (default: greenlet-ts's worker runtime itself).
-   * Needed only when the thread cannot load the library's files as they are, e.g. when
-   * running greenlet-ts from TypeScript source: give a `.mjs` that registers your loader,
-   * then imports the runtime named in the start data:
+   * The script each thread starts with. By default, greenlet-ts's worker runtime itself;
+   * on Node, when the worker module is TypeScript (`.ts`, `.mts`, `.cts`) or greenlet-ts
+   * runs from its TypeScript sources, a bootstrap that first registers
+   * [tsx](https://tsx.is) in the thread (Node's worker threads do not inherit the main
+   * thread's loader), found from the worker module's folder, then greenlet-ts's, then the
+   * current directory. Without tsx there, `startWorkers` throws a `TypeError` that says
+   * what to do. Give a runner for another loader: a `.mjs` that registers it, then imports
+   * the runtime named in the start data:
    *
    * ```js
    * // bootstrap.mjs
    * import { workerData } from 'node:worker_threads';
-   * import { register } from 'tsx/esm/api';
+   * import { register } from 'tsx/esm/api'; // or your loader's registration
    * register();
    * await import(workerData.greenletTsWorker.runtime);
    * ```
@@ -220,7 +225,8 @@ export function startWorkers<R = unknown, D = unknown>(module: string | URL, opt
     throw new RangeError(`startWorkers(): count is a whole number >= 1, not ${String(count)}`);
   }
   const moduleUrl = toModuleUrl(module);
-  const runner = options.runner ?? new URL(import.meta.url);
+  const typescript = needsTypeScriptLoader(moduleUrl) || needsTypeScriptLoader(import.meta.url);
+  const runner = options.runner ?? (typescript ? typescriptBootstrap(moduleUrl) : new URL(import.meta.url));
   const handles: WorkerHandle<R>[] = [];
   try {
     for (let index = 0; index < count; index++) {
@@ -240,6 +246,28 @@ export function startWorker<R = unknown, D = unknown>(
   options: Omit<StartWorkersOptions<D>, 'count' | 'dataFor'> = {},
 ): WorkerHandle<R> {
   return startWorkers<R, D>(module, { ...options, count: 1 })[0] as WorkerHandle<R>;
+}
+
+/**
+ * The runner for TypeScript on Node (see {@link StartWorkersOptions.runner}), evaluated as
+ * a script in the thread: registers tsx, then imports the runtime.
+ */
+function typescriptBootstrap(moduleUrl: string): { readonly code: string } {
+  const tsx = findTsx([moduleUrl, import.meta.url]);
+  if (tsx === null) {
+    throw new TypeError(
+      `startWorkers(): ${needsTypeScriptLoader(moduleUrl) ? shortName(moduleUrl) : 'greenlet-ts, run from its sources,'} ` +
+        "is TypeScript, and Node's worker threads do not get the TypeScript " +
+        'loader of the main thread. Install tsx where the worker module can import it (npm install --save-dev tsx) ' +
+        'and greenlet-ts registers it in each thread, give a `runner` that registers your loader ' +
+        '(StartWorkersOptions.runner), or pass the compiled JavaScript file',
+    );
+  }
+  return {
+    code:
+      `const { workerData } = require('node:worker_threads');\n` +
+      `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(workerData.${ENVELOPE}.runtime); });\n`,
+  };
 }
 
 function toModuleUrl(module: string | URL): string {
@@ -300,7 +328,7 @@ export class WorkerHandle<R = unknown> implements Waitable {
   /** @internal Made by {@link startWorkers}. */
   constructor(
     module: string,
-    runner: string | URL,
+    runner: string | URL | { readonly code: string },
     index: number,
     count: number,
     data: unknown,
@@ -312,7 +340,8 @@ export class WorkerHandle<R = unknown> implements Waitable {
     const envelope: Envelope = { runtime: import.meta.url, module, index, count, label: this.#label, data };
     let thread: Worker | undefined;
     moveEnds(findEnds(data), (ports) => {
-      thread = new Worker(runner, { ...workerOptions, workerData: { [ENVELOPE]: envelope }, transferList: ports });
+      const start = { ...workerOptions, workerData: { [ENVELOPE]: envelope }, transferList: ports };
+      thread = typeof runner === 'object' && 'code' in runner ? new Worker(runner.code, { ...start, eval: true }) : new Worker(runner, start);
     });
     this.thread = thread as Worker;
     this.threadId = this.thread.threadId;

@@ -173,4 +173,24 @@ console.log(answer);
     const output = await sh(process.execPath, [join(consumer, 'out', 'main.js')], consumer);
     expect(output).toBe('seven squared is 49\n');
   }, 120_000);
+
+  it('refuses a TypeScript worker module where no tsx is installed, saying what to pass instead', async () => {
+    writeFileSync(join(consumer, 'job.ts'), 'export default (n: number): number => n;\n');
+    writeFileSync(
+      join(consumer, 'typescript-workers.mjs'),
+      [
+        "import { CpuPool, startWorkers } from 'greenlet-ts/workers';",
+        "const job = new URL('./job.ts', import.meta.url);",
+        'for (const attempt of [() => startWorkers(job, { count: 1 }), () => new CpuPool({ filename: job })]) {',
+        "  try { attempt(); console.log('no error'); } catch (error) { console.log(`${error.name}: ${error.message}`); }",
+        '}',
+      ].join('\n'),
+    );
+    const lines = (await sh(process.execPath, ['typescript-workers.mjs'], consumer)).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^TypeError: startWorkers\(\): job\.ts is TypeScript, and Node's worker threads do not get the TypeScript loader of the main thread\. Install tsx where the worker module can import it \(npm install --save-dev tsx\)/,
+    );
+    expect(lines[1]).toMatch(/^TypeError: CpuPool: the worker module job\.ts is TypeScript, and the pool's threads \(piscina's\) load it without your TypeScript loader\. Give the compiled JavaScript file/);
+  }, 60_000);
 });
