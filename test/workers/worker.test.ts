@@ -222,13 +222,19 @@ describe('a WorkerHandle', () => {
     expect(String(error)).toMatch(/cannot be sent to another thread/);
   });
 
-  it('names the missing runner when the thread cannot load TypeScript', async () => {
-    // Without `runner`, the thread starts on the runtime itself: here a .ts file.
+  it('runs a TypeScript worker without a runner: tsx is registered in the thread (test/workers/typescript.test.ts)', async () => {
+    const [withRunner, without] = await run(function* () {
+      return [yield* startWorker<number, number>(fixture('plain'), { runner, data: 1 }).get(), yield* startWorker<number, number>(fixture('plain'), { data: 1 }).get()];
+    });
+    expect(without).toEqual(withRunner);
+  });
+
+  it('names the runner when a runner leaves the thread unable to load TypeScript', async () => {
     const error = await run(function* () {
-      return yield* failureOf(startWorker(fixture('plain'), { data: 1 }));
+      return yield* failureOf(startWorker(fixture('plain'), { runner: new URL('./fixtures/no-loader.mjs', import.meta.url), data: 1 }));
     });
     expect(error).toBeInstanceOf(WorkerFailed);
-    expect(String(error)).toMatch(/give startWorkers a `runner`/);
+    expect(String(error)).toMatch(/Unknown file extension "\.ts".*\(the thread cannot load a TypeScript file: give startWorkers a `runner` that registers your TypeScript loader/);
   });
 
   it('reports a failure that nobody observes to the hub reporter', async () => {
