@@ -312,7 +312,8 @@ export function limitReports(reporter: HubReporter, limits: ReportLimits = {}): 
     if (window.held === 1) {
       const w = window;
       const timer = setTimeout(() => close(key, w), Math.max(0, w.start + intervalMs - t));
-      (timer as { unref?: () => void }).unref?.();
+      // Node's and Bun's timers have unref; browsers' and Deno's are numbers, JavaScriptCore's shell's undefined.
+      (timer as { unref?: () => void } | undefined)?.unref?.();
       w.timer = timer;
       pass({
         kind: 'reports-suppressed',

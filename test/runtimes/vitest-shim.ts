@@ -11,6 +11,7 @@
  *   {@link TEST_TIMEOUT} ms (vitest.config.ts), a hook after 10 s unless told otherwise.
  *   `.concurrent` runs sequentially (allowed: it only permits overlap).
  * - `expectTypeOf` is expect-type's, which does nothing at run time, as in vitest.
+ * - `vi` has vitest's spies and mocks (@vitest/spy): `fn`, `spyOn`, `restoreAllMocks`, ...
  *
  * Anything else a test file imports from 'vitest' fails the bundle with esbuild's "No
  * matching export" error, naming the file and the name: add it here then.
@@ -18,8 +19,12 @@
  * @module
  */
 import { JestAsymmetricMatchers, JestChaiExpect, JestExtend, chai } from '@vitest/expect';
+import { clearAllMocks, fn, isMockFunction, resetAllMocks, restoreAllMocks, spyOn } from '@vitest/spy';
 
 export { expectTypeOf } from 'expect-type';
+
+/** vitest's `vi`, the part of it that is @vitest/spy's (mocks and spies), as vitest has it. */
+export const vi = { fn, spyOn, isMockFunction, clearAllMocks, resetAllMocks, restoreAllMocks };
 
 chai.use(JestExtend);
 chai.use(JestChaiExpect);
