@@ -32,12 +32,12 @@ export async function launchChromium(): Promise<Browser> {
   const { default: puppeteer } = await import('puppeteer-core');
   const userDataDir = mkdtempSync(join(tmpdir(), 'greenlet-ts-chromium-'));
   const browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS, userDataDir });
-  browser.once('disconnected', () => {
-    try {
-      rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    } catch {
-      // Chromium may still be writing its profile; a leftover temporary folder harms nothing.
-    }
-  });
+  // Removed once the browser has exited (close() waits for its process), not at disconnect,
+  // when Chromium may still be writing to it.
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+  };
   return browser;
 }
