@@ -5,6 +5,7 @@
  * result as a line `##RESULT {json}`, then `##DONE`.
  */
 import { build, type Plugin } from 'esbuild';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { excludedTests, repoRoot } from './files.js';
 
@@ -23,7 +24,10 @@ const greenletSources: Plugin = {
   setup(b) {
     b.onResolve({ filter: /^greenlet-ts(\/.*)?$/ }, (args) => {
       const sub = args.path.slice('greenlet-ts'.length);
-      return { path: join(repoRoot, 'src', sub === '' ? 'index.ts' : `${sub.slice(1)}/index.ts`) };
+      if (sub === '') return { path: join(repoRoot, 'src', 'index.ts') };
+      // An entry point is a folder (greenlet-ts/io) or a file (greenlet-ts/testing/vitest).
+      const file = join(repoRoot, 'src', `${sub.slice(1)}.ts`);
+      return { path: existsSync(file) ? file : join(repoRoot, 'src', sub.slice(1), 'index.ts') };
     });
   },
 };
@@ -43,8 +47,15 @@ const entries: Plugin = {
         `start(${JSON.stringify(args.path)}, __EXCLUDED_TESTS__);`,
         // A dynamic import, so that the host is set up before the test file and the
         // sources it imports are evaluated (the bundle keeps it in the same file).
-        `await import(${JSON.stringify(join(repoRoot, args.path))});`,
-        `finish(await runCollected(report));`,
+        // A file that cannot even be loaded fails at once, with the reason.
+        `let loaded = true;`,
+        `try { await import(${JSON.stringify(join(repoRoot, args.path))}); } catch (error) {`,
+        `  loaded = false;`,
+        "  const result = { name: '(loading the file)', state: 'fail', ms: 0, error: error instanceof Error ? String(error) + '\\n' + (error.stack ?? '') : String(error) };",
+        `  report(result);`,
+        `  finish([result]);`,
+        `}`,
+        `if (loaded) finish(await runCollected(report));`,
       ].join('\n'),
     }));
   },
@@ -67,8 +78,9 @@ export async function bundleTests(files: readonly string[], outdir: string): Pro
       entries,
       greenletSources,
     ],
-    // queue.property.test.ts reads FC_SEED from the environment; elsewhere there is none.
-    define: { 'process.env.FC_SEED': 'undefined', __EXCLUDED_TESTS__: JSON.stringify(excludedTests()) },
+    // The property tests read FC_SEED and GREENLET_EXPLORE_SCALE from the environment; a
+    // browser has none, so every runtime gets an empty one (the defaults, as on Node).
+    define: { 'process.env': '{}', __EXCLUDED_TESTS__: JSON.stringify(excludedTests()) },
     sourcemap: false,
     logLevel: 'warning',
     // The dynamic import in each entry stays in the same file (no splitting).
