@@ -333,6 +333,18 @@ describe('how a run fails', () => {
     expect(cleanedUp).toBe(true);
   });
 
+  it('a task left waiting to start (spawnLater) counts as left running, and is taken out of the hub', async () => {
+    let ran = false;
+    const error = await virtualTime(function* () {
+      spawnLater(1000, function* later() {
+        ran = true;
+      });
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeakedTaskError);
+    expect((error as LeakedTaskError).tasks).toEqual(['later-2 is not started']);
+    expect(ran).toBe(false);
+  });
+
   it('a task that fails with nobody waiting for it fails the run with UncaughtTaskError', async () => {
     const boom = new Error('boom');
     const error = await virtualTime(function* () {
