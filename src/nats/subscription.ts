@@ -23,7 +23,7 @@
 import type { Subscription as ClientSubscription } from '@nats-io/transport-node';
 import type { GreenletBody } from '../core/greenlet.js';
 import type { SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub } from '../hub/hub.js';
 import { waitFor } from '../interop/wait.js';
 import { Channel, type SenderWaiter } from '../sync/channel.js';
 import type { NatsConnection } from './connection.js';
@@ -65,6 +65,11 @@ export const DEFAULT_SUBSCRIPTION_CAPACITY = 65536;
  * `unsubscribe()`) stops it: the messages already buffered can still be received.
  */
 export class Subscription extends Channel<NatsMessage> {
+  /** @internal Fed by the host: a task waiting on it waits on the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   /** The subject (or wildcard) subscribed to. */
   readonly subject: string;
   /** The queue group, if any. */

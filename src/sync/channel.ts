@@ -47,7 +47,7 @@
  */
 import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 // --- errors ------------------------------------------------------------------------------
@@ -270,9 +270,17 @@ class Ring<T> {
 /** What a blocked plain send or receive parks on (one of each per channel). */
 class ChannelParking implements Parking {
   constructor(
-    private readonly channel: { removeSender(task: Schedulable): boolean; removeReceiver(task: Schedulable): boolean },
+    private readonly channel: {
+      removeSender(task: Schedulable): boolean;
+      removeReceiver(task: Schedulable): boolean;
+      readonly [HOST_WAIT]?: boolean;
+    },
     private readonly sending: boolean,
   ) {}
+  /** A channel that the host feeds (another thread's, a network subscription's) says so. */
+  get [HOST_WAIT](): boolean {
+    return this.channel[HOST_WAIT] === true;
+  }
   unpark(task: Schedulable): void {
     if (this.sending) this.channel.removeSender(task);
     else this.channel.removeReceiver(task);
@@ -753,6 +761,11 @@ export class ChannelIterator<T> implements Parking, ReceiverWaiter<T> {
   unpark(): void {
     this.#task = null;
     this.channel.removeReceiver(this);
+  }
+
+  /** @internal Whether the host feeds the channel (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return (this.channel as { [HOST_WAIT]?: boolean })[HOST_WAIT] === true;
   }
 
   toString(): string {

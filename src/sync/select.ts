@@ -29,7 +29,7 @@
  * @module
  */
 import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Channel, ChannelClosed, ReceiverWaiter, SenderWaiter } from './channel.js';
 
 /** A case of a select that is parked; `cases` is the array given to select. */
@@ -73,6 +73,11 @@ export class RecvCase<T> implements ReceiverWaiter<T>, Parking {
   /** @internal The parked select was killed or timed out. */
   unpark(): void {
     releaseGroup(this.group, null);
+  }
+
+  /** @internal Whether a channel of the select is fed by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return hostFed(this.group, this);
   }
 
   /** For reports: the whole select this case waits in. */
@@ -122,6 +127,11 @@ export class SendCase<T> implements SenderWaiter<T>, Parking {
   /** @internal The parked select was killed or timed out. */
   unpark(): void {
     releaseGroup(this.group, null);
+  }
+
+  /** @internal Whether a channel of the select is fed by the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return hostFed(this.group, this);
   }
 
   /** For reports: the whole select this case waits in. */
@@ -293,6 +303,14 @@ export function select(cases: readonly CaseSlot[], options?: SelectOptions): Swi
     if (parking === SELECT_FOREVER) parking = c;
   }
   return park(task, parking, options?.timeout, SELECT_NONE, false);
+}
+
+/** Whether any channel of the select (or `self`'s, outside one) is fed by the host. */
+function hostFed(group: readonly CaseSlot[] | null, self: RecvCase<unknown> | SendCase<unknown>): boolean {
+  for (const c of group ?? [self]) {
+    if (c !== null && c !== undefined && (c.channel as { [HOST_WAIT]?: boolean })[HOST_WAIT] === true) return true;
+  }
+  return false;
 }
 
 /** The position in `cases` of the `k`-th (from 0) case that is ready now. */

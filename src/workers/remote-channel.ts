@@ -866,6 +866,11 @@ export class RemoteSender<T> extends Channel<T> {
  * `ceil(capacity / 2)` values taken post one credit message back to the sender.
  */
 export class RemoteReceiver<T> extends Channel<T> {
+  /** @internal Fed by the host: a task waiting on it waits on the host (see HOST_WAIT). */
+  get [HOST_WAIT](): boolean {
+    return true;
+  }
+
   #port: MessagePort;
   /** Credits returned per message. */
   readonly #batch: number;

@@ -35,6 +35,7 @@ import {
   type VirtualClock,
 } from 'greenlet-ts/testing';
 import { connect } from 'greenlet-ts/io';
+import { remoteChannel } from 'greenlet-ts/workers';
 
 const DAY = 86_400_000;
 
@@ -409,6 +410,26 @@ describe('real I/O', () => {
       expect((error as Error).message).toMatch(/^client-1 waits on the host: connect\(127\.0\.0\.1:\d+\) at test\/testing\/virtual-time\.test\.ts:\d+:\d+\./);
     } finally {
       await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it("a receive on a channel the host feeds (another thread's end) is refused, alone or in a select", async () => {
+    const [tx, rx] = remoteChannel<number>(4);
+    try {
+      const plain = await virtualTime(function* receiver() {
+        yield* rx.recv();
+      }).catch((e: unknown) => e);
+      expect(plain).toBeInstanceOf(RealIoError);
+      expect((plain as RealIoError).call).toMatch(/^recv on RemoteReceiver/);
+      const local = new Channel<number>();
+      const inSelect = await virtualTime(function* selecting() {
+        yield* select([recvCase(local), recvCase(rx)]);
+      }).catch((e: unknown) => e);
+      expect(inSelect).toBeInstanceOf(RealIoError);
+      expect((inSelect as RealIoError).call).toMatch(/^select\(recv on Channel\(unbuffered.*recv on RemoteReceiver/);
+    } finally {
+      tx.close();
+      rx.close();
     }
   });
 
