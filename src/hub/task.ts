@@ -168,6 +168,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * Create a task that will call `run(...args)`; it does not start until
    * {@link Task.start} (which {@link spawn} calls).
    */
+  constructor(run: (...args: A) => SwitchOp<R>, ...args: A);
+  constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A);
   constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A) {
     const hub = getHub();
     super(run, hub);

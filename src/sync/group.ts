@@ -50,6 +50,14 @@ import { joinall } from '../hub/wait.js';
 /** A function a group runs in a task: a generator function (it may block) or a plain one. */
 export type TaskFunction<A extends unknown[], R> = (...args: A) => GreenletBody<R> | R;
 
+/**
+ * A function that returns an operation, such as `sleep` or `(x) => queue.put(x)`: a
+ * group runs it in a task too (`pool.spawn(sleep, 10)`, gevent's
+ * `pool.spawn(gevent.sleep, 10)`). The methods take it through an overload of their own,
+ * so that TypeScript infers what the operation evaluates to.
+ */
+export type OperationFunction<A extends unknown[], R> = (...args: A) => SwitchOp<R>;
+
 export type { KillOptions } from '../hub/task.js';
 
 /** Options of {@link TaskSet.join}, as gevent's keywords. */
@@ -311,6 +319,8 @@ export abstract class TaskSet implements Iterable<Task> {
    * const size = yield* pool.apply(fetchSize, url);
    * ```
    */
+  apply<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): SwitchOp<R>;
+  apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<R>;
   apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<R> {
     return this.#apply(fn, args);
   }
@@ -330,6 +340,8 @@ export abstract class TaskSet implements Iterable<Task> {
    * (then a task outside the set waits for room and runs it as a member). Works from
    * plain code too. For a callback on success: `set.applyAsync(fn, x).linkValue(cb)`.
    */
+  applyAsync<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): Task<R>;
+  applyAsync<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R>;
   applyAsync<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R> {
     if (!this.full()) return this.spawnNow(fn, args);
     // gevent's "weasel" path: an untracked task waits for room, then applies.
@@ -350,6 +362,8 @@ export abstract class TaskSet implements Iterable<Task> {
    * const squares = yield* pool.map(function* (x: number) { yield* sleep(10); return x * x; }, [1, 2, 3]);
    * ```
    */
+  map<T, R>(fn: OperationFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]>;
+  map<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]>;
   map<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]> {
     return new MapIterator<T, R>(this, fn, items, true, true, undefined).toArray();
   }
@@ -367,11 +381,15 @@ export abstract class TaskSet implements Iterable<Task> {
    * while (yield* it.next()) save(it.value);
    * ```
    */
+  imap<T, R>(fn: OperationFunction<[T], R>, items: Iterable<T>, options?: MapOptions): MapIterator<T, R>;
+  imap<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options?: MapOptions): MapIterator<T, R>;
   imap<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options: MapOptions = {}): MapIterator<T, R> {
     return new MapIterator<T, R>(this, fn, items, true, false, options.maxsize);
   }
 
   /** Like {@link TaskSet.imap}, with the results in the order the tasks end. */
+  imapUnordered<T, R>(fn: OperationFunction<[T], R>, items: Iterable<T>, options?: MapOptions): MapIterator<T, R>;
+  imapUnordered<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options?: MapOptions): MapIterator<T, R>;
   imapUnordered<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>, options: MapOptions = {}): MapIterator<T, R> {
     return new MapIterator<T, R>(this, fn, items, false, false, options.maxsize);
   }
@@ -421,6 +439,8 @@ export class Group extends TaskSet {
    * Create a task running `fn(...args)`, add it and start it: gevent's `group.spawn`.
    * Never blocks; works from plain code too.
    */
+  spawn<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): Task<R, A>;
+  spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R, A>;
   spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R, A> {
     return this.start(new Task<R, A>(fn, ...args));
   }

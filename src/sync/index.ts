@@ -26,7 +26,7 @@ export type {
   SelectOrder,
 } from './select.js';
 export { TaskSet, Group, MapIterator } from './group.js';
-export type { TaskFunction, MapOptions, JoinOptions } from './group.js';
+export type { TaskFunction, OperationFunction, MapOptions, JoinOptions } from './group.js';
 export { Pool, PoolFull } from './pool.js';
 export type { PoolAddOptions } from './pool.js';
 export { Local } from './local.js';

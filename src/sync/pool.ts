@@ -26,7 +26,7 @@ import type { GreenletBody } from '../core/greenlet.js';
 import { immediate, type SwitchOp } from '../core/switcher.js';
 import { currentTask, wake, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
-import { ADMIT, TaskSet, WaitList, type TaskFunction } from './group.js';
+import { ADMIT, TaskSet, WaitList, type OperationFunction, type TaskFunction } from './group.js';
 
 /**
  * Raised by `pool.add()` / `pool.start()` with `{ blocking: false }` when the pool is
@@ -149,6 +149,8 @@ export class Pool extends TaskSet {
    * pool is full: `const t = yield* pool.spawn(fn, x)`. Waiters get places in the order
    * they asked for them.
    */
+  spawn<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): SwitchOp<Task<R, A>>;
+  spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<Task<R, A>>;
   spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<Task<R, A>> {
     if (this.freeCount() > 0) return immediate(this.#spawnMember(fn, args));
     const waiter = currentTask('pool.spawn()');
@@ -170,6 +172,8 @@ export class Pool extends TaskSet {
    * Like {@link Pool.spawn} without waiting: raise {@link PoolFull} if the pool is full.
    * Works from plain code (callbacks, the main greenlet).
    */
+  spawnNowait<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): Task<R, A>;
+  spawnNowait<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R, A>;
   spawnNowait<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): Task<R, A> {
     if (this.freeCount() <= 0) throw this.#full('spawnNowait');
     return this.#spawnMember(fn, args);

@@ -92,12 +92,18 @@ describe('options and targets', () => {
     expectTypeOf(spawn(square, 4).getNowait()).toEqualTypeOf<number>();
   });
 
-  it('the function of a pool is a generator function or a plain one: a function returning an operation is refused by the types', () => {
+  it('a function that returns an operation (gevent: pool.spawn(gevent.sleep, 10)) is accepted, with the operation\'s result', () => {
+    const pool = new Pool(1);
     function* body(): GreenletBody<void> {
-      const pool = new Pool(1);
-      // @ts-expect-error: wrap it: pool.spawn(function* (ms: number) { yield* sleep(ms); }, 10)
-      yield* pool.spawn(sleep, 10);
+      const member = yield* pool.spawn(sleep, 10);
+      expectTypeOf(member.value).toEqualTypeOf<void | undefined>();
     }
     void body;
+    expectTypeOf(new Group().spawn(sleep, 10).value).toEqualTypeOf<void | undefined>();
+    expectTypeOf(pool.map(sleep, [1, 2])).toEqualTypeOf<SwitchOp<void[]>>();
+    expectTypeOf(new Task(sleep, 10).value).toEqualTypeOf<void | undefined>();
+    expectTypeOf(pool.apply((q: Queue<string>) => q.get(), new Queue<string>())).toEqualTypeOf<SwitchOp<string>>();
+    // A plain function's array result is not mistaken for an operation.
+    expectTypeOf(pool.apply((a: number) => [a], 1)).toEqualTypeOf<SwitchOp<number[]>>();
   });
 });

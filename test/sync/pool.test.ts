@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GreenletExit, Task, Timeout, getHub, run, sleep, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
+import { GreenletExit, Queue, Task, Timeout, getHub, run, sleep, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
 import { TaskSet } from '../../src/sync/group.js';
 import { Pool, PoolFull } from '../../src/sync/pool.js';
 
@@ -685,6 +685,21 @@ describe('timeouts', () => {
       expect(pool.waiting).toBe(0);
       yield* holder.kill();
       expect(pool.freeCount()).toBe(1);
+    });
+  });
+});
+
+describe('functions that return an operation (gevent: pool.spawn(gevent.sleep, 10))', () => {
+  it('run as tasks of the pool: spawn, map and apply evaluate to what the operation evaluates to', async () => {
+    await run(function* () {
+      const pool = new Pool(2);
+      const sleeper = yield* pool.spawn(sleep, 5);
+      expect(pool.has(sleeper)).toBe(true);
+      yield* sleeper.join();
+      expect(sleeper.successful()).toBe(true);
+      expect(yield* pool.map(sleep, [1, 2])).toEqual([undefined, undefined]);
+      const q = new Queue<string>({ items: ['item'] });
+      expect(yield* pool.apply((queue: Queue<string>) => queue.get(), q)).toBe('item');
     });
   });
 });
