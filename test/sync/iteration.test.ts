@@ -161,16 +161,6 @@ describe('iwait', () => {
 });
 
 describe('imap', () => {
-  it('`for (using it = pool.imap(...); yield* it.next(); )` reads the results in order', async () => {
-    const seen = await run(function* () {
-      const pool = new Pool(2);
-      const got: number[] = [];
-      for (using it = pool.imap(square, [1, 2, 3, 4]); yield* it.next(); ) got.push(it.value);
-      return got;
-    });
-    expect(seen).toEqual([1, 4, 9, 16]);
-  });
-
   it('forEach reads every result as the tasks end, then closes the iterator', async () => {
     const seen = await run(function* () {
       const group = new Group();
@@ -182,19 +172,6 @@ describe('imap', () => {
     expect(seen).toEqual([1, 4, 9]);
   });
 
-  it('breaking out of a `using` loop kills the tasks still running', async () => {
-    await run(function* () {
-      const group = new Group();
-      let first: number | undefined;
-      for (using it = group.imap(square, [1, 2, 3, 4, 5, 6]); yield* it.next(); ) {
-        first = it.value;
-        break;
-      }
-      expect(first).toBe(1);
-      yield* sleep(0);
-      expect(group.size).toBe(0);
-    });
-  });
 });
 
 describe('tasks', () => {
