@@ -176,7 +176,8 @@ describe('the watchdog thread', () => {
       /^greenlet-ts watchdog \(thread\): the event loop has not come back for \d+ ms \(threshold 100 ms\); task spin-forever \(#\d+\) has been running for \d+ ms without yielding$/,
     );
     const ranFor = fromThread.map((l) => Number((/running for (\d+) ms/.exec(l) as RegExpExecArray)[1]));
-    expect(ranFor[0]).toBeGreaterThanOrEqual(100); // whole milliseconds: a report at the threshold can read 100
+    // The loop's last beat can come a few ms before the task starts: the task's own time is near the threshold, not always above it.
+    expect(ranFor[0]).toBeGreaterThan(50);
     expect(ranFor[0]).toBeLessThan(1000); // seen while the spin (1 s) was still going on
     // After the spin, the main thread's own check reports it too, through the default reporter.
     expect(lines.slice(spinOver + 1).join('\n')).toMatch(/spin-forever ran for \d+ ms without yielding/);
