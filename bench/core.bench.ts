@@ -2,25 +2,40 @@
  * Core benchmarks: switching, spawning, deep switching and memory per suspended
  * greenlet, each against raw generators measured in the same run.
  */
+import * as greenletTs from 'greenlet-ts';
 import { Greenlet, call, getcurrent, type GreenletBody } from 'greenlet-ts';
 import { type Benchmark, bytesPerItem, nsPerOp } from './harness.js';
 
 /** Round trips per measured call: one top-level switch starts a batch of them. */
 const BATCH = 1000;
 
+/** The library as a module: `lib` parameters let bench/builds.ts run a workload on another build. */
+export type Library = typeof greenletTs;
+
 /** core.switch: A switches to B, B switches back to A; one round trip = two switches. */
-function greenletPingPong(): () => void {
+function greenletPingPong(lib: Library = greenletTs): () => void {
   let b!: Greenlet;
-  const a: Greenlet = new Greenlet(function* (): GreenletBody<void> {
+  const a: Greenlet = new lib.Greenlet(function* (): GreenletBody<void> {
     for (;;) {
       for (let i = 0; i < BATCH; i++) yield* b.switch(i);
-      yield* getcurrent().parent!.switch();
+      yield* lib.getcurrent().parent!.switch();
     }
   });
-  b = new Greenlet(function* (): GreenletBody<void> {
+  b = new lib.Greenlet(function* (): GreenletBody<void> {
     for (;;) yield* a.switch();
   });
   return () => a.switch();
+}
+
+/** core.switch, in ns per round trip. */
+export function switchRoundTrip(lib: Library = greenletTs): Promise<number> {
+  return nsPerOp(greenletPingPong(lib), BATCH);
+}
+
+/** core.spawn, in ns per greenlet created, started and finished. */
+export function spawnFinish(lib: Library = greenletTs): Promise<number> {
+  let i = 0;
+  return nsPerOp(() => new lib.Greenlet(finishAt).switch(i++));
 }
 
 /**
@@ -131,7 +146,7 @@ export const coreBenchmarks: Benchmark[] = [
     name: 'core.switch',
     unit: 'ns/op',
     what: 'round trip between two greenlets',
-    measure: () => nsPerOp(greenletPingPong(), BATCH),
+    measure: () => switchRoundTrip(),
     baseline: 'raw generators + minimal trampoline',
     baselineMeasure: () => nsPerOp(rawPingPong(), BATCH),
     target: '≤ 1.3',
@@ -149,10 +164,7 @@ export const coreBenchmarks: Benchmark[] = [
     name: 'core.spawn',
     unit: 'ns/op',
     what: 'create, start and finish a greenlet',
-    measure: () => {
-      let i = 0;
-      return nsPerOp(() => new Greenlet(finishAt).switch(i++));
-    },
+    measure: () => spawnFinish(),
     baseline: 'create and run a raw generator',
     baselineMeasure: () => {
       let i = 0;

@@ -25,7 +25,7 @@ export const debugSiteBenchmarks: Benchmark[] = [
     what: `hub.spawn_sleep0_join (${SPAWN_COUNT.toLocaleString('en')} tasks) with spawn sites recorded; per task`,
     measure: spawnSleepJoinWithSites,
     baseline: 'hub.spawn_sleep0_join, sites off',
-    baselineMeasure: spawnSleepJoin,
+    baselineMeasure: () => spawnSleepJoin(),
     target: 'report',
   },
 ];

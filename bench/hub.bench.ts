@@ -2,21 +2,22 @@
  * Hub benchmarks: spawning tasks through the hub, ping-pong between tasks, the
  * async/await equivalent, and memory per sleeping task.
  */
-import { Channel, Queue, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
+import * as greenletTs from 'greenlet-ts';
+import { getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
+import type { Library } from './core.bench.js';
 import { type Benchmark, bytesPerItem, heapAfterGc, medianMs } from './harness.js';
 
 export const SPAWN_COUNT = 100_000;
 
-function* yieldOnce(): GreenletBody<void> {
-  yield* sleep(0);
-}
-
 /** hub.spawn_sleep0_join: spawn 100,000 tasks that each sleep(0), join them all. */
-export async function spawnSleepJoin(): Promise<number> {
+export async function spawnSleepJoin(lib: Library = greenletTs): Promise<number> {
+  function* yieldOnce(): GreenletBody<void> {
+    yield* lib.sleep(0);
+  }
   const ms = await medianMs(() =>
-    run(function* () {
+    lib.run(function* () {
       const tasks: Task[] = new Array(SPAWN_COUNT);
-      for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = spawn(yieldOnce);
+      for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = lib.spawn(yieldOnce);
       for (let i = 0; i < SPAWN_COUNT; i++) yield* (tasks[i] as Task).join();
     }),
   );
@@ -94,12 +95,12 @@ async function asyncHandoffFloor(): Promise<number> {
 }
 
 /** hub.channel.pingpong: a round trip through two unbuffered channels between two tasks. */
-export async function channelPingPong(): Promise<number> {
+export async function channelPingPong(lib: Library = greenletTs): Promise<number> {
   const ms = await medianMs(() =>
-    run(function* () {
-      const ping = new Channel<number>();
-      const pong = new Channel<number>();
-      const ponger = spawn(function* () {
+    lib.run(function* () {
+      const ping = new lib.Channel<number>();
+      const pong = new lib.Channel<number>();
+      const ponger = lib.spawn(function* () {
         for (let i = 0; i < PINGPONG_ROUNDS; i++) {
           const v = (yield* ping.recv()) as number;
           yield* pong.send(v + 1);
@@ -116,12 +117,12 @@ export async function channelPingPong(): Promise<number> {
 }
 
 /** hub.queue.pingpong: a round trip through two unbounded queues between two tasks. */
-async function queuePingPong(): Promise<number> {
+export async function queuePingPong(lib: Library = greenletTs): Promise<number> {
   const ms = await medianMs(() =>
-    run(function* () {
-      const ping = new Queue<number>();
-      const pong = new Queue<number>();
-      const ponger = spawn(function* () {
+    lib.run(function* () {
+      const ping = new lib.Queue<number>();
+      const pong = new lib.Queue<number>();
+      const ponger = lib.spawn(function* () {
         for (let i = 0; i < PINGPONG_ROUNDS; i++) pong.putNowait((yield* ping.get()) + 1);
       });
       for (let i = 0; i < PINGPONG_ROUNDS; i++) {
@@ -168,7 +169,7 @@ export const hubBenchmarks: Benchmark[] = [
     name: 'hub.spawn_sleep0_join',
     unit: 'ns/op',
     what: `spawn ${SPAWN_COUNT.toLocaleString('en')} tasks that each sleep(0), join all; per task`,
-    measure: spawnSleepJoin,
+    measure: () => spawnSleepJoin(),
     baseline: 'core.spawn',
     target: '≤ 400 ns',
   },
@@ -176,7 +177,7 @@ export const hubBenchmarks: Benchmark[] = [
     name: 'hub.channel.pingpong',
     unit: 'ns/op',
     what: 'round trip through unbuffered Channels between two tasks',
-    measure: channelPingPong,
+    measure: () => channelPingPong(),
     baseline: 'core.switch',
     target: '≤ 3 (Go: 372 ns)',
   },
@@ -184,7 +185,7 @@ export const hubBenchmarks: Benchmark[] = [
     name: 'hub.queue.pingpong',
     unit: 'ns/op',
     what: 'round trip through Queues between two tasks',
-    measure: queuePingPong,
+    measure: () => queuePingPong(),
     baseline: 'core.switch',
     target: '≤ 3',
   },

@@ -5,7 +5,7 @@
  *
  * docs/testing.md shows this output; a test checks that it is what these programs print.
  */
-import { Event, Lock, joinall, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
+import { Event, Lock, joinall, sleep, spawn, waitFor, type GreenletBody, type SwitchOp } from 'greenlet-ts';
 import { ScheduleFailure, explore, virtualTime, type ExploreOptions } from 'greenlet-ts/testing';
 
 // --- 1. A check-then-act race across a yield* ----------------------------------------------
@@ -107,7 +107,7 @@ export function* crossTransfers(): GreenletBody<void> {
 /** Bug 1 fixed: the check and the debit under the account's lock. */
 export function* overdraftFixed(): GreenletBody<void> {
   const account = { balance: 100, lock: new Lock() };
-  const withdrawLocked = (amount: number): GreenletBody<void> =>
+  const withdrawLocked = (amount: number): SwitchOp<void> =>
     account.lock.run(function* () {
       if (account.balance >= amount) {
         yield* fraudCheck(amount);

@@ -1,5 +1,6 @@
 /**
- * The two error classes of the core, with the names Python users know.
+ * The error classes of the core: the two Python users know, and the one for a forgotten
+ * `yield*`.
  *
  * @module
  */
@@ -43,6 +44,22 @@ export class GreenletError extends Error {
   }
   static {
     this.prototype.name = 'GreenletError';
+  }
+}
+
+/**
+ * An operation (`queue.get()`, `sleep(ms)`, `task.join()`, `g.switch()`, ...) was made
+ * and never performed by `yield*`. Making an operation has no effect, so nothing was
+ * lost: no item taken, no task woken. The error is raised in the greenlet that made the
+ * slip, at its next operation, switch or end, and names the operation:
+ *
+ * ```text
+ * MissingYieldError: queue.get() was never performed: write `yield* queue.get()` where you make it. ...
+ * ```
+ */
+export class MissingYieldError extends GreenletError {
+  static {
+    this.prototype.name = 'MissingYieldError';
   }
 }
 

@@ -6,7 +6,7 @@
  */
 export { Greenlet, getcurrent } from './greenlet.js';
 export type { GreenletBody, RunFunction, Switched, ErrorClass } from './greenlet.js';
-export { GreenletExit, GreenletError, isGreenletExit } from './errors.js';
+export { GreenletExit, GreenletError, MissingYieldError, isGreenletExit } from './errors.js';
 export { call } from './call.js';
 export type { Callable, CallResult } from './call.js';
 export { settrace, gettrace } from './trace.js';

@@ -61,7 +61,8 @@
  */
 import type { Context } from './context.js';
 import type { Greenlet } from './greenlet.js';
-import { GreenletError, GreenletExit } from './errors.js';
+import { GreenletError, GreenletExit, MissingYieldError } from './errors.js';
+import type { Operation } from './operation.js';
 
 /** PENDING, STARTED, FRAMED or DEAD; WATCHED on a greenlet whose record lives apart. */
 export const STATE: unique symbol = Symbol('greenlet-ts.state');
@@ -103,7 +104,11 @@ export interface SwitchSignal {
   readonly '#greenlet-ts': 'switch';
 }
 
-/** What `yield*` consumes: the switcher's port, typed with the value the switch returns. */
+/**
+ * An operation: what `yield*` consumes, typed with what it evaluates to. A switch
+ * (`g.switch(v)`), a blocking call (`queue.get()`, `sleep(ms)`) and every other
+ * operation of the library return one; it does nothing until `yield*` runs it.
+ */
 export interface SwitchOp<T> {
   [Symbol.iterator](): Iterator<SwitchSignal, T, unknown>;
 }
@@ -113,19 +118,31 @@ export type TraceFunction = (event: 'switch' | 'throw', args: [origin: Greenlet,
 
 // --- state of this thread's switcher ---------------------------------------------------
 
+// Request states (`S.reqState`). Module-local: V8 reads an exported binding through a
+// cell, which costs ~12 instructions per read on the switch path (measured with
+// callgrind); operation.ts gets copies through the REQ_* exports below.
 const IDLE = 0;
 const REQUESTED = 1;
 /** Running a trace function. */
 const IN_TRACER = 2;
 /** Looking `run` up (a subclass getter may run). */
 const IN_LOOKUP = 3;
+/** A lazy operation waits in the slot for the `yield*` that performs it (operation.ts). */
+const OP_PENDING = 4;
+/** Running a callback that must not block or switch (see {@link callOutside}). */
+const IN_CALLBACK = 5;
+
+/** @internal The request states operation.ts needs. */
+export const REQ_IDLE = IDLE;
+export const REQ_REQUESTED = REQUESTED;
+export const REQ_OP_PENDING = OP_PENDING;
 
 /**
  * All mutable state of the switcher, in one object: V8 reads and writes the fields of an
  * object with a stable shape much faster than module-level `let` bindings (measured: a
  * switch round trip went from ~70 ns to ~45 ns).
  */
-class SwitcherState {
+export class SwitcherState {
   current!: Greenlet;
   curRec!: Rec;
   main!: Greenlet;
@@ -138,6 +155,11 @@ class SwitcherState {
   reqKind = K_ARGS;
   reqTarget: unknown = null;
   reqPayload: unknown = undefined;
+  /** The pending lazy operation (OP_PENDING) and its operands. */
+  op: Operation<never, never, never, unknown> | null = null;
+  opSelf: unknown = undefined;
+  opA: unknown = undefined;
+  opB: unknown = undefined;
   /**
    * The greenlet whose death made the latest delivery to its parent. The hub reads it
    * to learn which of its tasks ended without wrapping every task in a frame of its own.
@@ -167,6 +189,9 @@ export const EMPTY: readonly [] = Object.freeze([]) as readonly [];
 
 class Port implements Iterator<SwitchSignal, unknown, unknown> {
   [Symbol.iterator](): this {
+    // A request is consumed by the first `yield*` on it; a second one would evaluate to
+    // undefined without switching.
+    if (S.reqState !== REQUESTED) throw performedTwice('a switch request');
     return this;
   }
   next(value?: unknown): IteratorResult<SwitchSignal, unknown> {
@@ -247,10 +272,16 @@ export function isSwitcherRunning(): boolean {
  * switch. Blocking primitives return it when they need not block. The object is shared;
  * it must be consumed by `yield*` at once, as every operation is.
  */
-export function immediate<T>(value: T): SwitchOp<T> {
+export function immediate<T>(value: T): Performed<T> {
   READY_OP.value = value;
-  return READY_OP as SwitchOp<T>;
+  return READY_OP as Performed<T>;
 }
+
+/**
+ * What an operation's `perform` returns: an iterator that `yield*` drives (and can also
+ * consume directly): a ready value, a park, a generator.
+ */
+export type Performed<T> = SwitchOp<T> & Iterator<SwitchSignal, T, unknown>;
 
 class ReadyOp implements Iterator<SwitchSignal, unknown, unknown> {
   value: unknown = undefined;
@@ -318,7 +349,7 @@ export function request(target: unknown, kind: number, payload: unknown): unknow
     S.reqPayload = payload;
     return PORT;
   }
-  if (S.running) throw refuseRequest(target);
+  if (S.running || S.reqState === IN_CALLBACK) throw refuseRequest(target);
   if (kind === K_CALL) {
     throw new GreenletError(
       'call() runs a function as a frame of the current greenlet, and the main greenlet has no frames: ' +
@@ -328,7 +359,8 @@ export function request(target: unknown, kind: number, payload: unknown): unknow
   return transferFromMain(target as Greenlet, kind, payload);
 }
 
-function refuseRequest(target: unknown): GreenletError {
+export function refuseRequest(target: unknown): GreenletError {
+  if (S.reqState === OP_PENDING) return forgottenOperation();
   if (S.reqState === REQUESTED) {
     const forgotten = S.reqTarget;
     const kind = S.reqKind;
@@ -340,7 +372,13 @@ function refuseRequest(target: unknown): GreenletError {
     );
   }
   const where =
-    S.reqState === IN_TRACER ? 'a trace function' : S.reqState === IN_LOOKUP ? 'the lookup of run' : 'plain code called by the switcher';
+    S.reqState === IN_TRACER
+      ? 'a trace function'
+      : S.reqState === IN_LOOKUP
+        ? 'the lookup of run'
+        : S.reqState === IN_CALLBACK
+          ? 'a callback (a link, a rawlink, an event listener)'
+          : 'plain code called by the switcher';
   return new GreenletError(
     `cannot switch to ${describeTarget(target)} from inside ${where}: only a greenlet's generator code can ` +
       'switch, with `yield* target.switch(...)`; trace functions, getters and plain functions run while the ' +
@@ -352,7 +390,54 @@ function clearRequest(): void {
   S.reqState = IDLE;
   S.reqTarget = null;
   S.reqPayload = undefined;
+  S.op = null;
+  S.opSelf = S.opA = S.opB = undefined;
 }
+
+// --- lazy operations (the protocol is operation.ts's; the slot is here) ------------------
+
+/** Marks the one object every lazy operation returns (operation.ts makes it). */
+export const LAZY_OP: unique symbol = Symbol('greenlet-ts.lazyOp');
+
+/** Whether `x` is the lazy-operation object of operation.ts. */
+function isLazy(x: unknown): x is Iterable<unknown> {
+  return typeof x === 'object' && x !== null && (x as { [LAZY_OP]?: unknown })[LAZY_OP] === true;
+}
+
+/** The operation a greenlet made and did not perform, as an error; empties the slot. */
+export function forgottenOperation(): MissingYieldError {
+  const name = (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf);
+  clearRequest();
+  return new MissingYieldError(
+    `${name} was never performed: write \`yield* ${name}\` where you make it. ` +
+      'An operation does nothing until `yield*` runs it; one made without `yield*` is dropped unperformed',
+  );
+}
+
+export function performedTwice(what: string): GreenletError {
+  return new GreenletError(
+    `${what} was consumed by \`yield*\` twice, or outside the greenlet that made it: each one runs once, ` +
+      'with `yield*` right where it is made; make it again (call the method again) to do it again',
+  );
+}
+
+/**
+ * Run `fn(arg)` as a callback in which nothing can block or switch (hub links, rawlinks,
+ * listeners): operations made inside take their `outside` path, switches are refused.
+ * Whatever was pending before is left as it was.
+ */
+export function callOutside<T, R>(fn: (arg: T) => R, arg: T): R {
+  const saved = S.reqState;
+  S.reqState = IN_CALLBACK;
+  try {
+    return fn(arg);
+  } finally {
+    S.reqState = saved;
+  }
+}
+
+/** @internal The switcher's state, for operation.ts, which fills and empties the slot. */
+export const SWITCHER: SwitcherState = S;
 
 // --- the loop --------------------------------------------------------------------------
 
@@ -486,10 +571,10 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         o = t;
         t = tr[PARENT] as Greenlet;
         if (body instanceof StartFailure) {
-          if (S.reqState === REQUESTED) clearRequest();
+          if (S.reqState !== IDLE) clearRequest();
           p = body.error;
           k = p instanceof GreenletExit ? K_VALUE : K_THROW;
-        } else if (S.reqState === REQUESTED) {
+        } else if (S.reqState !== IDLE) {
           p = danglingRequest(o);
           k = K_THROW;
         } else {
@@ -538,7 +623,9 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
           val = e;
           continue;
         }
-        if (S.reqState === REQUESTED) clearRequest();
+        // An operation made and dropped before the error did nothing: the error is the news.
+        if (S.reqState !== IDLE) clearRequest();
+        if (e instanceof TypeError) hintPromise(e);
         tr[STATE] = DEAD;
         tr[BODY] = null;
         S.died = t;
@@ -594,7 +681,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         S.died = t;
         o = t;
         t = tr[PARENT] as Greenlet;
-        if (S.reqState === REQUESTED) {
+        if (S.reqState !== IDLE) {
           k = K_THROW;
           p = danglingRequest(o);
         } else {
@@ -604,16 +691,71 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         break;
       }
       act = RAISE;
-      val = new GreenletError(
-        `${describe(t)} yielded ${describeValue(res.value)} to the switcher: inside a greenlet every suspension ` +
-          'is a `yield*` (`yield* other.switch(...)`, `yield* call(fn)`); a bare `yield` is not a switch',
-      );
+      val = bareYield(t, res.value);
     }
   }
 }
 
-/** `dead` ended with a request it built and never performed: the error it dies of (J2). */
+/** The error raised where greenlet `g` yielded `value` with a bare `yield`. */
+function bareYield(g: Greenlet, value: unknown): GreenletError {
+  if (S.reqState === OP_PENDING || S.reqState === REQUESTED) {
+    // `yield queue.get()` or `yield other.switch()`: dropped, unperformed.
+    const what =
+      S.reqState === OP_PENDING
+        ? (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf)
+        : describeRequest(S.reqKind, S.reqTarget);
+    clearRequest();
+    return new MissingYieldError(
+      `${describe(g)} yielded ${what} with a bare \`yield\`, which does not perform it: write \`yield*\` in its place. ` +
+        'Inside a greenlet every operation and every switch is performed by `yield*`',
+    );
+  }
+  if (isThenable(value)) {
+    return new GreenletError(
+      `${describe(g)} yielded a promise to the switcher: a greenlet cannot await, so write ` +
+        '`yield* waitFor(promise)` (from greenlet-ts) to wait for it; a bare `yield` is not a switch',
+    );
+  }
+  return new GreenletError(
+    `${describe(g)} yielded ${describeValue(value)} to the switcher: inside a greenlet every suspension ` +
+      'is a `yield*` (`yield* other.switch(...)`, `yield* call(fn)`); a bare `yield` is not a switch',
+  );
+}
+
+const PROMISE_HINT =
+  ' (greenlet-ts: `yield*` performs operations and switches; if this was a promise, wait for it with ' +
+  '`yield* waitFor(promise)`)';
+
+/**
+ * `yield* somePromise` fails inside the engine, with a message that does not say what to
+ * write ("yield* (intermediate value) is not iterable", JavaScriptCore's "undefined is
+ * not a function (near '...yield* p...')"). When such an error ends a greenlet, say it.
+ */
+function hintPromise(e: TypeError): void {
+  const message = e.message;
+  if (typeof message !== 'string' || message.includes('waitFor') || !/is not iterable|yield\*/.test(message)) return;
+  try {
+    e.message = message + PROMISE_HINT;
+    if (typeof e.stack === 'string') e.stack = e.stack.replace(message, e.message);
+  } catch {
+    // A frozen error keeps its message.
+  }
+}
+
+function isThenable(v: unknown): boolean {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** `dead` ended with a request it built, or an operation it made, and never performed: the error it dies of (J2). */
 function danglingRequest(dead: Greenlet): GreenletError {
+  if (S.reqState === OP_PENDING) {
+    const name = (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf);
+    clearRequest();
+    return new MissingYieldError(
+      `${describe(dead)} finished with ${name} made and never performed: write \`yield* ${name}\` where you ` +
+        'make it. An operation does nothing until `yield*` runs it',
+    );
+  }
   const forgotten = S.reqTarget;
   const kind = S.reqKind;
   clearRequest();
@@ -673,6 +815,8 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
   let body: unknown;
   try {
     body = k === K_VALUE ? run.call(self, p) : Reflect.apply(run, self, p as unknown[]);
+    // A plain run that returns an operation (`() => queue.get()`): it is the body.
+    if (isLazy(body)) body = body[Symbol.iterator]();
   } catch (e) {
     return new StartFailure(e);
   }
@@ -694,6 +838,7 @@ function open(fn: unknown, args: unknown[]): unknown {
   let frame: unknown;
   try {
     frame = Reflect.apply(fn, undefined, args);
+    if (isLazy(frame)) frame = frame[Symbol.iterator]();
   } catch (e) {
     return new StartFailure(e);
   }

@@ -53,6 +53,8 @@ import {
   type SwitchOp,
 } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
+import { Operation, callOutside, type Outside } from '../core/operation.js';
+import type { Performed, SwitchSignal } from '../core/switcher.js';
 import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
 import { Timer, TimerHeap, now, useTimeSource } from './timers.js';
 
@@ -797,6 +799,20 @@ export class Hub extends Greenlet<[], never> {
 }
 
 /**
+ * Call a rawlink callback: as plain code that can neither block nor switch (an operation
+ * made in it takes its `outside` path, a switch is refused), with an error it throws
+ * reported as a `callback-error` (`where` names the link) instead of breaking whoever
+ * fired the link.
+ */
+export function runRawlink<T>(callback: (arg: T) => unknown, arg: T, where: () => string): void {
+  try {
+    callOutside(callback, arg);
+  } catch (error) {
+    HUB.report({ kind: 'callback-error', where: where(), error });
+  }
+}
+
+/**
  * Mark an error that leaves a task with the task's name, as a non-enumerable `greenlet`
  * property (the stack and the message stay as they were); the first name wins when an
  * error travels through several tasks.
@@ -904,17 +920,44 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
   hub.enqueue(task);
 }
 
+/**
+ * A kind of operation that blocks the task performing it: made where no task can perform
+ * it (the main greenlet, a callback), it raises a {@link BlockingError} naming it.
+ */
+export function blockingOperation<Self, A, B, R>(
+  name: string,
+  perform: (self: Self, a: A, b: B) => Iterator<SwitchSignal, R, unknown>,
+  label: ((self: Self) => string) | null = null,
+): Operation<Self, A, B, R> {
+  return new Operation(
+    name,
+    perform,
+    (self, _a, _b, where) => {
+      throw blockingError(label === null ? name : label(self), where);
+    },
+    label,
+  );
+}
+
+/** The error for `operation` made where nothing can block: main, a callback, or a greenlet that is not a task. */
+export function blockingError(operation: string, where: Outside | Greenlet): BlockingError {
+  const place =
+    where === 'main'
+      ? 'the main greenlet (plain code, callbacks, async functions)'
+      : where === 'callback'
+        ? 'a callback (a link, a rawlink, a listener), which must not block'
+        : `${String(where)}, which is not a task`;
+  return new BlockingError(
+    `${operation} blocks, and it was called in ${place}: only a task can block. Run the code in a task ` +
+      '(`spawn(fn)`, or `await run(fn)` from async code) and write `yield* ' +
+      `${operation.replace(/\(.*$/, '(...)')}\``,
+  );
+}
+
 /** The task running now, or a BlockingError naming `operation`. */
 export function currentTask(operation: string): Schedulable {
   const g = getCurrentGreenlet() as Partial<Schedulable>;
-  if (g[SCHED] === undefined) {
-    const where = g === getMainGreenlet() ? 'the main greenlet (plain code, callbacks, async functions)' : `${String(g)}, which is not a task`;
-    throw new BlockingError(
-      `${operation} blocks, and it was called in ${where}: only a task can block. Run the code in a task ` +
-        '(`spawn(fn)`, or `await run(fn)` from async code) and write `yield* ' +
-        `${operation.replace(/\(.*$/, '(...)')}\``,
-    );
-  }
+  if (g[SCHED] === undefined) throw blockingError(operation, g === getMainGreenlet() ? 'main' : (g as Greenlet));
   return g as Schedulable;
 }
 
@@ -930,14 +973,14 @@ export function park<T>(
   ms?: number,
   onTimeout?: unknown,
   timeoutThrows = false,
-): SwitchOp<T> {
+): Performed<T> {
   const hub = getHub();
   const pending = task[INTERRUPT];
   if (pending !== NO_INTERRUPT) {
     // A kill or timeout came while the task was busy: it happens now, at this wait.
     task[INTERRUPT] = NO_INTERRUPT;
     parking.unpark(task);
-    return request(task, K_THROW, pending) as SwitchOp<T>;
+    return request(task, K_THROW, pending) as Performed<T>;
   }
   if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
   task[SCHED] = PARKED;
@@ -950,7 +993,7 @@ export function park<T>(
     task[DEADLINE] = timer;
     hub.timers.add(timer, ms);
   }
-  return switchAway(hub) as SwitchOp<T>;
+  return switchAway(hub) as Performed<T>;
 }
 
 /**
@@ -1071,14 +1114,14 @@ const IDLE: Parking = {
 };
 
 /** Park until the next pass, after the event loop has had a turn (sleep(0)). */
-export function parkUntilNextPass(task: Schedulable): SwitchOp<void> {
+export function parkUntilNextPass(task: Schedulable): Performed<void> {
   const hub = getHub();
   hub.deferred.push(task);
   return park(task, DEFERRED);
 }
 
 /** Park until a pass ends with nothing else ready (idle()). */
-export function parkUntilIdle(task: Schedulable): SwitchOp<void> {
+export function parkUntilIdle(task: Schedulable): Performed<void> {
   const hub = getHub();
   hub.idlers.push(task);
   return park(task, IDLE);

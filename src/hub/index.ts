@@ -11,7 +11,7 @@ export { Timeout, withTimeout } from './timeout.js';
 export type { TimeoutOptions } from './timeout.js';
 export { run } from './run.js';
 export { iwait, wait, joinall, killall, WaitIterator } from './wait.js';
-export type { Waitable, WaitOptions } from './wait.js';
+export type { Waitable, WaitOptions, JoinallOptions } from './wait.js';
 export { LoopExit, BlockingError } from './errors.js';
 export type { BlockedTask } from './errors.js';
 export { getHub, Hub, printReport, printEveryReport, limitReports, reportKey, DEFAULT_REPORT_LIMITS, PASS_BUDGET, greenletOf } from './hub.js';

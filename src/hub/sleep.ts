@@ -3,8 +3,9 @@
  *
  * @module
  */
+import { Operation, lazy } from '../core/operation.js';
 import type { SwitchOp } from '../core/switcher.js';
-import { currentTask, park, parkUntilIdle, parkUntilNextPass, type Parking } from './hub.js';
+import { blockingError, blockingOperation, currentTask, park, parkUntilIdle, parkUntilNextPass, type Parking } from './hub.js';
 
 const SLEEPING: Parking = {
   unpark() {
@@ -13,6 +14,20 @@ const SLEEPING: Parking = {
   toString: () => 'sleep()',
 };
 
+const SLEEP = new Operation<undefined, number, undefined, void>(
+  'sleep()',
+  (_, ms) => {
+    const task = currentTask(`sleep(${ms})`);
+    if (!(ms > 0)) return parkUntilNextPass(task);
+    return park(task, SLEEPING, ms, undefined);
+  },
+  (_, ms, _b, where) => {
+    throw blockingError(`sleep(${ms})`, where);
+  },
+);
+
+const IDLE = blockingOperation<undefined, undefined, undefined, void>('idle()', () => parkUntilIdle(currentTask('idle()')));
+
 /**
  * Suspend the current task for `ms` milliseconds: `yield* sleep(100)`. With `0` (the
  * default) the task only lets the others run: it resumes on the hub's next pass, after
@@ -20,9 +35,7 @@ const SLEEPING: Parking = {
  * I/O.
  */
 export function sleep(ms = 0): SwitchOp<void> {
-  const task = currentTask(`sleep(${ms})`);
-  if (!(ms > 0)) return parkUntilNextPass(task);
-  return park(task, SLEEPING, ms, undefined);
+  return lazy(SLEEP, undefined, ms, undefined);
 }
 
 /**
@@ -30,5 +43,5 @@ export function sleep(ms = 0): SwitchOp<void> {
  * (gevent's `idle()`, without priorities.)
  */
 export function idle(): SwitchOp<void> {
-  return parkUntilIdle(currentTask('idle()'));
+  return lazy(IDLE, undefined, undefined, undefined);
 }

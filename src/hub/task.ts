@@ -20,8 +20,10 @@ import {
   immediate,
   recOf,
   request,
+  type Performed,
   type SwitchOp,
 } from '../core/switcher.js';
+import { Operation, lazy } from '../core/operation.js';
 import {
   DEADLINE,
   INTERRUPT,
@@ -37,11 +39,14 @@ import {
   WAIT,
   WAKE,
   WAKE_KIND,
+  blockingError,
+  blockingOperation,
   currentTask as currentSchedulable,
   getHub,
   interrupt,
   nameError,
   park,
+  runRawlink,
   wake,
   wakeThrow,
   type Parking,
@@ -272,11 +277,16 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * it has ended; never raises the task's error. Inside a task: `yield* t.join()`.
    */
   join(timeout?: number): SwitchOp<boolean> {
+    return lazy(JOIN, this as Task, timeout, undefined);
+  }
+
+  /** @internal Performs {@link Task.join}. */
+  performJoin(timeout: number | undefined): Performed<boolean> {
     if (this.#outcome !== OUTCOME_PENDING) {
       this.#observed = true;
       return immediate(true);
     }
-    return this.#wait(false, timeout, false, false) as SwitchOp<boolean>;
+    return this.#wait(false, timeout, false, false) as Performed<boolean>;
   }
 
   /**
@@ -285,13 +295,18 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * `block: false`, raise it at once. Inside a task: `const v = yield* t.get()`.
    */
   get(timeout?: number, options?: { block?: boolean }): SwitchOp<R> {
+    return lazy(GET, this as Task, timeout, options) as SwitchOp<R>;
+  }
+
+  /** @internal Performs {@link Task.get}. */
+  performGet(timeout: number | undefined, options: { block?: boolean } | undefined): Performed<unknown> {
     if (this.#outcome !== OUTCOME_PENDING) {
       this.#observed = true;
       if (this.#outcome === OUTCOME_ERROR) throw this.#result;
-      return immediate(this.#result as R);
+      return immediate(this.#result);
     }
     if (options?.block === false) return immediate(this.getNowait());
-    return this.#wait(true, timeout, true, new Timeout(timeout)) as SwitchOp<R>;
+    return this.#wait(true, timeout, true, new Timeout(timeout));
   }
 
   /**
@@ -315,7 +330,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     timeoutThrows: boolean,
     onTimeout: unknown,
     observes = true,
-  ): SwitchOp<unknown> {
+  ): Performed<unknown> {
     const waiter = currentSchedulable(wantsValue ? 'task.get()' : 'task.join()');
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
@@ -327,9 +342,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   }
 
   /** @internal See {@link JOIN_QUIETLY}. */
-  [JOIN_QUIETLY](timeout?: number): SwitchOp<boolean> {
+  [JOIN_QUIETLY](timeout?: number): Performed<boolean> {
     if (this.#outcome !== OUTCOME_PENDING) return immediate(true);
-    return this.#wait(false, timeout, false, false, false) as SwitchOp<boolean>;
+    return this.#wait(false, timeout, false, false, false) as Performed<boolean>;
   }
 
   /** @internal */
@@ -344,9 +359,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * Raise `error` (by default a new `GreenletExit`) in the task. A task that has not
    * started never runs (its links still fire). With `block` (the default) and inside a
    * task, `yield* t.kill()` also waits until it has ended, at most `timeout` ms. Never
-   * raises, safe on ended tasks. Called from plain code, it does not wait. A task that
-   * kills itself gets the error at once (`yield* self.kill()`), or, with `block: false`,
-   * at its next blocking call: the form to use from a callback that may run inside it.
+   * raises, safe on ended tasks. A task that kills itself gets the error at once
+   * (`yield* self.kill()`), or, with `block: false`, at its next blocking call.
+   *
+   * With `block: false` the kill is not an operation: it happens at the call, nothing
+   * waits, and it returns nothing to `yield*` (the form for plain code and callbacks).
+   * Made in plain code without options, `t.kill()` also kills at once without waiting.
    *
    * The options may come first, as gevent's keywords do: `t.kill({ block: false })`,
    * `yield* t.kill({ error: MyError, timeout: 100 })`; `t.kill(error, { block })` is the
@@ -363,36 +381,50 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * reporter, blocking kill or not, unless something takes it: `get()`, `await`,
    * `exception`, a link.
    */
+  kill(options: KillOptions & { block: false }): void;
+  kill(error: Error | ErrorClass | undefined, options: Omit<KillOptions, 'error'> & { block: false }): void;
   kill(options?: KillOptions): SwitchOp<void>;
   kill(error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
-  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
-    if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
+  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
     const opts = killOptions(errorOrOptions, options);
-    return this.#kill(toError(opts.error), opts.block !== false, opts.timeout);
+    if (opts.block === false) {
+      if (this.#outcome === OUTCOME_PENDING) this.#killNow(toError(opts.error));
+      return DONE;
+    }
+    return lazy(KILL, this as Task, opts, undefined);
   }
 
-  #kill(err: unknown, block: boolean, timeout: number | undefined): SwitchOp<void> {
+  /** @internal Performs {@link Task.kill} in the task that waits for the end. */
+  performKill(opts: KillOptions): Performed<void> {
+    if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
+    const err = toError(opts.error);
+    // Killing itself: at once, where the switch is made.
+    if (getCurrentGreenlet() === this) return request(this, K_THROW, err) as Performed<void>;
+    if (!this.#killNow(err)) return immediate(undefined);
+    // A greenlet that is not a task cannot wait: the kill is sent, as from plain code.
+    if ((getCurrentGreenlet() as Partial<Schedulable>)[SCHED] === undefined) return immediate(undefined);
+    return this[JOIN_QUIETLY](opts.timeout) as Performed<unknown> as Performed<void>;
+  }
+
+  /** @internal Made where nothing can wait (plain code, a callback): kill without waiting. */
+  killOutside(opts: KillOptions): SwitchOp<void> {
+    if (this.#outcome === OUTCOME_PENDING) this.#killNow(toError(opts.error));
+    return DONE;
+  }
+
+  /**
+   * Send the kill; true if the task may still be running (there is an end to wait for).
+   * A task killing itself this way gets the error at its next blocking call.
+   */
+  #killNow(err: unknown): boolean {
     if (this[SCHED] === NEW || (this[SCHED] === READY && this[WAKE_KIND] === K_ARGS)) {
       // Not running yet (maybe queued to start): it never will; the hub skips it.
       this.#cancelStartTimer();
       this.#endBeforeStart(err);
-      return immediate(undefined);
-    }
-    const current = getCurrentGreenlet();
-    if (current === this) {
-      // Killing itself: at once where a switch can be made; with block: false (safe from
-      // plain code, a callback run inside the task) at its next blocking call.
-      if (!block) {
-        interrupt(this, err);
-        return immediate(undefined);
-      }
-      return request(this, K_THROW, err) as SwitchOp<void>;
+      return false;
     }
     interrupt(this, err);
-    if (block && (current as Partial<Schedulable>)[SCHED] !== undefined) {
-      return this[JOIN_QUIETLY](timeout) as SwitchOp<unknown> as SwitchOp<void>;
-    }
-    return immediate(undefined);
+    return true;
   }
 
   #endBeforeStart(err: unknown): void {
@@ -455,11 +487,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
         getHub().report({ kind: 'callback-error', where: `a link target of ${this.name}`, error });
       }
     } else if (link.raw) {
-      try {
-        callback(this);
-      } catch (error) {
-        getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${this.name}`, error });
-      }
+      runRawlink(callback, this, () => `a rawlink callback of ${this.name}`);
     } else {
       this.#startLinkTask(callback);
       return true;
@@ -654,6 +682,27 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     throw new GreenletError(`the parent of ${describe(this)} is its hub and cannot change`);
   }
 }
+
+/** A completed operation that allocates nothing: what a kill that does not wait returns. */
+const DONE: SwitchOp<void> = Object.freeze({ [Symbol.iterator]: () => immediate(undefined) });
+
+const JOIN = blockingOperation<Task, number | undefined, undefined, boolean>('task.join()', (t, timeout) => t.performJoin(timeout));
+
+const GET = new Operation<Task, number | undefined, { block?: boolean } | undefined, unknown>(
+  'task.get()',
+  (t, timeout, options) => t.performGet(timeout, options),
+  (_t, _timeout, _options, where) => {
+    const error = blockingError('task.get()', where);
+    error.message += '. From plain code read `task.value` / `task.exception` once `task.ready()`, or `await task`';
+    throw error;
+  },
+);
+
+const KILL = new Operation<Task, KillOptions, undefined, void>(
+  'task.kill()',
+  (t, opts) => t.performKill(opts),
+  (t, opts) => t.killOutside(opts),
+);
 
 class StartTimer extends Timer {
   constructor(readonly task: Task) {

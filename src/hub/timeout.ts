@@ -5,7 +5,9 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import { clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from './hub.js';
+import { lazy } from '../core/operation.js';
+import type { SwitchOp } from '../core/switcher.js';
+import { blockingOperation, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from './hub.js';
 import { Timer } from './timers.js';
 
 class TimeoutTimer extends Timer {
@@ -142,21 +144,27 @@ export interface TimeoutOptions<V> {
  * const maybe = yield* withTimeout({ ms: 50, timeoutValue: null }, () => queue.get());
  * ```
  */
-export function withTimeout<F extends Callable>(ms: number, fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>>;
+export function withTimeout<F extends Callable>(ms: number, fn: F, ...args: Parameters<F>): SwitchOp<CallResult<F>>;
 export function withTimeout<F extends Callable, V>(
   options: TimeoutOptions<V>,
   fn: F,
   ...args: Parameters<F>
-): GreenletBody<CallResult<F> | V>;
-export function* withTimeout<F extends Callable, V>(
+): SwitchOp<CallResult<F> | V>;
+export function withTimeout<F extends Callable, V>(
   msOrOptions: number | TimeoutOptions<V>,
   fn: F,
   ...args: Parameters<F>
-): GreenletBody<CallResult<F> | V> {
+): SwitchOp<CallResult<F> | V> {
+  return lazy(WITH_TIMEOUT, msOrOptions, fn, args) as SwitchOp<CallResult<F> | V>;
+}
+
+const WITH_TIMEOUT = blockingOperation<number | TimeoutOptions<unknown>, Callable, unknown[], unknown>('withTimeout()', bounded);
+
+function* bounded(msOrOptions: number | TimeoutOptions<unknown>, fn: Callable, args: unknown[]): GreenletBody<unknown> {
   const silent = typeof msOrOptions === 'object';
   const timeout = Timeout.startNew(silent ? msOrOptions.ms : msOrOptions);
   try {
-    return yield* call(fn, ...args);
+    return yield* call(fn, ...(args as never[]));
   } catch (error) {
     if (silent && error === timeout) return msOrOptions.timeoutValue;
     throw error;

@@ -4,8 +4,9 @@
  * @module
  */
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, PARKED, SCHED, WAIT, type Parking, type Schedulable } from './hub.js';
+import { Operation, lazy } from '../core/operation.js';
+import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, park, wake, PARKED, SCHED, WAIT, type Parking, type Schedulable } from './hub.js';
 import { awaitEnds, killOptions, type KillOptions, type Task } from './task.js';
 import { Timeout } from './timeout.js';
 import { now } from './timers.js';
@@ -88,6 +89,11 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
    * out or the timeout passed.
    */
   next(): SwitchOp<boolean> {
+    return lazy(NEXT_READY, this as unknown as WaitIterator<Waitable>, undefined, undefined);
+  }
+
+  /** @internal Performs {@link WaitIterator.next}. */
+  performNext(): Performed<boolean> {
     this.value = undefined as unknown as T;
     if (this.#left <= 0) {
       this.close();
@@ -118,9 +124,14 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
    * yield* iwait(tasks).forEach((t) => console.log(t.name, 'ended'));
    * ```
    */
-  *forEach(fn: (object: T) => unknown): GreenletBody<void> {
+  forEach(fn: (object: T) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH_READY, this as unknown as WaitIterator<Waitable>, fn as (object: Waitable) => unknown, undefined);
+  }
+
+  /** @internal Performs {@link WaitIterator.forEach}. */
+  *performForEach(fn: (object: T) => unknown): GreenletBody<void> {
     try {
-      while (yield* this.next()) {
+      while (yield* this.performNext()) {
         const r = fn(this.value);
         if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
       }
@@ -163,11 +174,26 @@ export function iwait<T extends Waitable>(objects: Iterable<T>, options?: WaitOp
  * Wait until all `objects` (or `count` of them) are ready or the timeout passes;
  * evaluates to those that are ready, in the order they became so (gevent's `wait`).
  */
-export function* wait<T extends Waitable>(objects: Iterable<T>, options?: WaitOptions): GreenletBody<T[]> {
+export function wait<T extends Waitable>(objects: Iterable<T>, options?: WaitOptions): SwitchOp<T[]> {
+  return lazy(WAIT_ALL, objects, options, undefined) as SwitchOp<T[]>;
+}
+
+const NEXT_READY = blockingOperation<WaitIterator<Waitable>, undefined, undefined, boolean>('iwait().next()', (it) =>
+  it.performNext(),
+);
+
+const FOR_EACH_READY = blockingOperation<WaitIterator<Waitable>, (object: Waitable) => unknown, undefined, void>(
+  'iwait().forEach()',
+  (it, fn) => it.performForEach(fn),
+);
+
+const WAIT_ALL = blockingOperation<Iterable<Waitable>, WaitOptions | undefined, undefined, Waitable[]>('wait()', waitAll);
+
+function* waitAll<T extends Waitable>(objects: Iterable<T>, options: WaitOptions | undefined): GreenletBody<T[]> {
   const it = iwait(objects, options);
   const done: T[] = [];
   try {
-    while (yield* it.next()) done.push(it.value);
+    while (yield* it.performNext()) done.push(it.value);
   } finally {
     it.close();
   }
@@ -178,14 +204,23 @@ export function* wait<T extends Waitable>(objects: Iterable<T>, options?: WaitOp
  * Wait for tasks to end (all, or `count`, or until `timeout`); evaluates to those that
  * ended. With `raiseError`, raise the error of the first one that failed instead.
  */
-export function* joinall<T extends Task>(
-  tasks: Iterable<T>,
-  options: WaitOptions & { raiseError?: boolean } = {},
-): GreenletBody<T[]> {
+export function joinall<T extends Task>(tasks: Iterable<T>, options?: JoinallOptions): SwitchOp<T[]> {
+  return lazy(JOINALL, tasks, options, undefined) as SwitchOp<T[]>;
+}
+
+/** Options of {@link joinall}. */
+export interface JoinallOptions extends WaitOptions {
+  /** Raise the error of the first task that failed, instead of evaluating to the tasks. */
+  raiseError?: boolean;
+}
+
+const JOINALL = blockingOperation<Iterable<Task>, JoinallOptions | undefined, undefined, Task[]>('joinall()', joinTasks);
+
+function* joinTasks<T extends Task>(tasks: Iterable<T>, options: JoinallOptions = {}): GreenletBody<T[]> {
   const it = iwait(tasks, options);
   const done: T[] = [];
   try {
-    while (yield* it.next()) {
+    while (yield* it.performNext()) {
       const t = it.value;
       if (options.raiseError === true && !t.successful()) throw t.exception;
       done.push(t);
@@ -203,20 +238,29 @@ export function* joinall<T extends Task>(
  * come first, as gevent's keywords: `yield* killall(tasks, { timeout: 500 })`,
  * `yield* killall(tasks, { error: Shutdown, block: false })`. As with `Task.kill`, the
  * wait does not take their errors: one that a task raises as it unwinds is reported
- * through the hub's reporter.
+ * through the hub's reporter. Made in plain code (where nothing can wait), it kills them
+ * and returns at once.
  */
-export function killall(tasks: Iterable<Task>, options?: KillOptions): GreenletBody<void>;
+export function killall(tasks: Iterable<Task>, options?: KillOptions): SwitchOp<void>;
 export function killall(
   tasks: Iterable<Task>,
   error?: Error | ErrorClass,
   options?: Omit<KillOptions, 'error'>,
-): GreenletBody<void>;
-export function* killall(
+): SwitchOp<void>;
+export function killall(
   tasks: Iterable<Task>,
   errorOrOptions?: Error | ErrorClass | KillOptions,
   options?: KillOptions,
-): GreenletBody<void> {
-  const opts = killOptions(errorOrOptions, options);
+): SwitchOp<void> {
+  return lazy(KILLALL, tasks, killOptions(errorOrOptions, options), undefined);
+}
+
+const KILLALL = new Operation<Iterable<Task>, KillOptions, undefined, void>('killall()', killTasks, (tasks, opts) => {
+  for (const t of [...tasks]) t.kill({ error: opts.error, block: false });
+  return immediate(undefined);
+});
+
+function* killTasks(tasks: Iterable<Task>, opts: KillOptions): GreenletBody<void> {
   const list = [...tasks];
   for (const t of list) t.kill({ error: opts.error, block: false });
   if (opts.block === false) return;

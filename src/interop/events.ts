@@ -16,8 +16,9 @@
  *
  * @module
  */
-import type { SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import type { Performed, SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 /** The part of Node's `EventEmitter` that {@link once} uses. */
@@ -174,6 +175,19 @@ export function once(
   name: string | symbol,
   options?: OnceOptions,
 ): SwitchOp<unknown> {
+  return lazy(ONCE, source, name, options);
+}
+
+const ONCE = blockingOperation<EventEmitterLike | EventTargetLike<unknown>, string | symbol, OnceOptions | undefined, unknown>(
+  'once()',
+  performOnce,
+);
+
+function performOnce(
+  source: EventEmitterLike | EventTargetLike<unknown>,
+  name: string | symbol,
+  options: OnceOptions | undefined,
+): Performed<unknown> {
   const task = currentTask('once()');
   let wait: EmitterWait | TargetWait<unknown>;
   if (typeof (source as Partial<EventEmitterLike>).on === 'function') {

@@ -33,8 +33,9 @@
 import { call } from '../core/call.js';
 import { GreenletError } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 /** What a reader's `next()` evaluates to when the source has no more items. */
@@ -129,6 +130,11 @@ abstract class Reader<T> implements AsyncIterableReader<T>, Parking {
   }
 
   next(): SwitchOp<T | Done> {
+    return lazy(READ_NEXT, this as Reader<unknown>, undefined, undefined) as SwitchOp<T | Done>;
+  }
+
+  /** @internal Performs {@link AsyncIterableReader.next}. */
+  performNext(): Performed<T | Done> {
     const task = currentTask('iterate().next()');
     if (this.waiter !== null) {
       throw new GreenletError(
@@ -426,10 +432,20 @@ export function iterate<T>(source: AsyncIterable<T>): AsyncIterableReader<T> {
  * @throws TypeError if `fn` returns a promise: it would not be waited for. Write a
  *   generator function and wait with `yield* waitFor(...)` inside it.
  */
-export function* forEach<T>(
+export function forEach<T>(
   source: AsyncIterable<T>,
   fn: (item: T) => Generator<SwitchSignal, unknown, unknown> | unknown,
-): GreenletBody<void> {
+): SwitchOp<void> {
+  return lazy(FOR_EACH, source as AsyncIterable<unknown>, fn as (item: unknown) => unknown, undefined);
+}
+
+const FOR_EACH = blockingOperation<AsyncIterable<unknown>, (item: unknown) => unknown, undefined, void>('forEach()', eachItem);
+
+const READ_NEXT = blockingOperation<Reader<unknown>, undefined, undefined, unknown>('iterate().next()', (reader) =>
+  reader.performNext(),
+);
+
+function* eachItem<T>(source: AsyncIterable<T>, fn: (item: T) => unknown): GreenletBody<void> {
   const reader = iterate(source);
   try {
     for (let item: T | Done; (item = yield* reader.next()) !== DONE; ) {

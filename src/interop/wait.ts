@@ -29,9 +29,11 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
 import {
   HOST_WAIT,
+  blockingOperation,
   INTERRUPT,
   NO_INTERRUPT,
   currentTask,
@@ -150,6 +152,12 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export function waitFor<T>(operation: AbortableOperation<T>, options?: WaitForOptions): SwitchOp<Awaited<T>>;
 export function waitFor<T>(promise: T | PromiseLike<T>, options?: WaitForOptions): SwitchOp<Awaited<T>>;
 export function waitFor(awaited: unknown, options?: WaitForOptions): SwitchOp<unknown> {
+  return lazy(WAIT_FOR, awaited, options, undefined);
+}
+
+const WAIT_FOR = blockingOperation<unknown, WaitForOptions | undefined, undefined, unknown>('waitFor()', performWaitFor);
+
+function performWaitFor(awaited: unknown, options: WaitForOptions | undefined): Performed<unknown> {
   const task = currentTask('waitFor()');
   const timeout = options?.timeout;
   if (typeof awaited === 'function' && !isThenable(awaited)) {

@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub, park, runRawlink, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import type { Waitable } from '../hub/wait.js';
 
@@ -155,6 +156,11 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * `const v = yield* result.get(500)`.
    */
   get(timeout?: number): SwitchOp<T> {
+    return lazy(RESULT_GET, this as AsyncResult<unknown>, timeout, undefined) as SwitchOp<T>;
+  }
+
+  /** @internal Performs {@link AsyncResult.get}. */
+  performGet(timeout: number | undefined): Performed<T> {
     const task = currentTask('asyncResult.get()');
     if (this.#hasValue) return immediate(this.#value as T);
     if (this.#hasError) throw this.#error;
@@ -181,6 +187,11 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * error. Inside a task: `yield* result.wait()`.
    */
   wait(timeout?: number): SwitchOp<T | undefined> {
+    return lazy(RESULT_WAIT, this as AsyncResult<unknown>, timeout, undefined) as SwitchOp<T | undefined>;
+  }
+
+  /** @internal Performs {@link AsyncResult.wait}. */
+  performWait(timeout: number | undefined): Performed<T | undefined> {
     const task = currentTask('asyncResult.wait()');
     if (this.ready()) return immediate(this.#value);
     this.#register(task, WAIT);
@@ -276,11 +287,14 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
     for (const [link, kind] of links) if (kind === LINK) callbacks.push(link as ResultCallback);
     for (const callback of callbacks) {
       if (!links.delete(callback)) continue;
-      try {
-        callback(this);
-      } catch (error) {
-        getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(this)}`, error });
-      }
+      runRawlink(callback, this, () => `a rawlink callback of ${String(this)}`);
     }
   };
 }
+
+const RESULT_GET = blockingOperation<AsyncResult<unknown>, number | undefined, undefined, unknown>('asyncResult.get()', (r, timeout) =>
+  r.performGet(timeout),
+);
+const RESULT_WAIT = blockingOperation<AsyncResult<unknown>, number | undefined, undefined, unknown>('asyncResult.wait()', (r, timeout) =>
+  r.performWait(timeout),
+);

@@ -45,9 +45,10 @@
  *
  * @module
  */
-import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
+import { lazy } from '../core/operation.js';
+import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 
 // --- errors ------------------------------------------------------------------------------
@@ -390,6 +391,11 @@ export class Channel<T> implements AsyncIterable<T> {
    * @throws {@link ChannelClosed} if the channel is closed, or closes while waiting.
    */
   send(value: T, timeout?: number): SwitchOp<void> {
+    return lazy(SEND, this as Channel<unknown>, value, timeout);
+  }
+
+  /** @internal Performs {@link Channel.send}. */
+  performSend(value: T, timeout: number | undefined): Performed<void> {
     const task = currentTask('channel.send()');
     if (this.#closed) throw this.#sendOnClosed();
     // A waiting receiver means the buffer is empty (invariant), so handing the value
@@ -418,6 +424,11 @@ export class Channel<T> implements AsyncIterable<T> {
    *   {@link ChannelTimeout}.
    */
   recv(timeout?: number): SwitchOp<T | undefined> {
+    return lazy(RECV, this as Channel<unknown>, timeout, undefined) as SwitchOp<T | undefined>;
+  }
+
+  /** @internal Performs {@link Channel.recv}. */
+  performRecv(timeout: number | undefined): Performed<T | undefined> {
     const task = currentTask('channel.recv()');
     // Buffered values are older than any waiting sender's (a sender waits only while the
     // buffer is full), so they come first; then the oldest sender, on an unbuffered
@@ -444,6 +455,11 @@ export class Channel<T> implements AsyncIterable<T> {
    *   {@link ChannelTimeout}.
    */
   recvOk(timeout?: number): SwitchOp<RecvResult<T>> {
+    return lazy(RECV_OK, this as Channel<unknown>, timeout, undefined) as SwitchOp<RecvResult<T>>;
+  }
+
+  /** @internal Performs {@link Channel.recvOk}. */
+  performRecvOk(timeout: number | undefined): Performed<RecvResult<T>> {
     const task = currentTask('channel.recvOk()');
     if (this.#buffer.length !== 0) return immediate([this.#takeBuffered(), true]);
     if (this.#sendq.size !== 0) return immediate([this.#takeFromSender(), true]);
@@ -547,11 +563,8 @@ export class Channel<T> implements AsyncIterable<T> {
    * each call runs to its end (with `yield*`) before the next value is received, so it
    * may block. To stop early, use {@link Channel.iterate} and `break`.
    */
-  *forEach(fn: (value: T) => unknown): GreenletBody<void> {
-    for (const it = this.iterate(); yield* it.next(); ) {
-      const r = fn(it.value);
-      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
-    }
+  forEach(fn: (value: T) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH, this as Channel<unknown>, fn as (value: unknown) => unknown, undefined);
   }
 
   /**
@@ -625,7 +638,7 @@ export class Channel<T> implements AsyncIterable<T> {
   }
 
   /** @internal Park `task`, already queued, on `parking`. */
-  parkWaiter<R>(task: Schedulable, parking: Parking, operation: string, timeout: number | undefined): SwitchOp<R> {
+  parkWaiter<R>(task: Schedulable, parking: Parking, operation: string, timeout: number | undefined): Performed<R> {
     return this.#parkWaiter(task, parking, operation, timeout);
   }
 
@@ -634,7 +647,7 @@ export class Channel<T> implements AsyncIterable<T> {
    * generator that makes the ChannelTimeout only if the time runs out: an error object
    * (with its stack trace) costs microseconds, far more than the wait itself.
    */
-  #parkWaiter<R>(task: Schedulable, parking: Parking, operation: string, timeout: number | undefined): SwitchOp<R> {
+  #parkWaiter<R>(task: Schedulable, parking: Parking, operation: string, timeout: number | undefined): Performed<R> {
     if (timeout === undefined) return park(task, parking);
     return timedWait<R>(this, task, parking, operation, timeout);
   }
@@ -691,6 +704,26 @@ export class Channel<T> implements AsyncIterable<T> {
 
 }
 
+const SEND = blockingOperation<Channel<unknown>, unknown, number | undefined, void>('channel.send()', (ch, value, timeout) =>
+  ch.performSend(value, timeout),
+);
+const RECV = blockingOperation<Channel<unknown>, number | undefined, undefined, unknown>('channel.recv()', (ch, timeout) =>
+  ch.performRecv(timeout),
+);
+const RECV_OK = blockingOperation<Channel<unknown>, number | undefined, undefined, RecvResult<unknown>>(
+  'channel.recvOk()',
+  (ch, timeout) => ch.performRecvOk(timeout),
+);
+const FOR_EACH = blockingOperation<Channel<unknown>, (value: unknown) => unknown, undefined, void>(
+  'channel.forEach()',
+  function* (ch, fn) {
+    for (const it = ch.iterate(); yield* it.next(); ) {
+      const r = fn(it.value);
+      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+    }
+  },
+);
+
 /** What a timed wait resumes with when its time runs out; no wake value can be it. */
 const TIMED_OUT: unique symbol = Symbol('channel wait timed out');
 
@@ -732,6 +765,11 @@ export class ChannelIterator<T> implements Parking, ReceiverWaiter<T> {
    *   {@link ChannelTimeout}.
    */
   next(timeout?: number): SwitchOp<boolean> {
+    return lazy(ITER_NEXT, this as ChannelIterator<unknown>, timeout, undefined);
+  }
+
+  /** @internal Performs {@link ChannelIterator.next}. */
+  performNext(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('channel iterator next()');
     if (this.#task !== null) {
       throw new Error(`${String(this)} is already waiting in next() in another task: give each task its own ch.iterate()`);
@@ -834,3 +872,8 @@ class ChannelAsyncIterator<T> implements AsyncIterableIterator<T> {
     if (!ok) this.#finished = true;
   }
 }
+
+const ITER_NEXT = blockingOperation<ChannelIterator<unknown>, number | undefined, undefined, boolean>(
+  'channel iterator next()',
+  (it, timeout) => it.performNext(timeout),
+);

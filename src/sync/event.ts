@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub, runRawlink, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Waitable } from '../hub/wait.js';
 
 type EventCallback = (event: Event) => void;
@@ -110,6 +111,11 @@ export class Event implements Waitable, Parking {
    * the event forgets the task.
    */
   wait(timeout?: number): SwitchOp<boolean> {
+    return lazy(EVENT_WAIT, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link Event.wait}. */
+  performWait(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('event.wait()');
     if (this.#flag) return immediate(true);
     (this.#links ??= new Set()).add(task);
@@ -187,9 +193,9 @@ export class Event implements Waitable, Parking {
 }
 
 function callLink(callback: EventCallback, event: Event): void {
-  try {
-    callback(event);
-  } catch (error) {
-    getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(event)}`, error });
-  }
+  runRawlink(callback, event, () => `a rawlink callback of ${String(event)}`);
 }
+
+const EVENT_WAIT = blockingOperation<Event, number | undefined, undefined, boolean>('event.wait()', (ev, timeout) =>
+  ev.performWait(timeout),
+);

@@ -41,8 +41,9 @@
 import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet, immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
-import { SCHED, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { Operation, lazy } from '../core/operation.js';
+import { getCurrentGreenlet, immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
+import { SCHED, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { JOIN_QUIETLY, Task, WATCH_END, awaitEnds, killOptions, spawn, type KillOptions } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { joinall } from '../hub/wait.js';
@@ -99,7 +100,7 @@ export class WaitList implements Parking {
   }
 
   /** Park `task` here (see `park` for `ms`, `onTimeout` and `timeoutThrows`). */
-  park<T>(task: Schedulable, ms?: number, onTimeout?: unknown, timeoutThrows = false): SwitchOp<T> {
+  park<T>(task: Schedulable, ms?: number, onTimeout?: unknown, timeoutThrows = false): Performed<T> {
     this.#tasks.push(task);
     return park<T>(task, this, ms, onTimeout, timeoutThrows);
   }
@@ -210,7 +211,12 @@ export abstract class TaskSet implements Iterable<Task> {
    * Wait until a task can be added without waiting; evaluates to how many can
    * (`Infinity` for a group), or 0 if `timeout` ms passed first.
    */
-  abstract waitAvailable(timeout?: number): SwitchOp<number>;
+  waitAvailable(timeout?: number): SwitchOp<number> {
+    return lazy(WAIT_AVAILABLE, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link TaskSet.waitAvailable}. */
+  abstract performWaitAvailable(timeout: number | undefined): Performed<number>;
 
   /** @internal Start `fn(...args)` as a member, waiting for room if needed. */
   abstract [ADMIT]<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): SwitchOp<Task<R, A>>;
@@ -237,6 +243,11 @@ export abstract class TaskSet implements Iterable<Task> {
     const options = typeof timeoutOrOptions === 'object' && timeoutOrOptions !== null ? timeoutOrOptions : undefined;
     const timeout = options !== undefined ? options.timeout : (timeoutOrOptions as number | undefined);
     const raiseError = options !== undefined ? options.raiseError === true : raiseErrorArg;
+    return lazy(SET_JOIN, this, timeout, raiseError);
+  }
+
+  /** @internal Performs {@link TaskSet.join}. */
+  performJoin(timeout: number | undefined, raiseError: boolean): Performed<boolean> {
     if (this.#members.size === 0) return immediate(true);
     const task = currentTask('group.join()');
     if (this.#members.has(task as unknown as Task)) {
@@ -261,18 +272,39 @@ export abstract class TaskSet implements Iterable<Task> {
    * until they have all ended, killing those that join meanwhile, at most `timeout` ms
    * (then return quietly). A task is killed once, however often `kill` is called.
    *
+   * With `block: false` the kill is not an operation: it happens at the call and returns
+   * nothing to `yield*` (the form for plain code and callbacks).
+   *
    * ```ts
    * yield* group.kill();                       // and wait
    * group.kill({ block: false });              // just raise in each
    * ```
    */
+  kill(options: KillOptions & { block: false }): void;
+  kill(error: Error | ErrorClass | undefined, options: Omit<KillOptions, 'error'> & { block: false }): void;
   kill(options?: KillOptions): SwitchOp<void>;
   kill(error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
-  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
-    const { error, block, timeout } = killOptions(errorOrOptions, options);
+  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void;
+  kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
+    const opts = killOptions(errorOrOptions, options);
+    if (opts.block === false) {
+      this.#killRound(opts.error);
+      return DONE_OP;
+    }
+    return lazy(SET_KILL, this, opts, undefined);
+  }
+
+  /** @internal Performs {@link TaskSet.kill}. */
+  performKill({ error, timeout }: KillOptions): Performed<void> {
     this.#killRound(error);
-    if (block === false || !inTask() || this.#members.size === 0) return immediate(undefined);
+    if (!inTask() || this.#members.size === 0) return immediate(undefined);
     return this.#killAndWait(error, timeout);
+  }
+
+  /** @internal Made where nothing can wait: kill without waiting. */
+  killOutside({ error }: KillOptions): SwitchOp<void> {
+    this.#killRound(error);
+    return DONE_OP;
   }
 
   #killRound(error: Error | ErrorClass | undefined): void {
@@ -298,15 +330,32 @@ export abstract class TaskSet implements Iterable<Task> {
    * Kill `task` if it is in the set and this set has not killed it already; with `block`
    * (the default) and inside a task, wait until it has ended, at most `timeout` ms.
    */
+  killone(task: Task, options: KillOptions & { block: false }): void;
+  killone(task: Task, error: Error | ErrorClass | undefined, options: Omit<KillOptions, 'error'> & { block: false }): void;
   killone(task: Task, options?: KillOptions): SwitchOp<void>;
   killone(task: Task, error?: Error | ErrorClass, options?: Omit<KillOptions, 'error'>): SwitchOp<void>;
-  killone(task: Task, errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> {
-    const { error, block, timeout } = killOptions(errorOrOptions, options);
-    if (!this.#members.has(task) || this.#dying.has(task)) return immediate(undefined);
+  killone(task: Task, errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void;
+  killone(task: Task, errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
+    const opts = killOptions(errorOrOptions, options);
+    if (opts.block === false) {
+      this.#killMember(task, opts.error);
+      return DONE_OP;
+    }
+    return lazy(SET_KILLONE, this, task, opts);
+  }
+
+  /** @internal Performs {@link TaskSet.killone}. */
+  performKillone(task: Task, { error, timeout }: KillOptions): Performed<void> {
+    if (!this.#killMember(task, error) || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
+    return task[JOIN_QUIETLY](timeout) as Performed<unknown> as Performed<void>;
+  }
+
+  /** Kill `task` if it is a member this set has not killed yet; whether it did. */
+  #killMember(task: Task, error: Error | ErrorClass | undefined): boolean {
+    if (!this.#members.has(task) || this.#dying.has(task)) return false;
     this.#dying.add(task);
     task.kill({ error, block: false });
-    if (block === false || !inTask() || getCurrentGreenlet() === task) return immediate(undefined);
-    return task[JOIN_QUIETLY](timeout) as SwitchOp<unknown> as SwitchOp<void>;
+    return true;
   }
 
   /**
@@ -322,10 +371,11 @@ export abstract class TaskSet implements Iterable<Task> {
   apply<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): SwitchOp<R>;
   apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<R>;
   apply<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<R> {
-    return this.#apply(fn, args);
+    return lazy(SET_APPLY, this, fn as TaskFunction<unknown[], unknown>, args) as SwitchOp<R>;
   }
 
-  *#apply<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): GreenletBody<R> {
+  /** @internal Performs {@link TaskSet.apply}. */
+  *performApply<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): GreenletBody<R> {
     if (this.#members.has(getCurrentGreenlet() as Task)) return (yield* call(fn, ...(args as Parameters<typeof fn>))) as R;
     const task = yield* this[ADMIT](fn, args);
     try {
@@ -347,7 +397,7 @@ export abstract class TaskSet implements Iterable<Task> {
     // gevent's "weasel" path: an untracked task waits for room, then applies.
     const set = this;
     return spawn(function* applyWhenFree(): GreenletBody<R> {
-      return yield* set.apply(fn, ...args);
+      return yield* set.performApply(fn, args);
     });
   }
 
@@ -365,7 +415,7 @@ export abstract class TaskSet implements Iterable<Task> {
   map<T, R>(fn: OperationFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]>;
   map<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]>;
   map<T, R>(fn: TaskFunction<[T], R>, items: Iterable<T>): SwitchOp<R[]> {
-    return new MapIterator<T, R>(this, fn, items, true, true, undefined).toArray();
+    return lazy(SET_MAP, this, fn as TaskFunction<[unknown], unknown>, items) as SwitchOp<R[]>;
   }
 
   /**
@@ -450,8 +500,8 @@ export class Group extends TaskSet {
     return false;
   }
 
-  /** Evaluates to `Infinity` at once: a group always has room. */
-  waitAvailable(_timeout?: number): SwitchOp<number> {
+  /** @internal A group always has room: `waitAvailable()` evaluates to `Infinity` at once. */
+  performWaitAvailable(): Performed<number> {
     return immediate(Infinity);
   }
 
@@ -573,6 +623,11 @@ export class MapIterator<T, R> implements Disposable {
    * throwing iterable) after the results of the items before it, and then ends.
    */
   next(): SwitchOp<boolean> {
+    return lazy(MAP_NEXT, this as MapIterator<unknown, unknown>, undefined, undefined);
+  }
+
+  /** @internal Performs {@link MapIterator.next}. */
+  performNext(): Performed<boolean> {
     const outcome = this.#take();
     if (outcome !== NOTHING) {
       if (!outcome.ok) throw outcome.value;
@@ -606,9 +661,14 @@ export class MapIterator<T, R> implements Disposable {
    * yield* pool.imapUnordered(fetchPage, urls).forEach((page) => save(page));
    * ```
    */
-  *forEach(fn: (result: R) => unknown): GreenletBody<void> {
+  forEach(fn: (result: R) => unknown): SwitchOp<void> {
+    return lazy(MAP_FOR_EACH, this as MapIterator<unknown, unknown>, fn as (result: unknown) => unknown, undefined);
+  }
+
+  /** @internal Performs {@link MapIterator.forEach}. */
+  *performForEach(fn: (result: R) => unknown): GreenletBody<void> {
     try {
-      while (yield* this.next()) {
+      while (yield* this.performNext()) {
         const r = fn(this.value);
         if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
       }
@@ -623,13 +683,14 @@ export class MapIterator<T, R> implements Disposable {
    * ended, and raise.
    */
   toArray(): SwitchOp<R[]> {
-    return this.#toArray();
+    return lazy(MAP_TO_ARRAY, this as MapIterator<unknown, unknown>, undefined, undefined) as SwitchOp<R[]>;
   }
 
-  *#toArray(): GreenletBody<R[]> {
+  /** @internal Performs {@link MapIterator.toArray}. */
+  *performToArray(): GreenletBody<R[]> {
     const results: R[] = [];
     try {
-      while (yield* this.next()) results.push(this.value);
+      while (yield* this.performNext()) results.push(this.value);
       return results;
     } finally {
       this.close();
@@ -793,4 +854,59 @@ export class MapIterator<T, R> implements Disposable {
   #wakeSettled(): void {
     if (this.#settling.length !== 0 && this.#settled()) this.#settling.wakeAll(undefined);
   }
+}
+
+/** A completed operation that allocates nothing: what a kill that does not wait returns. */
+const DONE_OP: SwitchOp<void> = Object.freeze({ [Symbol.iterator]: () => immediate(undefined) });
+
+const WAIT_AVAILABLE = blockingOperation<TaskSet, number | undefined, undefined, number>(
+  'pool.waitAvailable()',
+  (set, timeout) => set.performWaitAvailable(timeout),
+  (set) => `${operand(set)}.waitAvailable()`,
+);
+const SET_JOIN = blockingOperation<TaskSet, number | undefined, boolean, boolean>(
+  'group.join()',
+  (set, timeout, raiseError) => set.performJoin(timeout, raiseError),
+  (set) => `${operand(set)}.join()`,
+);
+const SET_KILL = new Operation<TaskSet, KillOptions, undefined, void>(
+  'group.kill()',
+  (set, opts) => set.performKill(opts),
+  (set, opts) => set.killOutside(opts),
+  (set) => `${operand(set)}.kill()`,
+);
+const SET_KILLONE = new Operation<TaskSet, Task, KillOptions, void>(
+  'group.killone()',
+  (set, task, opts) => set.performKillone(task, opts),
+  (set, task, opts) => {
+    set.killone(task, { error: opts.error, block: false });
+    return DONE_OP;
+  },
+  (set) => `${operand(set)}.killone()`,
+);
+const SET_APPLY = blockingOperation<TaskSet, TaskFunction<unknown[], unknown>, unknown[], unknown>(
+  'group.apply()',
+  (set, fn, args) => set.performApply(fn, args),
+  (set) => `${operand(set)}.apply()`,
+);
+const SET_MAP = blockingOperation<TaskSet, TaskFunction<[unknown], unknown>, Iterable<unknown>, unknown[]>(
+  'group.map()',
+  (set, fn, items) => new MapIterator<unknown, unknown>(set, fn, items, true, true, undefined).performToArray(),
+  (set) => `${operand(set)}.map()`,
+);
+const MAP_NEXT = blockingOperation<MapIterator<unknown, unknown>, undefined, undefined, boolean>('imap().next()', (it) =>
+  it.performNext(),
+);
+const MAP_FOR_EACH = blockingOperation<MapIterator<unknown, unknown>, (result: unknown) => unknown, undefined, void>(
+  'imap().forEach()',
+  (it, fn) => it.performForEach(fn),
+);
+const MAP_TO_ARRAY = blockingOperation<MapIterator<unknown, unknown>, undefined, undefined, unknown[]>('imap().toArray()', (it) =>
+  it.performToArray(),
+);
+
+/** How messages name a set: `group`, `pool`. */
+function operand(set: TaskSet): string {
+  const kind = set.constructor.name || 'Group';
+  return kind.charAt(0).toLowerCase() + kind.slice(1);
 }

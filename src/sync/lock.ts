@@ -19,9 +19,10 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { Greenlet, GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet, getMainGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
-import { BoundedSemaphore } from './semaphore.js';
+import { lazy } from '../core/operation.js';
+import { getCurrentGreenlet, getMainGreenlet, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import { BoundedSemaphore, holding } from './semaphore.js';
 
 /**
  * A mutex: one task at a time holds it. A {@link BoundedSemaphore} of one permit, like
@@ -128,6 +129,11 @@ export class RLock implements Parking {
    * goes up), `false` if the time ran out. Inside a task: `yield* lock.acquire()`.
    */
   acquire(timeout?: number): SwitchOp<boolean> {
+    return lazy(RLOCK_ACQUIRE, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link RLock.acquire}. */
+  performAcquire(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('rlock.acquire()');
     if (this.#owner === task) {
       this.#count++;
@@ -197,13 +203,8 @@ export class RLock implements Parking {
    * however it ends: gevent's `with lock:`. Evaluates to what `fn` returns; `fn` may take the
    * lock again.
    */
-  *run<F extends Callable>(fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>> {
-    yield* this.acquire();
-    try {
-      return yield* call(fn, ...args);
-    } finally {
-      this.release();
-    }
+  run<F extends Callable>(fn: F, ...args: Parameters<F>): SwitchOp<CallResult<F>> {
+    return lazy(RLOCK_RUN, this, fn, args) as SwitchOp<CallResult<F>>;
   }
 
   /** @internal Parking: a queued task leaves the queue (killed or timed out). */
@@ -223,3 +224,8 @@ function who(g: Greenlet): string {
   const name = (g as { name?: unknown }).name;
   return typeof name === 'string' && name !== '' ? name : String(g);
 }
+
+const RLOCK_ACQUIRE = blockingOperation<RLock, number | undefined, undefined, boolean>('rlock.acquire()', (lock, timeout) =>
+  lock.performAcquire(timeout),
+);
+const RLOCK_RUN = blockingOperation<RLock, Callable, unknown[], unknown>('rlock.run()', holding);

@@ -23,8 +23,9 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, wake, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, wake, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
 import { ADMIT, TaskSet, WaitList, type OperationFunction, type TaskFunction } from './group.js';
 
@@ -111,6 +112,11 @@ export class Pool extends TaskSet {
    * so the pool does not bound it meanwhile.
    */
   add(task: Task, options: PoolAddOptions = {}): SwitchOp<void> {
+    return lazy(POOL_ADD, this, task, options);
+  }
+
+  /** @internal Performs {@link Pool.add}. */
+  performAdd(task: Task, options: PoolAddOptions): Performed<void> {
     if (task.ready() || this.has(task)) return immediate(undefined);
     if (this.freeCount() > 0) {
       this.track(task);
@@ -131,16 +137,12 @@ export class Pool extends TaskSet {
 
   /** {@link Pool.add} the task (same options), then start it; evaluates to the task. */
   start<T extends Task>(task: T, options: PoolAddOptions = {}): SwitchOp<T> {
-    if (task.ready() || this.has(task) || this.freeCount() > 0 || options.blocking === false) {
-      // add() completes (or raises) at once here.
-      this.add(task, options);
-      return immediate(task.start());
-    }
-    return this.#startWhenFree(task, options);
+    return lazy(POOL_START, this, task, options) as SwitchOp<T>;
   }
 
-  *#startWhenFree<T extends Task>(task: T, options: PoolAddOptions): GreenletBody<T> {
-    yield* this.add(task, options);
+  /** @internal Performs {@link Pool.start}. */
+  *performStart<T extends Task>(task: T, options: PoolAddOptions): GreenletBody<T> {
+    yield* this.performAdd(task, options);
     return task.start();
   }
 
@@ -152,6 +154,11 @@ export class Pool extends TaskSet {
   spawn<A extends unknown[], R>(fn: OperationFunction<A, R>, ...args: A): SwitchOp<Task<R, A>>;
   spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<Task<R, A>>;
   spawn<A extends unknown[], R>(fn: TaskFunction<A, R>, ...args: A): SwitchOp<Task<R, A>> {
+    return lazy(POOL_SPAWN, this, fn as TaskFunction<unknown[], unknown>, args) as SwitchOp<Task<R, A>>;
+  }
+
+  /** @internal Performs {@link Pool.spawn}. */
+  performSpawn<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): Performed<Task<R, A>> {
     if (this.freeCount() > 0) return immediate(this.#spawnMember(fn, args));
     const waiter = currentTask('pool.spawn()');
     return this.#spawnWhenFree(waiter, fn, args);
@@ -190,7 +197,8 @@ export class Pool extends TaskSet {
    * caller resumes (`freeCount()`, as gevent's does), so 0 if `timeout` ms passed first,
    * or if tasks woken before it took the places. Does not reserve anything.
    */
-  waitAvailable(timeout?: number): SwitchOp<number> {
+  /** @internal Performs {@link TaskSet.waitAvailable}. */
+  performWaitAvailable(timeout: number | undefined): Performed<number> {
     const free = this.freeCount();
     if (free > 0) return immediate(free);
     return this.#waitAvailableParked(currentTask('pool.waitAvailable()'), timeout);
@@ -214,7 +222,7 @@ export class Pool extends TaskSet {
 
   /** @internal */
   [ADMIT]<A extends unknown[], R>(fn: TaskFunction<A, R>, args: A): SwitchOp<Task<R, A>> {
-    return this.spawn(fn, ...args);
+    return this.performSpawn(fn, args);
   }
 
   /** @internal */
@@ -235,3 +243,13 @@ export class Pool extends TaskSet {
     return `Pool(${this.size}/${bound} running${this.#reserved !== 0 ? `, ${this.#reserved} reserved` : ''})`;
   }
 }
+
+const POOL_ADD = blockingOperation<Pool, Task, PoolAddOptions, void>('pool.add()', (pool, task, options) =>
+  pool.performAdd(task, options),
+);
+const POOL_START = blockingOperation<Pool, Task, PoolAddOptions, Task>('pool.start()', (pool, task, options) =>
+  pool.performStart(task, options),
+);
+const POOL_SPAWN = blockingOperation<Pool, TaskFunction<unknown[], unknown>, unknown[], Task>('pool.spawn()', (pool, fn, args) =>
+  pool.performSpawn(fn, args),
+);

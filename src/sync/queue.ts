@@ -57,8 +57,20 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, isGenerator, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
-import { SCHED, WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, isGenerator, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import {
+  SCHED,
+  WAIT,
+  blockingOperation,
+  currentTask,
+  getHub,
+  park,
+  wake,
+  wakeThrow,
+  type Parking,
+  type Schedulable,
+} from '../hub/hub.js';
 import { Timer } from '../hub/timers.js';
 import { PriorityHeap, naturalOrder, type Comparator } from './priority-heap.js';
 
@@ -369,19 +381,6 @@ function fail(waiter: Waiter, error: unknown, parking: QueueWait): void {
   else if ((waiter as Schedulable)[WAIT] === parking) wakeThrow(waiter as Schedulable, error);
 }
 
-/**
- * A completed `SwitchOp<void>` that allocates nothing: `yield*` on it evaluates to
- * undefined at once (its result object is frozen and shared), where
- * `immediate(undefined)` makes a new result object per call.
- */
-const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-const DONE_ITERATOR: Iterator<SwitchSignal, void, unknown> = Object.freeze({
-  next: (): IteratorResult<SwitchSignal, void> => DONE_RESULT,
-});
-const DONE_VOID: SwitchOp<void> = Object.freeze({
-  [Symbol.iterator]: (): Iterator<SwitchSignal, void, unknown> => DONE_ITERATOR,
-});
-
 /** What a timed park evaluates to when the time is up. */
 const TIMED_OUT: unique symbol = Symbol('timed out');
 
@@ -429,7 +428,7 @@ let useStore: <T>(queue: SimpleQueue<T>, store: ItemStore<T>, items: Iterable<T>
 /** Set by SimpleQueue's static block: the joinable part, which `Queue` makes public. */
 let joinable: {
   taskDone<T>(queue: SimpleQueue<T>): void;
-  join<T>(queue: SimpleQueue<T>, timeout: number | undefined): SwitchOp<boolean>;
+  join<T>(queue: SimpleQueue<T>, timeout: number | undefined): Performed<boolean>;
   joinAsync<T>(queue: SimpleQueue<T>, options: AsyncWaitOptions | undefined): Promise<boolean>;
   unfinished<T>(queue: SimpleQueue<T>): number;
 };
@@ -605,12 +604,17 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   put(item: T, timeout?: number): SwitchOp<void> {
+    if (timeout !== undefined) checkTimeout(timeout, 'queue.put()');
+    return lazy(PUT_OP, this as SimpleQueue<unknown>, item, timeout);
+  }
+
+  /** @internal Performs {@link SimpleQueue.put}. */
+  performPut(item: T, timeout: number | undefined): Performed<void> {
     const task = currentTask('queue.put()');
-    checkTimeout(timeout, 'queue.put()');
     if (this.#isShutdown) throw new ShutDown('queue.put(): the queue was shut down; it takes no more items');
     if (this.#store.length < this.#maxsize) {
       this.#accept(item);
-      return DONE_VOID;
+      return immediate(undefined);
     }
     if (timeout !== undefined) return this.#putTimed(task, item, timeout);
     this.#putters.push(task);
@@ -773,8 +777,13 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
    * ```
    */
   get(timeout?: number): SwitchOp<T> {
+    if (timeout !== undefined) checkTimeout(timeout, 'queue.get()');
+    return lazy(GET_OP, this as SimpleQueue<unknown>, timeout, undefined) as SwitchOp<T>;
+  }
+
+  /** @internal Performs {@link SimpleQueue.get}. */
+  performGet(timeout: number | undefined): Performed<T> {
     const task = currentTask('queue.get()');
-    checkTimeout(timeout, 'queue.get()');
     const store = this.#store;
     if (store.length > this.#reserved) {
       const item = store.take();
@@ -836,8 +845,13 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
    * even if a getter takes it at once.
    */
   peek(timeout?: number): SwitchOp<T> {
+    if (timeout !== undefined) checkTimeout(timeout, 'queue.peek()');
+    return lazy(PEEK_OP, this as SimpleQueue<unknown>, timeout, undefined) as SwitchOp<T>;
+  }
+
+  /** @internal Performs {@link SimpleQueue.peek}. */
+  performPeek(timeout: number | undefined): Performed<T> {
     const task = currentTask('queue.peek()');
-    checkTimeout(timeout, 'queue.peek()');
     if (this.#store.length !== 0) return immediate(this.#store.first());
     if (this.#isShutdown) throw new ShutDown('queue.peek(): the queue is shut down and empty');
     if (timeout !== undefined) return this.#peekTimed(task, timeout);
@@ -872,9 +886,8 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
     if (--this.#unfinished === 0) this.#wakeJoiners();
   }
 
-  #join(timeout: number | undefined): SwitchOp<boolean> {
+  #join(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('queue.join()');
-    checkTimeout(timeout, 'queue.join()');
     if (this.#unfinished === 0) return immediate(true);
     this.#joiners.push(task);
     return park(task, this.#joinWait, timeout, false);
@@ -960,11 +973,8 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
    * generator function, each call runs to its end before the next item is taken, so it
    * may block. To stop early, use {@link SimpleQueue.iterate} and `break`.
    */
-  *forEach(fn: (item: T) => unknown): GreenletBody<void> {
-    for (const it = this.iterate(); yield* it.next(); ) {
-      const r = fn(it.value);
-      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
-    }
+  forEach(fn: (item: T) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH, this as SimpleQueue<unknown>, fn as (item: unknown) => unknown, undefined);
   }
 
   // --- async iteration ---------------------------------------------------------------
@@ -1060,9 +1070,15 @@ export class QueueIterator<T> {
    *
    * @param timeout - give up after this many milliseconds and raise {@link Empty}.
    */
-  *next(timeout?: number): GreenletBody<boolean> {
+  next(timeout?: number): SwitchOp<boolean> {
+    if (timeout !== undefined) checkTimeout(timeout, 'queue iterator next()');
+    return lazy(ITER_NEXT, this as QueueIterator<unknown>, timeout, undefined);
+  }
+
+  /** @internal Performs {@link QueueIterator.next}. */
+  *performNext(timeout: number | undefined): GreenletBody<boolean> {
     try {
-      this.value = yield* this.queue.get(timeout);
+      this.value = yield* this.queue.performGet(timeout);
       return true;
     } catch (error) {
       if (!(error instanceof ShutDown)) throw error;
@@ -1082,6 +1098,32 @@ class QueueAsyncIterator<T> implements AsyncIterator<T, undefined> {
     return Promise.resolve(DONE);
   }
 }
+
+const PUT_OP = blockingOperation<SimpleQueue<unknown>, unknown, number | undefined, void>('queue.put()', (q, item, timeout) =>
+  q.performPut(item, timeout),
+);
+const GET_OP = blockingOperation<SimpleQueue<unknown>, number | undefined, undefined, unknown>('queue.get()', (q, timeout) =>
+  q.performGet(timeout),
+);
+const PEEK_OP = blockingOperation<SimpleQueue<unknown>, number | undefined, undefined, unknown>('queue.peek()', (q, timeout) =>
+  q.performPeek(timeout),
+);
+const FOR_EACH = blockingOperation<SimpleQueue<unknown>, (item: unknown) => unknown, undefined, void>(
+  'queue.forEach()',
+  function* (q, fn) {
+    for (const it = q.iterate(); yield* it.performNext(undefined); ) {
+      const r = fn(it.value);
+      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+    }
+  },
+);
+const ITER_NEXT = blockingOperation<QueueIterator<unknown>, number | undefined, undefined, boolean>(
+  'queue iterator next()',
+  (it, timeout) => it.performNext(timeout),
+);
+const JOIN_OP = blockingOperation<Queue<unknown>, number | undefined, undefined, boolean>('queue.join()', (q, timeout) =>
+  joinable.join(q, timeout),
+);
 
 /**
  * A queue of items between tasks, first in, first out, that can be joined: gevent's
@@ -1128,7 +1170,8 @@ export class Queue<T = unknown> extends SimpleQueue<T> {
    * `timeout` (ms) passed first.
    */
   join(timeout?: number): SwitchOp<boolean> {
-    return joinable.join(this, timeout);
+    if (timeout !== undefined) checkTimeout(timeout, 'queue.join()');
+    return lazy(JOIN_OP, this as Queue<unknown>, timeout, undefined);
   }
 
   /**

@@ -35,8 +35,9 @@
 import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { getCurrentGreenlet, immediate, type SwitchOp } from '../core/switcher.js';
-import { INTERRUPT, SCHED, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { getCurrentGreenlet, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { INTERRUPT, SCHED, blockingOperation, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
 import { WaitList, type TaskFunction } from './group.js';
 
@@ -81,8 +82,10 @@ let runScope: <R>(body: (s: Scope) => GreenletBody<R> | R) => GreenletBody<R>;
  * scope's children first.
  */
 export function scope<R>(body: (s: Scope) => GreenletBody<R> | R): SwitchOp<R> {
-  return runScope(body);
+  return lazy(SCOPE, body as (s: Scope) => unknown, undefined, undefined) as SwitchOp<R>;
 }
+
+const SCOPE = blockingOperation<(s: Scope) => unknown, undefined, undefined, unknown>('scope()', (body) => runScope(body));
 
 /**
  * The children of a {@link scope}, or of a block: `using s = new Scope()`. Spawn
@@ -169,6 +172,11 @@ export class Scope implements Disposable, Iterable<Task> {
    * fails, the owner is interrupted here like anywhere else.
    */
   join(): SwitchOp<void> {
+    return lazy(SCOPE_JOIN, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link Scope.join}. */
+  performJoin(): Performed<void> {
     if (this.#children.size === 0) return immediate(undefined);
     const task = currentTask('scope.join()');
     if (this.#children.has(task as unknown as Task)) {
@@ -292,3 +300,5 @@ export class Scope implements Disposable, Iterable<Task> {
     };
   }
 }
+
+const SCOPE_JOIN = blockingOperation<Scope, undefined, undefined, void>('scope.join()', (s) => s.performJoin());

@@ -28,8 +28,9 @@
  *
  * @module
  */
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Channel, ChannelClosed, ReceiverWaiter, SenderWaiter } from './channel.js';
 
 /** A case of a select that is parked; `cases` is the array given to select. */
@@ -235,6 +236,12 @@ export function select<const C extends readonly CaseSlot[]>(
   options: SelectOptions,
 ): SwitchOp<SelectResult<C> | SelectNone>;
 export function select(cases: readonly CaseSlot[], options?: SelectOptions): SwitchOp<unknown> {
+  return lazy(SELECT, cases, options, undefined);
+}
+
+const SELECT = blockingOperation<readonly CaseSlot[], SelectOptions | undefined, undefined, unknown>('select()', performSelect);
+
+function performSelect(cases: readonly CaseSlot[], options: SelectOptions | undefined): Performed<unknown> {
   const task = currentTask('select()');
   const n = cases.length;
   const listed = options?.order === 'listed';

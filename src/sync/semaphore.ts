@@ -23,8 +23,9 @@
  */
 import { call, type CallResult, type Callable } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub, runRawlink, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import type { Waitable } from '../hub/wait.js';
 
 type SemaphoreCallback = (semaphore: Semaphore) => void;
@@ -133,6 +134,11 @@ export class Semaphore implements Waitable, Parking {
    * {@link Semaphore.run}).
    */
   acquire(timeout?: number): SwitchOp<boolean> {
+    return lazy(SEM_ACQUIRE, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link Semaphore.acquire}. */
+  performAcquire(timeout: number | undefined): Performed<boolean> {
     const task = currentTask(`${this.#operand()}.acquire()`);
     if (this.#counter > 0) {
       this.#counter--;
@@ -176,13 +182,8 @@ export class Semaphore implements Waitable, Parking {
    *
    * To bound the wait, wrap it: `yield* withTimeout(100, () => sem.run(fn))`.
    */
-  *run<F extends Callable>(fn: F, ...args: Parameters<F>): GreenletBody<CallResult<F>> {
-    yield* this.acquire();
-    try {
-      return yield* call(fn, ...args);
-    } finally {
-      this.release();
-    }
+  run<F extends Callable>(fn: F, ...args: Parameters<F>): SwitchOp<CallResult<F>> {
+    return lazy(SEM_RUN, this, fn, args) as SwitchOp<CallResult<F>>;
   }
 
   /**
@@ -191,6 +192,11 @@ export class Semaphore implements Waitable, Parking {
    * if the time ran out, and possibly 0 if tasks woken before it took the permits.
    */
   wait(timeout?: number): SwitchOp<number> {
+    return lazy(SEM_WAIT, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link Semaphore.wait}. */
+  performWait(timeout: number | undefined): Performed<number> {
     const task = currentTask(`${this.#operand()}.wait()`);
     if (this.#counter > 0) return immediate(this.#counter);
     this.#enqueue(task, WAIT);
@@ -234,7 +240,11 @@ export class Semaphore implements Waitable, Parking {
     return this.constructor.name || 'Semaphore';
   }
 
-  /** How messages name an instance: `semaphore`, `lock`, `boundedSemaphore`. */
+  /** @internal How messages name an instance: `semaphore`, `lock`, `boundedSemaphore`. */
+  get operand(): string {
+    return this.#operand();
+  }
+
   #operand(): string {
     const kind = this.#kind();
     return kind.charAt(0).toLowerCase() + kind.slice(1);
@@ -256,11 +266,7 @@ export class Semaphore implements Waitable, Parking {
       if (this.#counter <= 0 || budget-- === 0) break;
       queue.delete(link);
       if (kind === LINK) {
-        try {
-          (link as SemaphoreCallback)(this);
-        } catch (error) {
-          getHub().report({ kind: 'callback-error', where: `a rawlink callback of ${String(this)}`, error });
-        }
+        runRawlink(link as SemaphoreCallback, this, () => `a rawlink callback of ${String(this)}`);
         continue;
       }
       this.#waiting--;
@@ -295,6 +301,18 @@ export class Semaphore implements Waitable, Parking {
  * pool.release(); // throws OverReleaseError: nothing was acquired
  * ```
  */
+const SEM_ACQUIRE = blockingOperation<Semaphore, number | undefined, undefined, boolean>(
+  'semaphore.acquire()',
+  (sem, timeout) => sem.performAcquire(timeout),
+  (sem) => `${sem.operand}.acquire()`,
+);
+const SEM_RUN = blockingOperation<Semaphore, Callable, unknown[], unknown>('semaphore.run()', holding, (sem) => `${sem.operand}.run()`);
+const SEM_WAIT = blockingOperation<Semaphore, number | undefined, undefined, number>(
+  'semaphore.wait()',
+  (sem, timeout) => sem.performWait(timeout),
+  (sem) => `${sem.operand}.wait()`,
+);
+
 export class BoundedSemaphore extends Semaphore {
   /** The number of permits it was created with, which the counter never exceeds. */
   readonly initialValue: number;
@@ -317,5 +335,15 @@ export class BoundedSemaphore extends Semaphore {
       'of its permits are already free, so this release() matches no acquire(). Release only what ' +
       'you acquired; `yield* sem.run(fn)` pairs them for you (use a Semaphore if extra releases are deliberate)'
     );
+  }
+}
+
+/** Performs `run()` of a lock or semaphore: acquire, call, release however it ends. */
+export function* holding(lock: { acquire(): SwitchOp<boolean>; release(): void }, fn: Callable, args: unknown[]): GreenletBody<unknown> {
+  yield* lock.acquire();
+  try {
+    return yield* call(fn, ...(args as never[]));
+  } finally {
+    lock.release();
   }
 }

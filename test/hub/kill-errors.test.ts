@@ -84,7 +84,7 @@ describe('an error escaping finally during a kill', () => {
     await run(function* () {
       const task = failingCleanup(error);
       yield* sleep(0);
-      yield* task.kill(undefined, { block: false });
+      task.kill(undefined, { block: false });
       yield* settle();
     });
     expect(taskErrors()).toEqual([error]);

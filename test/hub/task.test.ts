@@ -327,7 +327,7 @@ describe('kill', () => {
         yield* sleep(10_000);
       });
       yield* sleep(0);
-      yield* task.kill(undefined, { block: false });
+      task.kill(undefined, { block: false });
       const deadRightAfter = task.dead;
       yield* task.join();
       return [deadRightAfter, task.dead];
@@ -581,7 +581,7 @@ describe('gevent spellings: option objects, getNowait, currentTask', () => {
         }
       });
       yield* sleep(0);
-      yield* t.kill({ error: Stop, block: false });
+      t.kill({ error: Stop, block: false });
       seen.push('kill returned');
       yield* t.join();
       return seen;
@@ -640,7 +640,7 @@ describe('gevent spellings: option objects, getNowait, currentTask', () => {
       const group = new Group([t]);
       const linked: string[] = [];
       t.rawlink(() => void linked.push('rawlink'));
-      yield* t.kill({ block: false });
+      t.kill({ block: false });
       expect([t.dead, t.ready(), t.successful()]).toEqual([true, true, true]);
       expect(linked).toEqual(['rawlink']);
       expect(group.size).toBe(0);

@@ -127,7 +127,7 @@ describe('waitFor(promise)', () => {
         received = yield* waitFor(second.promise);
       });
       yield* sleep(0);
-      yield* t.kill(undefined, { block: false });
+      t.kill(undefined, { block: false });
       yield* sleep(0);
       first.resolve('stale');
       yield* waitFor(settle());
@@ -288,7 +288,7 @@ describe('waitFor(signal => operation)', () => {
       // it kills the worker after the worker was handed the value and before it runs.
       const killer = spawn(function* () {
         yield* waitFor(gate.promise);
-        yield* worker.kill(undefined, { block: false });
+        worker.kill(undefined, { block: false });
       });
       const worker = spawn(function* () {
         got = yield* waitFor(gate.promise);

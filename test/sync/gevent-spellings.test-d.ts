@@ -33,7 +33,7 @@ function* square(x: number): GreenletBody<number> {
 describe('the loop protocol', () => {
   it('next() is an operation evaluating to a boolean; value has the item type', () => {
     const q = new Queue<string>();
-    expectTypeOf(q.iterate().next()).toEqualTypeOf<GreenletBody<boolean>>();
+    expectTypeOf(q.iterate().next()).toEqualTypeOf<SwitchOp<boolean>>();
     expectTypeOf(q.iterate().value).toEqualTypeOf<string>();
     expectTypeOf(new Channel<number>().iterate().next()).toEqualTypeOf<SwitchOp<boolean>>();
     expectTypeOf(new Channel<number>().iterate().value).toEqualTypeOf<number>();
@@ -57,7 +57,7 @@ describe('the loop protocol', () => {
 
   it('forEach takes a function of the item, plain or a generator function', () => {
     expectTypeOf(new SimpleQueue<string>().forEach).parameter(0).toEqualTypeOf<(item: string) => unknown>();
-    expectTypeOf(new PriorityQueue<number>().forEach((n) => n + 1)).toEqualTypeOf<GreenletBody<void>>();
+    expectTypeOf(new PriorityQueue<number>().forEach((n) => n + 1)).toEqualTypeOf<SwitchOp<void>>();
     expectTypeOf(iwait([spawn(square, 1)]).forEach).parameter(0).parameter(0).toEqualTypeOf<Task<number, [x: number]>>();
   });
 });
@@ -65,11 +65,11 @@ describe('the loop protocol', () => {
 describe('options and targets', () => {
   it('kill and killall take an options object first, or an error then options', () => {
     const t = spawn(square, 2);
-    expectTypeOf(t.kill({ block: false })).toEqualTypeOf<SwitchOp<void>>();
+    expectTypeOf(t.kill({ block: false })).toEqualTypeOf<void>(); // acts at once: nothing to yield*
     expectTypeOf(t.kill(RangeError, { timeout: 5 })).toEqualTypeOf<SwitchOp<void>>();
     // @ts-expect-error: the error goes first or in the options, not in both
     t.kill(new Error(), { error: new Error() });
-    expectTypeOf(killall([t], { timeout: 10 })).toEqualTypeOf<GreenletBody<void>>();
+    expectTypeOf(killall([t], { timeout: 10 })).toEqualTypeOf<SwitchOp<void>>();
   });
 
   it('queues take { maxsize, items }; a PriorityQueue also { compare }', () => {

@@ -251,7 +251,7 @@ describe('kill', () => {
       group.spawn(sleepFor, FOREVER);
       group.spawn(sleepFor, FOREVER);
       yield* sleep(0);
-      yield* group.kill(undefined, { block: false });
+      group.kill(undefined, { block: false });
       expect(group.size).toBe(2);
       yield* sleep(0);
       expect(group.size).toBe(0);
@@ -279,14 +279,14 @@ describe('kill', () => {
       const group = new Group([p1, p2]);
       expect(group.size).toBe(2);
 
-      yield* group.killone(p1, undefined, { block: false });
+      group.killone(p1, undefined, { block: false });
       expect(shots).toEqual([0, 0]);
       yield* sleep(0);
       expect(shots).toEqual([1, 0]);
       yield* group.killone(p1);
       yield* group.killone(p1);
       expect(shots).toEqual([1, 0]);
-      for (let i = 0; i < 3; i++) yield* group.kill(undefined, { block: false });
+      for (let i = 0; i < 3; i++) group.kill(undefined, { block: false });
       expect(shots).toEqual([1, 0]);
       yield* sleep(0);
       expect(shots).toEqual([1, 1]);

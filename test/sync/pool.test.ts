@@ -22,6 +22,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { GreenletExit, Queue, Task, Timeout, getHub, run, sleep, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
 import { TaskSet } from '../../src/sync/group.js';
 import { Pool, PoolFull } from '../../src/sync/pool.js';
+import { raisedBy } from '../raised.js';
 
 /** Long enough to mean "until killed": no test waits for it to pass. */
 const FOREVER = 100_000;
@@ -122,7 +123,7 @@ describe('basics', () => {
       const first = spawn(sleepFor, FOREVER);
       const second = spawn(sleepFor, FOREVER);
       yield* pool.add(first);
-      expect(() => pool.add(second, { blocking: false })).toThrow(PoolFull);
+      expect(yield* raisedBy(pool.add(second, { blocking: false }))).toBeInstanceOf(PoolFull);
       yield* second.kill();
       yield* first.kill();
     });

@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlockingError, GreenletExit, Task, Timeout, getHub, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { raisedBy } from '../raised.js';
 import {
   Empty,
   Full,
@@ -787,16 +788,16 @@ describe('shutdown (gevent 25 / CPython 3.13)', () => {
       yield* q.put('L');
       q.putNowait('O');
       q.shutdown();
-      expect(() => q.put('E')).toThrow(ShutDown);
+      expect(yield* raisedBy(q.put('E'))).toBeInstanceOf(ShutDown);
       expect(() => q.putNowait('W')).toThrow(ShutDown);
       expect('LO').toContain(yield* q.get());
       q.taskDone();
       expect('LO').toContain(yield* q.get());
       q.taskDone();
       expect(yield* q.join()).toBe(true);
-      expect(() => q.get()).toThrow(ShutDown);
+      expect(yield* raisedBy(q.get())).toBeInstanceOf(ShutDown);
       expect(() => q.getNowait()).toThrow(ShutDown);
-      expect(() => q.get(1000)).toThrow(ShutDown);
+      expect(yield* raisedBy(q.get(1000))).toBeInstanceOf(ShutDown);
     });
     expect(q.isShutdown).toBe(true);
   });
@@ -807,9 +808,9 @@ describe('shutdown (gevent 25 / CPython 3.13)', () => {
       yield* q.put('L');
       q.putNowait('O');
       q.shutdown(true);
-      expect(() => q.put('E')).toThrow(ShutDown);
+      expect(yield* raisedBy(q.put('E'))).toBeInstanceOf(ShutDown);
       expect(() => q.putNowait('W')).toThrow(ShutDown);
-      expect(() => q.get()).toThrow(ShutDown);
+      expect(yield* raisedBy(q.get())).toBeInstanceOf(ShutDown);
       expect(() => q.getNowait()).toThrow(ShutDown);
       expect(() => q.taskDone()).toThrow(TaskDoneError);
       expect(yield* q.join()).toBe(true);

@@ -30,6 +30,7 @@ import {
   spawnLater,
   withTimeout,
   type GreenletBody,
+  type SwitchOp,
   type KillOptions,
   type Task as TaskType,
 } from 'greenlet-ts';
@@ -598,7 +599,7 @@ describe.each<[string, Starter, boolean]>([
   }
 
   function* killGreenlet(g: TaskType, block: boolean, useKillall: boolean, exc: KillOptions['error']): GreenletBody<void> {
-    const killer = (): GreenletBody<void> | ReturnType<TaskType['kill']> =>
+    const killer = (): SwitchOp<void> =>
       useKillall ? killall([g], { error: exc, block }) : g.kill({ error: exc, block });
     yield* killer();
     if (!block) yield* sleep(SMALLEST_RELIABLE_DELAY); // a turn of the hub, for the kill to take effect

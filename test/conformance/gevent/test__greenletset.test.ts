@@ -89,7 +89,7 @@ describe('Test', () => {
       // A task killed before it ever ran ends (and leaves the group) at once here; in
       // gevent its links fire at the hub's next turn. So the tasks run first.
       yield* sleep(0);
-      yield* s.kill({ block: false });
+      s.kill({ block: false });
       expect(s.size).toBe(2);
       yield* sleep(1);
       expect(s.size).toBe(0);
@@ -110,7 +110,7 @@ describe('Test', () => {
       const s = new Group([p1, p2]);
       expect(s.size).toBe(2);
       check(0, 0);
-      yield* s.killone(p1, { block: false });
+      s.killone(p1, { block: false });
       check(0, 0);
       yield* sleep(0);
       check(1, 0);
@@ -118,9 +118,9 @@ describe('Test', () => {
       check(1, 0);
       yield* s.killone(p1);
       check(1, 0);
-      yield* s.kill({ block: false });
-      yield* s.kill({ block: false });
-      yield* s.kill({ block: false });
+      s.kill({ block: false });
+      s.kill({ block: false });
+      s.kill({ block: false });
       check(1, 0);
       yield* sleep(DELAY);
       check(1, 1);

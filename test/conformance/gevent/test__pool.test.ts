@@ -243,7 +243,7 @@ describe('PoolBasicTests', () => {
       const second = spawn(sleep, FOREVER);
       try {
         yield* p.add(first);
-        expect(() => p.add(second, { blocking: false })).toThrow(PoolFull);
+        expect(yield* raisedBy(() => p.add(second, { blocking: false }))).toBeInstanceOf(PoolFull);
       } finally {
         yield* second.kill();
         yield* first.kill();
