@@ -52,6 +52,21 @@ describe.concurrent('examples', () => {
     expect(output).toContain('   └─ parent-5 (parked)\n      └─ child-6 (parked)');
   });
 
+  it('the-one-rule.ts: each forgotten yield* is named in the task that made it, takes nothing, and the bystander finishes', async () => {
+    const hint = 'An operation does nothing until `yield*` runs it';
+    expect(lines(await run('examples/the-one-rule.ts'))).toEqual([
+      `getter-3: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed`,
+      `sleeper-4: MissingYieldError: <Task "sleeper-4" dead> finished with sleep() made and never performed: write \`yield* sleep()\` where you make it. ${hint}`,
+      'awaiter-5: TypeError: yield* (intermediate value) is not iterable (greenlet-ts: `yield*` performs operations and switches; if this was a promise, wait for it with `yield* waitFor(promise)`)',
+      'yielder-6: GreenletError: <Task "yielder-6" current active started> yielded a promise to the switcher: a greenlet cannot await, so write `yield* waitFor(promise)` (from greenlet-ts) to wait for it; a bare `yield` is not a switch',
+      `twice-7: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed`,
+      'items still queued: 3',
+      'the bystander: done',
+      'waitFor, written right: 42',
+      'plain code: BlockingError: task.get() blocks, and it was called in the main greenlet (plain code, callbacks, async functions): only a task can block. Run the code in a task (`spawn(fn)`, or `await run(fn)` from async code) and write `yield* task.get(...)`. From plain code read `task.value` / `task.exception` once `task.ready()`, or `await task`',
+    ]);
+  });
+
   it('seed.ts prints 12, 56 and 34, and never 78', async () => {
     expect(lines(await run('examples/seed.ts'))).toEqual(['12', '56', '34']);
   });

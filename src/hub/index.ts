@@ -13,6 +13,7 @@ export { run } from './run.js';
 export { iwait, wait, joinall, killall, WaitIterator } from './wait.js';
 export type { Waitable, WaitOptions, JoinallOptions } from './wait.js';
 export { LoopExit, BlockingError } from './errors.js';
+export { blockingOperation } from './hub.js';
 export type { BlockedTask } from './errors.js';
 export { getHub, Hub, printReport, printEveryReport, limitReports, reportKey, DEFAULT_REPORT_LIMITS, PASS_BUDGET, greenletOf } from './hub.js';
 export type { HubReport, HubReporter, HubMonitor, SuppressedReports, ReportLimits } from './hub.js';
