@@ -104,7 +104,8 @@ export class Operation<Self, A = undefined, B = undefined, R = unknown> implemen
    * one object, and V8 can inline this method and the perform behind it.
    */
   [Symbol.iterator](): Iterator<SwitchSignal, R, unknown> {
-    if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) throw performedTwice('an operation');
+    // Throws only in functions of their own, so that V8 inlines this method (see Port's).
+    if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return opReused();
     const self = S.opSelf as Self;
     const a = S.opA as A;
     const b = S.opB as B;
@@ -128,6 +129,10 @@ export class Operation<Self, A = undefined, B = undefined, R = unknown> implemen
 }
 
 Object.defineProperty(Operation.prototype, LAZY_OP, { value: true });
+
+function opReused(): never {
+  throw performedTwice('an operation');
+}
 
 function refuseOutside(name: string): (self: unknown, a: unknown, b: unknown, where: Outside) => never {
   return (_self, _a, _b, where) => {
@@ -164,6 +169,11 @@ export function lazy<Self, A, B, R>(op: Operation<Self, A, B, R>, self: Self, a:
     S.opB = b;
     return op;
   }
+  return lazySlow(op, self, a, b);
+}
+
+/** {@link lazy} when the slot is taken or nothing can perform: apart, so that `lazy` stays small. */
+function lazySlow<Self, A, B, R>(op: Operation<Self, A, B, R>, self: Self, a: A, b: B): SwitchOp<R> {
   if (S.reqState === OP_PENDING) throw forgottenOperation();
   if (S.reqState === REQUESTED) throw refuseRequest(undefined);
   return op.outside(self, a, b, S.curRec === S.mainRec && S.reqState === IDLE ? 'main' : 'callback');

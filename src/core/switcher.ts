@@ -190,9 +190,10 @@ export const EMPTY: readonly [] = Object.freeze([]) as readonly [];
 class Port implements Iterator<SwitchSignal, unknown, unknown> {
   [Symbol.iterator](): this {
     // A request is consumed by the first `yield*` on it; a second one would evaluate to
-    // undefined without switching.
-    if (S.reqState !== REQUESTED) throw performedTwice('a switch request');
-    return this;
+    // undefined without switching. (The throw lives in a function of its own: with a
+    // throw here V8 no longer inlines this method into each `yield*`, which cost a switch
+    // round trip ~3 % in instructions, measured with callgrind.)
+    return S.reqState === REQUESTED ? this : portReused();
   }
   next(value?: unknown): IteratorResult<SwitchSignal, unknown> {
     if (S.reqState === REQUESTED) {
@@ -208,6 +209,10 @@ class Port implements Iterator<SwitchSignal, unknown, unknown> {
   return(value?: unknown): IteratorResult<SwitchSignal, unknown> {
     return { done: true, value };
   }
+}
+
+function portReused(): never {
+  throw performedTwice('a switch request');
 }
 
 /** The one iterator every `yield*` of a switch delegates to. */
