@@ -32,8 +32,9 @@ import fsp, { type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { call } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import type { SwitchSignal } from '../core/switcher.js';
-import { currentTask } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import type { SwitchOp, SwitchSignal } from '../core/switcher.js';
+import { blockingOperation, currentTask } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { once } from '../interop/events.js';
 import { DONE, type Done } from '../interop/iterate.js';
@@ -153,15 +154,22 @@ function* abortable<T>(
  * const config = JSON.parse(yield* readFile('config.json', { encoding: 'utf8', timeout: 1000 }));
  * ```
  */
-export function readFile(path: PathLike, options?: (ReadFileOptions & { encoding?: null }) | null): GreenletBody<Buffer>;
-export function readFile(path: PathLike, options: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): GreenletBody<string>;
-export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOptions | null): GreenletBody<Buffer | string>;
-export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOptions | null): GreenletBody<Buffer | string> {
-  const opts: ReadFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
-  return abortable('readFile', path, opts.timeout, (signal) =>
-    fsp.readFile(path, { encoding: opts.encoding ?? null, flag: opts.flag, signal }),
-  );
+export function readFile(path: PathLike, options?: (ReadFileOptions & { encoding?: null }) | null): SwitchOp<Buffer>;
+export function readFile(path: PathLike, options: BufferEncoding | (ReadFileOptions & { encoding: BufferEncoding })): SwitchOp<string>;
+export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOptions | null): SwitchOp<Buffer | string>;
+export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOptions | null): SwitchOp<Buffer | string> {
+  return lazy(READ_FILE, path, options, undefined);
 }
+
+const READ_FILE = blockingOperation<PathLike, BufferEncoding | ReadFileOptions | null | undefined, undefined, Buffer | string>(
+  'readFile()',
+  (path, options) => {
+    const opts: ReadFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
+    return abortable('readFile', path, opts.timeout, (signal) =>
+      fsp.readFile(path, { encoding: opts.encoding ?? null, flag: opts.flag, signal }),
+    );
+  },
+);
 
 /**
  * Write `data` to a file, replacing it (or creating it). Killing the task, or `timeout`,
@@ -172,10 +180,26 @@ export function readFile(path: PathLike, options?: BufferEncoding | ReadFileOpti
  * yield* writeFile('new.txt', 'hello\n', { flag: 'wx' }); // EEXIST if it exists
  * ```
  */
-export function writeFile(path: PathLike, data: string | Uint8Array, options?: WriteFileOptions | BufferEncoding): GreenletBody<void> {
+export function writeFile(path: PathLike, data: string | Uint8Array, options?: WriteFileOptions | BufferEncoding): SwitchOp<void> {
+  return lazy(WRITE_FILE, path, data, options);
+}
+
+const WRITE_FILE = blockingOperation<PathLike, string | Uint8Array, WriteFileOptions | BufferEncoding | undefined, void>(
+  'writeFile()',
+  (path, data, options) => writing('writeFile', 'w', path, data, options),
+);
+
+/** writeFile and appendFile: fsp.appendFile is writeFile with the 'a' flag; writeFile is the one that documents `signal`. */
+function writing(
+  name: string,
+  flag: string,
+  path: PathLike,
+  data: string | Uint8Array,
+  options: WriteFileOptions | BufferEncoding | undefined,
+): GreenletBody<void> {
   const opts: WriteFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
-  return abortable('writeFile', path, opts.timeout, (signal) =>
-    fsp.writeFile(path, data, { encoding: opts.encoding, mode: opts.mode, flag: opts.flag ?? 'w', signal }),
+  return abortable(name, path, opts.timeout, (signal) =>
+    fsp.writeFile(path, data, { encoding: opts.encoding, mode: opts.mode, flag: opts.flag ?? flag, signal }),
   );
 }
 
@@ -186,13 +210,14 @@ export function writeFile(path: PathLike, data: string | Uint8Array, options?: W
  * yield* appendFile('app.log', `${new Date().toISOString()} started\n`);
  * ```
  */
-export function appendFile(path: PathLike, data: string | Uint8Array, options?: WriteFileOptions | BufferEncoding): GreenletBody<void> {
-  const opts: WriteFileOptions = typeof options === 'string' ? { encoding: options } : (options ?? {});
-  // fsp.appendFile is writeFile with the 'a' flag; writeFile is the one that documents `signal`.
-  return abortable('appendFile', path, opts.timeout, (signal) =>
-    fsp.writeFile(path, data, { encoding: opts.encoding, mode: opts.mode, flag: opts.flag ?? 'a', signal }),
-  );
+export function appendFile(path: PathLike, data: string | Uint8Array, options?: WriteFileOptions | BufferEncoding): SwitchOp<void> {
+  return lazy(APPEND_FILE, path, data, options);
 }
+
+const APPEND_FILE = blockingOperation<PathLike, string | Uint8Array, WriteFileOptions | BufferEncoding | undefined, void>(
+  'appendFile()',
+  (path, data, options) => writing('appendFile', 'a', path, data, options),
+);
 
 /**
  * Open `path` for reading and evaluate to its handle, closing a handle that arrives after
@@ -224,7 +249,13 @@ function ignore(): void {}
  * `fs.promises.copyFile` would be one system call (faster, copy-on-write where the file
  * system offers it) that nothing can stop.
  */
-export function* copyFile(source: PathLike, destination: PathLike, options: CopyFileOptions = {}): GreenletBody<void> {
+export function copyFile(source: PathLike, destination: PathLike, options: CopyFileOptions = {}): SwitchOp<void> {
+  return lazy(COPY_FILE, source, destination, options);
+}
+
+const COPY_FILE = blockingOperation<PathLike, PathLike, CopyFileOptions, void>('copyFile()', copying);
+
+function* copying(source: PathLike, destination: PathLike, options: CopyFileOptions): GreenletBody<void> {
   currentTask('copyFile()');
   const deadline = options.timeout === undefined ? null : new FileTimeout('copyFile', describePath(source), options.timeout).start();
   let output: fs.WriteStream | null = null;
@@ -307,17 +338,24 @@ export function openReader(path: PathLike, options: OpenReaderOptions = {}): Lin
  * If `fn` raises, the task is killed or `timeout` passes, the file is closed and the error
  * goes on (a {@link FileTimeout} for the timeout).
  */
-export function* readLines(
+export function readLines(
   path: PathLike,
   fn: (line: string) => Generator<SwitchSignal, unknown, unknown> | unknown,
   options: ReadLinesOptions = {},
-): GreenletBody<number> {
+): SwitchOp<number> {
+  if (typeof fn !== 'function') throw new TypeError(`readLines() takes a function to call with each line, not ${typeof fn}`);
+  return lazy(READ_LINES, path, fn, options);
+}
+
+const READ_LINES = blockingOperation<PathLike, (line: string) => unknown, ReadLinesOptions, number>('readLines()', readingLines);
+
+function* readingLines(path: PathLike, fn: (line: string) => unknown, options: ReadLinesOptions): GreenletBody<number> {
   currentTask('readLines()');
   const deadline = options.timeout === undefined ? null : new FileTimeout('readLines', describePath(path), options.timeout).start();
   const reader = openReader(path, options);
   let count = 0;
   try {
-    for (let line: string | Done; (line = yield* reader.readLine()) !== DONE; ) {
+    for (let line: string | Done; (line = yield* reader.performReadLine()) !== DONE; ) {
       const result: unknown = yield* call(fn, line);
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
         throw new TypeError(

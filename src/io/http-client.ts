@@ -22,6 +22,9 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
+import { lazy } from '../core/operation.js';
+import type { SwitchOp } from '../core/switcher.js';
+import { blockingOperation } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { now } from '../hub/timers.js';
 import { AbortError } from '../interop/abort.js';
@@ -121,9 +124,14 @@ export class HttpFetchResponse implements Disposable {
     return this.raw.url;
   }
 
-  /** The body as text (UTF-8). */
-  *text(): GreenletBody<string> {
-    return yield* this.#exchange.step(() => this.raw.text());
+  /** The body as text (UTF-8): `yield* res.text()`. */
+  text(): SwitchOp<string> {
+    return lazy(TEXT, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link HttpFetchResponse.text}. */
+  performText(): GreenletBody<string> {
+    return this.#exchange.step(() => this.raw.text());
   }
 
   /**
@@ -134,12 +142,22 @@ export class HttpFetchResponse implements Disposable {
    * const { sum } = (yield* res.json()) as { sum: number };
    * ```
    */
-  *json<T = unknown>(): GreenletBody<T> {
-    return (yield* this.#exchange.step(() => this.raw.json())) as T;
+  json<T = unknown>(): SwitchOp<T> {
+    return lazy(JSON_BODY, this, undefined, undefined) as SwitchOp<T>;
   }
 
-  /** The body as bytes. */
-  *bytes(): GreenletBody<Buffer> {
+  /** @internal Performs {@link HttpFetchResponse.json}. */
+  performJson(): GreenletBody<unknown> {
+    return this.#exchange.step(() => this.raw.json() as Promise<unknown>);
+  }
+
+  /** The body as bytes: `yield* res.bytes()`. */
+  bytes(): SwitchOp<Buffer> {
+    return lazy(BYTES, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link HttpFetchResponse.bytes}. */
+  *performBytes(): GreenletBody<Buffer> {
     const buffer = yield* this.#exchange.step(() => this.raw.arrayBuffer());
     return Buffer.from(buffer);
   }
@@ -151,7 +169,12 @@ export class HttpFetchResponse implements Disposable {
    * for (let chunk; (chunk = yield* res.read()) !== null; ) total += chunk.length;
    * ```
    */
-  *read(): GreenletBody<Uint8Array | null> {
+  read(): SwitchOp<Uint8Array | null> {
+    return lazy(READ, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link HttpFetchResponse.read}. */
+  *performRead(): GreenletBody<Uint8Array | null> {
     const body = this.raw.body;
     if (body === null) return null;
     const reader = (this.#reader ??= body.getReader());
@@ -193,8 +216,18 @@ export class HttpFetchResponse implements Disposable {
  * @throws TypeError (`fetch failed`, with the reason as `cause`) when the request fails:
  *   connection refused or reset, bad URL...
  */
-export function* httpFetch(url: string | URL, init: HttpFetchInit = {}): GreenletBody<HttpFetchResponse> {
-  const { timeout, ...requestInit } = init;
+export function httpFetch(url: string | URL, init?: HttpFetchInit): SwitchOp<HttpFetchResponse> {
+  return lazy(FETCH, url, init, undefined);
+}
+
+const FETCH = blockingOperation<string | URL, HttpFetchInit | undefined, undefined, HttpFetchResponse>('httpFetch()', fetching);
+const TEXT = blockingOperation<HttpFetchResponse, undefined, undefined, string>('response.text()', (r) => r.performText());
+const JSON_BODY = blockingOperation<HttpFetchResponse, undefined, undefined, unknown>('response.json()', (r) => r.performJson());
+const BYTES = blockingOperation<HttpFetchResponse, undefined, undefined, Buffer>('response.bytes()', (r) => r.performBytes());
+const READ = blockingOperation<HttpFetchResponse, undefined, undefined, Uint8Array | null>('response.read()', (r) => r.performRead());
+
+function* fetching(url: string | URL, init: HttpFetchInit | undefined): GreenletBody<HttpFetchResponse> {
+  const { timeout, ...requestInit } = init ?? {};
   const method = (requestInit.method ?? 'GET').toUpperCase();
   const exchange = new FetchExchange(`${method} ${String(url)}`, timeout);
   const userSignal = requestInit.signal ?? null;

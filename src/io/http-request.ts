@@ -33,8 +33,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { BadRequest, BodyReadTimeout, ClientDisconnected, PayloadTooLarge } from './http-errors.js';
 import type { RequestTarget } from './request-target.js';
@@ -167,14 +168,19 @@ export class HttpRequest implements Parking {
    * @throws BodyReadTimeout when no chunk came within `timeout` ms (the read can be retried: nothing is lost).
    * @throws ClientDisconnected when the client went away before the body ended.
    */
-  read(options: BodyReadOptions = {}): SwitchOp<Buffer | null> {
+  read(options?: BodyReadOptions): SwitchOp<Buffer | null> {
+    return lazy(READ, this, options, undefined);
+  }
+
+  /** @internal Performs {@link HttpRequest.read}. */
+  performRead(options: BodyReadOptions | undefined): Performed<Buffer | null> {
     const task = currentTask('request.read()');
     if (this.#waiter !== null) {
       throw new GreenletError(
         `${this.#waiter.name} is already reading the body of ${this.toString()}: one task reads a request's body at a time`,
       );
     }
-    const limit = options.limit ?? this.#defaultLimit;
+    const limit = options?.limit ?? this.#defaultLimit;
     this.#checkDeclaredLength(limit);
     this.#limit = limit;
     const item = this.#poll();
@@ -184,7 +190,7 @@ export class HttpRequest implements Parking {
     raw.on('readable', this.#deliver);
     raw.on('end', this.#deliver);
     raw.on('close', this.#deliver);
-    const timeout = options.timeout;
+    const timeout = options?.timeout;
     return timeout === undefined ? park(task, this) : park(task, this, timeout, new BodyReadTimeout(timeout), true);
   }
 
@@ -201,14 +207,21 @@ export class HttpRequest implements Parking {
    * @throws BodyReadTimeout if the body did not arrive in `timeout` ms: the time covers the whole body.
    * @throws ClientDisconnected when the client went away before the body ended.
    */
-  *body(options: BodyReadOptions = {}): GreenletBody<Buffer> {
+  body(options?: BodyReadOptions): SwitchOp<Buffer> {
+    return lazy(BODY, this, options, undefined);
+  }
+
+  /** @internal Performs {@link HttpRequest.body}. */
+  *performBody(options: BodyReadOptions | undefined): GreenletBody<Buffer> {
     if (this.#body !== null) return this.#body;
-    const limit = options.limit ?? this.#defaultLimit;
+    const limit = options?.limit ?? this.#defaultLimit;
     this.#checkDeclaredLength(limit);
-    const timeout = options.timeout === undefined ? null : new Timeout(options.timeout, new BodyReadTimeout(options.timeout)).start();
+    const ms = options?.timeout;
+    const timeout = ms === undefined ? null : new Timeout(ms, new BodyReadTimeout(ms)).start();
     const chunks: Buffer[] = [];
+    const readOptions: BodyReadOptions = { limit };
     try {
-      for (let chunk: Buffer | null; (chunk = yield* this.read({ limit })) !== null; ) chunks.push(chunk);
+      for (let chunk: Buffer | null; (chunk = yield* this.performRead(readOptions)) !== null; ) chunks.push(chunk);
     } finally {
       timeout?.cancel();
     }
@@ -220,8 +233,13 @@ export class HttpRequest implements Parking {
    * The body decoded as text, with the charset of its `Content-Type` (UTF-8 by default).
    * Same options and errors as {@link HttpRequest.body}.
    */
-  *text(options: BodyReadOptions = {}): GreenletBody<string> {
-    const bytes = yield* this.body(options);
+  text(options?: BodyReadOptions): SwitchOp<string> {
+    return lazy(TEXT, this, options, undefined);
+  }
+
+  /** @internal Performs {@link HttpRequest.text}. */
+  *performText(options: BodyReadOptions | undefined): GreenletBody<string> {
+    const bytes = yield* this.performBody(options);
     return decode(bytes, charsetOf(this.headers['content-type']));
   }
 
@@ -233,10 +251,15 @@ export class HttpRequest implements Parking {
    * const { name } = yield* request.json<{ name: string }>();
    * ```
    */
-  *json<T = unknown>(options: BodyReadOptions = {}): GreenletBody<T> {
-    const text = yield* this.text(options);
+  json<T = unknown>(options?: BodyReadOptions): SwitchOp<T> {
+    return lazy(JSON_BODY, this, options, undefined) as SwitchOp<T>;
+  }
+
+  /** @internal Performs {@link HttpRequest.json}. */
+  *performJson(options: BodyReadOptions | undefined): GreenletBody<unknown> {
+    const text = yield* this.performText(options);
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(text) as unknown;
     } catch (error) {
       throw new BadRequest(`the request body is not valid JSON: ${(error as Error).message}`, { cause: error });
     }
@@ -347,7 +370,7 @@ export class HttpRequest implements Parking {
     let left = limit;
     try {
       for (;;) {
-        const chunk = yield* this.read({ limit: Infinity });
+        const chunk = yield* this.performRead(NO_LIMIT);
         if (chunk === null) return true;
         left -= chunk.length;
         if (left < 0) return false;
@@ -381,6 +404,20 @@ export class HttpRequest implements Parking {
 }
 
 const PENDING: unique symbol = Symbol('pending');
+const NO_LIMIT: BodyReadOptions = Object.freeze({ limit: Infinity });
+
+const READ = blockingOperation<HttpRequest, BodyReadOptions | undefined, undefined, Buffer | null>('request.read()', (r, options) =>
+  r.performRead(options),
+);
+const BODY = blockingOperation<HttpRequest, BodyReadOptions | undefined, undefined, Buffer>('request.body()', (r, options) =>
+  r.performBody(options),
+);
+const TEXT = blockingOperation<HttpRequest, BodyReadOptions | undefined, undefined, string>('request.text()', (r, options) =>
+  r.performText(options),
+);
+const JSON_BODY = blockingOperation<HttpRequest, BodyReadOptions | undefined, undefined, unknown>('request.json()', (r, options) =>
+  r.performJson(options),
+);
 
 function disconnected(): ClientDisconnected {
   return new ClientDisconnected('the client disconnected before it sent the whole request body');

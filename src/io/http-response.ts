@@ -25,8 +25,9 @@
  */
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { GreenletError } from '../core/errors.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { ClientDisconnected, ResponseFinished, ResponseWriteTimeout } from './http-errors.js';
 
 /** A response body: text (UTF-8) or bytes. */
@@ -147,7 +148,12 @@ export class HttpResponse implements Parking {
    * @throws ResponseWriteTimeout if the client took nothing within `timeout` ms.
    * @throws ResponseFinished after `end()`.
    */
-  write(chunk: ResponseChunk, options: ResponseWriteOptions = {}): SwitchOp<void> {
+  write(chunk: ResponseChunk, options?: ResponseWriteOptions): SwitchOp<void> {
+    return lazy(WRITE, this, chunk, options);
+  }
+
+  /** @internal Performs {@link HttpResponse.write}. */
+  performWrite(chunk: ResponseChunk, options: ResponseWriteOptions | undefined): Performed<void> {
     const task = currentTask('response.write()');
     const raw = this.raw;
     if (raw.writableEnded) throw new ResponseFinished(`${this.#label}: write() after end(): the response has already ended`);
@@ -168,7 +174,7 @@ export class HttpResponse implements Parking {
       });
     }
     this.#writer = task;
-    const timeout = options.timeout;
+    const timeout = options?.timeout;
     return timeout === undefined ? park(task, this) : park(task, this, timeout, new ResponseWriteTimeout(timeout), true);
   }
 
@@ -244,3 +250,7 @@ export class HttpResponse implements Parking {
     return `HttpResponse(${this.#label})${this.#writer !== null ? '.write()' : ''}`;
   }
 }
+
+const WRITE = blockingOperation<HttpResponse, ResponseChunk, ResponseWriteOptions | undefined, void>('response.write()', (r, chunk, options) =>
+  r.performWrite(chunk, options),
+);

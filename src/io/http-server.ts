@@ -45,8 +45,9 @@ import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { isIterator, type SwitchSignal } from '../core/switcher.js';
-import { getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { isIterator, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { blockingOperation, getHub } from '../hub/hub.js';
 import { Task, currentTaskOrNull } from '../hub/task.js';
 import { Event } from '../sync/event.js';
 import { Group } from '../sync/group.js';
@@ -359,7 +360,12 @@ export class HttpServer {
    *
    * @throws the listen error (e.g. `EADDRINUSE`); the server is then stopped.
    */
-  *start(): GreenletBody<this> {
+  start(): SwitchOp<this> {
+    return lazy(START, this, undefined, undefined) as SwitchOp<this>;
+  }
+
+  /** @internal Performs {@link HttpServer.start}. */
+  *performStart(): GreenletBody<this> {
     switch (this.#state) {
       case LISTENING:
         return this;
@@ -396,9 +402,9 @@ export class HttpServer {
     return this;
   }
 
-  /** The same as {@link HttpServer.start}, under Node's name. */
-  listen(): GreenletBody<this> {
-    return this.start();
+  /** The same as {@link HttpServer.start}, under Node's name: `yield* server.listen()`. */
+  listen(): SwitchOp<this> {
+    return lazy(LISTEN, this, undefined, undefined) as SwitchOp<this>;
   }
 
   /**
@@ -406,12 +412,17 @@ export class HttpServer {
    * from another task or a callback). If the task running it is killed, the server is
    * stopped first, with the default grace period.
    */
-  *serveForever(): GreenletBody<void> {
-    if (this.#state === NEW) yield* this.start();
+  serveForever(): SwitchOp<void> {
+    return lazy(SERVE_FOREVER, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link HttpServer.serveForever}. */
+  *performServeForever(): GreenletBody<void> {
+    if (this.#state === NEW) yield* this.performStart();
     try {
-      yield* this.#stopped.wait();
+      yield* this.#stopped.performWait(undefined);
     } finally {
-      if (!this.#stopped.isSet()) yield* this.stop();
+      if (!this.#stopped.isSet()) yield* this.performStop(DEFAULT_STOP_GRACE);
     }
   }
 
@@ -427,7 +438,12 @@ export class HttpServer {
    * yield* server.stop(5000); // up to 5 s for the requests in flight
    * ```
    */
-  *stop(graceMs: number = DEFAULT_STOP_GRACE): GreenletBody<void> {
+  stop(graceMs: number = DEFAULT_STOP_GRACE): SwitchOp<void> {
+    return lazy(STOP, this, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link HttpServer.stop}. */
+  *performStop(graceMs: number): GreenletBody<void> {
     if (this.#state === STARTING) yield* this.#startEnded.wait();
     switch (this.#state) {
       case NEW:
@@ -598,6 +614,13 @@ export class HttpServer {
     return `HttpServer(${where}${this.#state === LISTENING ? '' : `, ${this.#state}`})`;
   }
 }
+
+const START = blockingOperation<HttpServer, undefined, undefined, HttpServer>('server.start()', (server) => server.performStart());
+const LISTEN = blockingOperation<HttpServer, undefined, undefined, HttpServer>('server.listen()', (server) => server.performStart());
+const SERVE_FOREVER = blockingOperation<HttpServer, undefined, undefined, void>('server.serveForever()', (server) =>
+  server.performServeForever(),
+);
+const STOP = blockingOperation<HttpServer, number, undefined, void>('server.stop()', (server, graceMs) => server.performStop(graceMs));
 
 /** Nothing went wrong: the handler returned. */
 const NO_FAILURE: unique symbol = Symbol('no failure');

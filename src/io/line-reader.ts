@@ -25,6 +25,9 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
+import { lazy } from '../core/operation.js';
+import type { SwitchOp } from '../core/switcher.js';
+import { blockingOperation } from '../hub/hub.js';
 import { DONE, iterate, type AsyncIterableReader, type Done } from '../interop/iterate.js';
 
 /** Encodings in which a `\n` byte is always a newline, so lines can be cut on bytes. */
@@ -138,7 +141,12 @@ export class LineReader implements Disposable {
    * if needed; {@link DONE} at the end. Inside a task: `const chunk = yield* reader.read()`.
    * Raises the source's error (an fs error such as `ENOENT`).
    */
-  *read(): GreenletBody<Buffer | Done> {
+  read(): SwitchOp<Buffer | Done> {
+    return lazy(READ, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link LineReader.read}. */
+  *performRead(): GreenletBody<Buffer | Done> {
     if (this.#partialLength !== 0) {
       const pieces = this.#partial;
       if (this.#chunk !== null) pieces.push(this.#chunk.subarray(this.#offset));
@@ -164,7 +172,12 @@ export class LineReader implements Disposable {
    * {@link LineTooLong} for a line longer than `maxLineLength` (the reader is unchanged),
    * and the source's error if it fails.
    */
-  *readLine(): GreenletBody<string | Done> {
+  readLine(): SwitchOp<string | Done> {
+    return lazy(READ_LINE, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link LineReader.readLine}. */
+  *performReadLine(): GreenletBody<string | Done> {
     const max = this.#maxLineLength;
     for (;;) {
       const chunk = this.#chunk;
@@ -247,3 +260,8 @@ export class LineReader implements Disposable {
     this.close();
   }
 }
+
+const READ = blockingOperation<LineReader, undefined, undefined, Buffer | Done>('reader.read()', (reader) => reader.performRead());
+const READ_LINE = blockingOperation<LineReader, undefined, undefined, string | Done>('reader.readLine()', (reader) =>
+  reader.performReadLine(),
+);

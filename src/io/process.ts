@@ -42,8 +42,9 @@
 import { spawn as spawnChild, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { once } from '../interop/events.js';
 import { LineReader, type LineEncoding } from './line-reader.js';
@@ -309,8 +310,8 @@ class Notifier implements Parking {
     wake(task, true);
   };
 
-  /** Wait for a notification: true, or false after `ms`. */
-  wait(operation: string, ms?: number): SwitchOp<boolean> {
+  /** Wait for a notification: true, or false after `ms`. Called in performs only (not an operation). */
+  wait(operation: string, ms?: number): Performed<boolean> {
     const task = currentTask(operation);
     if (this.#pending) {
       this.#pending = false;
@@ -451,6 +452,11 @@ export class Subprocess implements Disposable {
    * The exit is the process's end; output it wrote may still be unread in `child.stdout`.
    */
   wait(timeout?: number): SwitchOp<ExitStatus> {
+    return lazy(WAIT, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link Subprocess.wait}. */
+  performWait(timeout: number | undefined): Performed<ExitStatus> {
     const task = currentTask('child.wait()');
     if (this.#exit !== null) return immediate(this.#exit);
     if (timeout !== undefined) return this.#timedWait(task, timeout);
@@ -499,7 +505,12 @@ export class Subprocess implements Disposable {
    * const { signal } = yield* child.stop(200);
    * ```
    */
-  *stop(graceMs: number = this.#killGraceMs): GreenletBody<ExitStatus> {
+  stop(graceMs: number = this.#killGraceMs): SwitchOp<ExitStatus> {
+    return lazy(STOP, this, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link Subprocess.stop}. */
+  *performStop(graceMs: number): GreenletBody<ExitStatus> {
     if (this.#exit !== null) return this.#exit;
     this.kill(this.#killSignal);
     try {
@@ -531,7 +542,12 @@ export class Subprocess implements Disposable {
    * child.closeInput();
    * ```
    */
-  *write(data: string | Uint8Array): GreenletBody<void> {
+  write(data: string | Uint8Array): SwitchOp<void> {
+    return lazy(WRITE, this, data, undefined);
+  }
+
+  /** @internal Performs {@link Subprocess.write}. */
+  *performWrite(data: string | Uint8Array): GreenletBody<void> {
     const stdin = this.#stdin('child.write()');
     if (this.#stdinError !== NONE) throw this.#stdinError;
     if (stdin.writableEnded || stdin.destroyed) {
@@ -572,6 +588,14 @@ export class Subprocess implements Disposable {
   }
 }
 
+const WAIT = blockingOperation<Subprocess, number | undefined, undefined, ExitStatus>('child.wait()', (child, timeout) =>
+  child.performWait(timeout),
+);
+const STOP = blockingOperation<Subprocess, number, undefined, ExitStatus>('child.stop()', (child, graceMs) => child.performStop(graceMs));
+const WRITE = blockingOperation<Subprocess, string | Uint8Array, undefined, void>('child.write()', (child, data) =>
+  child.performWrite(data),
+);
+
 function stdio(mode: StdioMode | undefined): StdioMode {
   return mode ?? 'pipe';
 }
@@ -592,11 +616,13 @@ function stdio(mode: StdioMode | undefined): StdioMode {
  * The child is not tied to the task: end it with `yield* child.stop()` (or `using`, which
  * SIGKILLs it without waiting) when you are done. `runProcess` is the call that ties them.
  */
-export function* spawnProcess(
-  command: string,
-  args: readonly string[] = [],
-  options: SpawnProcessOptions = {},
-): GreenletBody<Subprocess> {
+export function spawnProcess(command: string, args: readonly string[] = [], options: SpawnProcessOptions = {}): SwitchOp<Subprocess> {
+  return lazy(SPAWN_PROCESS, command, args, options);
+}
+
+const SPAWN_PROCESS = blockingOperation<string, readonly string[], SpawnProcessOptions, Subprocess>('spawnProcess()', spawning);
+
+function* spawning(command: string, args: readonly string[], options: SpawnProcessOptions): GreenletBody<Subprocess> {
   currentTask('spawnProcess()');
   const child = spawnChild(command, [...args], {
     cwd: options.cwd,
@@ -688,7 +714,7 @@ class ProcessRun {
    */
   *stop(graceMs: number): GreenletBody<void> {
     this.sub.childProcess.stdin?.destroy();
-    yield* this.sub.stop(graceMs);
+    yield* this.sub.performStop(graceMs);
     const until = performance.now() + graceMs;
     while (!this.closed) {
       const left = until - performance.now();
@@ -742,25 +768,35 @@ export function runProcess(
   command: string,
   args?: readonly string[],
   options?: RunProcessOptions & { encoding?: undefined },
-): GreenletBody<ProcessResult<Buffer>>;
+): SwitchOp<ProcessResult<Buffer>>;
 export function runProcess(
   command: string,
   args: readonly string[],
   options: RunProcessOptions & { encoding: BufferEncoding },
-): GreenletBody<ProcessResult<string>>;
+): SwitchOp<ProcessResult<string>>;
 export function runProcess(
   command: string,
   args?: readonly string[],
   options?: RunProcessOptions,
-): GreenletBody<ProcessResult<Buffer | string>>;
-export function* runProcess(
+): SwitchOp<ProcessResult<Buffer | string>>;
+export function runProcess(
   command: string,
   args: readonly string[] = [],
   options: RunProcessOptions = {},
-): GreenletBody<ProcessResult<Buffer | string>> {
-  currentTask('runProcess()');
+): SwitchOp<ProcessResult<Buffer | string>> {
   const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   if (!(maxBuffer > 0)) throw new RangeError(`maxBuffer must be a positive number of bytes, not ${maxBuffer}`);
+  return lazy(RUN_PROCESS, command, args, options);
+}
+
+const RUN_PROCESS = blockingOperation<string, readonly string[], RunProcessOptions, ProcessResult<Buffer | string>>(
+  'runProcess()',
+  running,
+);
+
+function* running(command: string, args: readonly string[], options: RunProcessOptions): GreenletBody<ProcessResult<Buffer | string>> {
+  currentTask('runProcess()');
+  const maxBuffer = options.maxBuffer ?? DEFAULT_MAX_BUFFER;
   const graceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const input = options.input;
   const child = spawnChild(command, [...args], {

@@ -46,8 +46,9 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { call } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { asyncError, immediate, isAsync, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { asyncError, immediate, isAsync, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub, type Schedulable } from '../hub/hub.js';
 import { Task, spawn } from '../hub/task.js';
 import { Timeout } from '../hub/timeout.js';
 import { now } from '../hub/timers.js';
@@ -124,6 +125,8 @@ const STOPPING = 3;
 const CLOSED = 4;
 
 const DEFAULT_BACKLOG = 511; // Node's default listen backlog
+/** The default grace period of `stop()`, in ms (gevent's `stop_timeout`). */
+const DEFAULT_STOP_GRACE = 1000;
 /** How long stop() waits for killed handlers to end (gevent's `pool.kill(timeout=1)`). */
 const KILL_WAIT_MS = 1000;
 /** Node's default for a TLS handshake (`tls.createServer`'s handshakeTimeout). */
@@ -310,8 +313,13 @@ export class StreamServer implements AsyncDisposable {
    * ```
    */
   start(): SwitchOp<void> {
+    return lazy(START, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link StreamServer.start}. */
+  *performStart(): GreenletBody<void> {
     currentTask('server.start()');
-    return waitFor(this.listen());
+    yield* waitFor(this.listen());
   }
 
   /**
@@ -325,16 +333,17 @@ export class StreamServer implements AsyncDisposable {
    * ```
    */
   serveForever(): SwitchOp<void> {
-    currentTask('server.serveForever()');
-    return this.#serveForever();
+    return lazy(SERVE_FOREVER, this, undefined, undefined);
   }
 
-  *#serveForever(): GreenletBody<void> {
-    if (this.#state === NEW) yield* this.start();
+  /** @internal Performs {@link StreamServer.serveForever}. */
+  *performServeForever(): GreenletBody<void> {
+    currentTask('server.serveForever()');
+    if (this.#state === NEW) yield* this.performStart();
     try {
-      yield* this.#stopped.wait();
+      yield* this.#stopped.performWait(undefined);
     } finally {
-      if (!this.#stopped.isSet()) yield* this.stop();
+      if (!this.#stopped.isSet()) yield* this.performStop(DEFAULT_STOP_GRACE);
     }
   }
 
@@ -534,7 +543,12 @@ export class StreamServer implements AsyncDisposable {
    * yield* server.stop(5000);
    * ```
    */
-  stop(graceMs = 1000): SwitchOp<void> {
+  stop(graceMs = DEFAULT_STOP_GRACE): SwitchOp<void> {
+    return lazy(STOP, this, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link StreamServer.stop}. */
+  performStop(graceMs: number): Performed<void> {
     const task = currentTask('server.stop()');
     if (this.#stopped.isSet()) return immediate(undefined);
     if (this.#stopper !== null && this.#stopper !== task) return this.#waitStopped();
@@ -542,7 +556,7 @@ export class StreamServer implements AsyncDisposable {
   }
 
   *#waitStopped(): GreenletBody<void> {
-    yield* this.#stopped.wait();
+    yield* this.#stopped.performWait(undefined);
   }
 
   /**
@@ -552,11 +566,11 @@ export class StreamServer implements AsyncDisposable {
    * process.once('SIGTERM', () => void server.stopAsync(10_000));
    * ```
    */
-  stopAsync(graceMs = 1000): Promise<void> {
+  stopAsync(graceMs = DEFAULT_STOP_GRACE): Promise<void> {
     if (this.#stopped.isSet()) return Promise.resolve();
     const server = this;
     const stopper = spawn(function* stopServer(): GreenletBody<void> {
-      yield* server.stop(graceMs);
+      yield* server.performStop(graceMs);
     });
     return stopper.toPromise();
   }
@@ -608,6 +622,12 @@ export class StreamServer implements AsyncDisposable {
     return `StreamServer(${this.#address.host}:${this.#address.port}${this.#tlsOptions === undefined ? '' : ', TLS'})`;
   }
 }
+
+const START = blockingOperation<StreamServer, undefined, undefined, void>('server.start()', (server) => server.performStart());
+const SERVE_FOREVER = blockingOperation<StreamServer, undefined, undefined, void>('server.serveForever()', (server) =>
+  server.performServeForever(),
+);
+const STOP = blockingOperation<StreamServer, number, undefined, void>('server.stop()', (server, graceMs) => server.performStop(graceMs));
 
 /** Resolves when `server` is listening, or has failed to. */
 function whenListening(server: net.Server): Promise<void> {

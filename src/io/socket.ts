@@ -49,8 +49,19 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { GreenletError } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import {
+  HOST_WAIT,
+  blockingOperation,
+  currentTask,
+  getHub,
+  park,
+  wake,
+  wakeThrow,
+  type Parking,
+  type Schedulable,
+} from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import { Timer, now } from '../hub/timers.js';
 import { LineTooLong } from './line-reader.js';
@@ -412,8 +423,13 @@ export class Socket implements Disposable, AsyncDisposable {
    * ```
    */
   read(max: number = DEFAULT_READ_SIZE, options?: OperationOptions): SwitchOp<Buffer | null> {
-    const task = this.#startRead('read()');
     if (!(max > 0)) throw new RangeError(`read(max) takes a positive number of bytes, not ${max}`);
+    return lazy(READ, this, max, options);
+  }
+
+  /** @internal Performs {@link Socket.read}. */
+  performRead(max: number, options: OperationOptions | undefined): Performed<Buffer | null> {
+    const task = this.#startRead('read()');
     const attempt = (): Buffer | null | typeof PENDING => {
       if (this.#buffered > 0) return this.#take(Math.min(max, this.#buffered));
       return this.#atEnd(() => null);
@@ -433,8 +449,13 @@ export class Socket implements Disposable, AsyncDisposable {
    * ```
    */
   readExactly(n: number, options?: OperationOptions): SwitchOp<Buffer> {
-    const task = this.#startRead('readExactly()');
     if (!(Number.isInteger(n) && n >= 0)) throw new RangeError(`readExactly(n) takes a non-negative integer, not ${n}`);
+    return lazy(READ_EXACTLY, this, n, options);
+  }
+
+  /** @internal Performs {@link Socket.readExactly}. */
+  performReadExactly(n: number, options: OperationOptions | undefined): Performed<Buffer> {
+    const task = this.#startRead('readExactly()');
     const attempt = (): Buffer | typeof PENDING => {
       if (this.#buffered >= n) return this.#take(n);
       return this.#atEnd(() => {
@@ -463,10 +484,16 @@ export class Socket implements Disposable, AsyncDisposable {
    * }
    * ```
    */
-  readLine(options: ReadLineOptions = {}): SwitchOp<string | null> {
+  readLine(options?: ReadLineOptions): SwitchOp<string | null> {
+    if (options !== undefined) validMaxLength(options.maxLength);
+    return lazy(READ_LINE, this, options, undefined);
+  }
+
+  /** @internal Performs {@link Socket.readLine}. */
+  performReadLine(options: ReadLineOptions | undefined): Performed<string | null> {
     const task = this.#startRead('readLine()');
-    const maxLength = validMaxLength(options.maxLength);
-    const encoding = options.encoding ?? 'utf8';
+    const maxLength = options?.maxLength ?? DEFAULT_MAX_LENGTH;
+    const encoding = options?.encoding ?? 'utf8';
     let from = 0;
     const attempt = (): string | null | typeof PENDING => {
       const at = this.#find(NEWLINE, from);
@@ -486,7 +513,7 @@ export class Socket implements Disposable, AsyncDisposable {
     };
     const result = attempt();
     if (result !== PENDING) return immediate(result);
-    return this.#readSlowly(task, 'readLine()', options.timeout, attempt);
+    return this.#readSlowly(task, 'readLine()', options?.timeout, attempt);
   }
 
   /**
@@ -499,11 +526,17 @@ export class Socket implements Disposable, AsyncDisposable {
    * const head = yield* socket.readUntil('\r\n\r\n', { maxLength: 8192 });
    * ```
    */
-  readUntil(separator: string | Uint8Array, options: ReadUntilOptions = {}): SwitchOp<Buffer | null> {
-    const task = this.#startRead('readUntil()');
+  readUntil(separator: string | Uint8Array, options?: ReadUntilOptions): SwitchOp<Buffer | null> {
     const sep = typeof separator === 'string' || !Buffer.isBuffer(separator) ? Buffer.from(separator) : separator;
     if (sep.length === 0) throw new RangeError('readUntil() needs a separator of at least one byte');
-    const maxLength = validMaxLength(options.maxLength);
+    if (options !== undefined) validMaxLength(options.maxLength);
+    return lazy(READ_UNTIL, this, sep, options);
+  }
+
+  /** @internal Performs {@link Socket.readUntil}. */
+  performReadUntil(sep: Buffer, options: ReadUntilOptions | undefined): Performed<Buffer | null> {
+    const task = this.#startRead('readUntil()');
+    const maxLength = options?.maxLength ?? DEFAULT_MAX_LENGTH;
     let from = 0;
     const attempt = (): Buffer | null | typeof PENDING => {
       const at = this.#find(sep, from);
@@ -526,7 +559,7 @@ export class Socket implements Disposable, AsyncDisposable {
     };
     const result = attempt();
     if (result !== PENDING) return immediate(result);
-    return this.#readSlowly(task, 'readUntil()', options.timeout, attempt);
+    return this.#readSlowly(task, 'readUntil()', options?.timeout, attempt);
   }
 
   /** The task that reads now, after the checks every read makes. */
@@ -736,6 +769,11 @@ export class Socket implements Disposable, AsyncDisposable {
    * ```
    */
   write(data: string | Uint8Array, options?: OperationOptions): SwitchOp<void> {
+    return lazy(WRITE, this, data, options);
+  }
+
+  /** @internal Performs {@link Socket.write}. */
+  performWrite(data: string | Uint8Array, options: OperationOptions | undefined): Performed<void> {
     const task = currentTask('socket.write()');
     this.#checkWritable('write()');
     const owner = this.#writer.owner;
@@ -958,6 +996,22 @@ export class Socket implements Disposable, AsyncDisposable {
   }
 }
 
+const READ = blockingOperation<Socket, number, OperationOptions | undefined, Buffer | null>('socket.read()', (s, max, options) =>
+  s.performRead(max, options),
+);
+const READ_EXACTLY = blockingOperation<Socket, number, OperationOptions | undefined, Buffer>('socket.readExactly()', (s, n, options) =>
+  s.performReadExactly(n, options),
+);
+const READ_LINE = blockingOperation<Socket, ReadLineOptions | undefined, undefined, string | null>('socket.readLine()', (s, options) =>
+  s.performReadLine(options),
+);
+const READ_UNTIL = blockingOperation<Socket, Buffer, ReadUntilOptions | undefined, Buffer | null>('socket.readUntil()', (s, sep, options) =>
+  s.performReadUntil(sep, options),
+);
+const WRITE = blockingOperation<Socket, string | Uint8Array, OperationOptions | undefined, void>('socket.write()', (s, data, options) =>
+  s.performWrite(data, options),
+);
+
 function validTimeout(ms: number | undefined): number | undefined {
   if (ms === undefined) return undefined;
   if (!(ms >= 0)) throw new RangeError(`a timeout is a number of milliseconds >= 0, not ${ms}`);
@@ -1034,12 +1088,15 @@ class ConnectWait implements Parking {
  * ```
  */
 export function connect(port: number, host = '127.0.0.1', options: ConnectOptions = {}): SwitchOp<Socket> {
-  const task = currentTask('connect()');
-  return connecting(task, port, host, options);
+  validTimeout(options.timeout);
+  return lazy(CONNECT, port, host, options);
 }
 
-function* connecting(task: Schedulable, port: number, host: string, options: ConnectOptions): GreenletBody<Socket> {
-  const timeout = validTimeout(options.timeout);
+const CONNECT = blockingOperation<number, string, ConnectOptions, Socket>('connect()', connecting);
+
+function* connecting(port: number, host: string, options: ConnectOptions): GreenletBody<Socket> {
+  const task = currentTask('connect()');
+  const timeout = options.timeout;
   const raw =
     options.tls === undefined
       ? net.connect({ port, host, allowHalfOpen: true })

@@ -30,6 +30,7 @@ import {
   waitFor,
   type GreenletBody,
   type HubReport,
+  type SwitchOp,
 } from 'greenlet-ts';
 import {
   FileTimeout,
@@ -116,7 +117,7 @@ async function release(f: Fifo): Promise<void> {
   fs.closeSync(f.fd);
 }
 
-async function caughtBy<T>(body: () => GreenletBody<T>): Promise<unknown> {
+async function caughtBy<T>(body: () => SwitchOp<T>): Promise<unknown> {
   return run(function* () {
     try {
       yield* body();

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AsyncResult,
+  BlockingError,
   DONE,
   GreenletExit,
   Timeout,
@@ -374,8 +375,9 @@ describe('runProcess', () => {
     expect((caught as NodeJS.ErrnoException).syscall).toBe('spawn no-such-command-greenlet-ts');
   });
 
-  it('throws a BlockingError that names runProcess when driven outside a task', () => {
-    expect(() => runProcess('true').next()).toThrow(/runProcess\(\) blocks/);
+  it('throws a BlockingError that names runProcess when made outside a task', () => {
+    expect(() => runProcess('true')).toThrow(BlockingError);
+    expect(() => runProcess('true')).toThrow(/runProcess\(\) blocks/);
   });
 });
 
