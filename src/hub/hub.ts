@@ -483,7 +483,7 @@ export class Hub extends Greenlet<[], never> {
   override *run(): GreenletBody<never> {
     const main = getMainGreenlet();
     this.inPass = true;
-    this.passStartedAt = now();
+    this.passStartedAt = Math.floor(now());
     for (;;) {
       while (this.callbacks.length !== 0) this.runCallbacks();
       const task = this.budget > 0 ? this.queue.shift() : undefined;
@@ -509,7 +509,7 @@ export class Hub extends Greenlet<[], never> {
         this.inPass = true;
         this.passes++;
         this.budget = PASS_BUDGET;
-        this.passStartedAt = now();
+        this.passStartedAt = Math.floor(now());
         continue;
       }
       this.budget--;
@@ -986,10 +986,12 @@ export function park<T>(
   task[SCHED] = PARKED;
   task[WAIT] = parking;
   // Reading the clock on every park costs more than the rest of it: reports use the time
-  // the current pass began, exact to within a pass.
+  // the current pass began, exact to within a pass. Whole milliseconds, so that the field
+  // holds a small integer in place rather than a boxed double per task.
   task[PARKED_AT] = hub.passStartedAt;
   if (ms !== undefined) {
-    const timer = new WaitDeadline(task, parking, onTimeout, timeoutThrows);
+    const timer =
+      onTimeout === undefined && !timeoutThrows ? new PlainDeadline(task, parking) : new WaitDeadline(task, parking, onTimeout, timeoutThrows);
     task[DEADLINE] = timer;
     hub.timers.add(timer, ms);
   }
@@ -1096,6 +1098,27 @@ class WaitDeadline extends Timer {
     if (task[SCHED] !== PARKED || task[WAIT] !== this.parking) return;
     this.parking.unpark(task);
     readyTask(getHub(), task, this.throws ? K_THROW : K_VALUE, this.outcome);
+  }
+}
+
+/**
+ * Ends a timed wait that resumes with `undefined` (every `sleep(ms)`): two fields fewer
+ * than a WaitDeadline, which a million sleeping tasks notice.
+ */
+class PlainDeadline extends Timer {
+  constructor(
+    readonly task: Schedulable,
+    readonly parking: Parking,
+  ) {
+    super();
+  }
+  fire(): void {
+    const task = this.task;
+    if (task[DEADLINE] !== this) return;
+    task[DEADLINE] = null;
+    if (task[SCHED] !== PARKED || task[WAIT] !== this.parking) return;
+    this.parking.unpark(task);
+    readyTask(getHub(), task, K_VALUE, undefined);
   }
 }
 

@@ -55,8 +55,15 @@ export abstract class Timer {
   index = -1;
   /** Order among equal deadlines: first scheduled, first fired. */
   seq = 0;
-  /** Whether this timer keeps the process alive while it is pending. */
-  ref = true;
+  /**
+   * Whether this timer keeps the process alive while it is pending. True on the
+   * prototype, so that a timer costs no field for it; a timer that must not keep the
+   * process alive sets its own `false` when it is made.
+   */
+  declare ref: boolean;
+  static {
+    (this.prototype as { ref: boolean }).ref = true;
+  }
 
   /** Runs in the main greenlet, from the host timer's callback. */
   abstract fire(): void;
@@ -111,7 +118,9 @@ export class TimerHeap {
   /** Schedule `timer` to fire `ms` milliseconds from now (at once, on the next fire, if `ms <= 0`). */
   add(timer: Timer, ms: number): void {
     if (timer.index !== -1) this.remove(timer);
-    timer.deadline = now() + Math.max(0, ms);
+    // Whole milliseconds (host timers have no finer resolution): a small integer is
+    // stored in the timer itself, a fractional deadline in a box of its own per timer.
+    timer.deadline = Math.ceil(now() + Math.max(0, ms));
     timer.seq = this.seq++;
     timer.index = this.heap.length;
     this.heap.push(timer);

@@ -321,6 +321,26 @@ describe('kill', () => {
     expect(result).toEqual([true, true]);
   });
 
+  it('the GreenletExit of a kill carries no stack frames; an error given to kill() keeps its stack', async () => {
+    const result = await run(function* () {
+      const plain = spawn(function* () {
+        yield* sleep(10_000);
+      });
+      const given = spawn(function* () {
+        yield* sleep(10_000);
+      });
+      yield* sleep(0);
+      yield* plain.kill();
+      const error = new ExpectedError('with a stack');
+      yield* given.kill(error);
+      return { exit: plain.value as unknown as GreenletExit, error: given.exception as ExpectedError };
+    });
+    expect(result.exit).toBeInstanceOf(GreenletExit);
+    expect(result.exit.stack).not.toMatch(/\n\s+at /);
+    expect(result.error.stack).toMatch(/\n\s+at /);
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
+  });
+
   it('kill({ block: false }) returns at once; the task dies when the hub gets to it (gevent: TestKill::test_non_block)', async () => {
     const result = await run(function* () {
       const task = spawn(function* () {
