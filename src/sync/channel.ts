@@ -50,6 +50,9 @@ import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/s
 import type { GreenletBody } from '../core/greenlet.js';
 import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
+import type { ReceiverWaiter, RecvSelectable, RecvSlot, SendSelectable, SenderWaiter } from './select.js';
+
+export type { ReceiverWaiter, RecvSlot, SenderWaiter } from './select.js';
 
 // --- errors ------------------------------------------------------------------------------
 
@@ -104,33 +107,7 @@ export type RecvResult<T> = readonly [value: T, ok: true] | readonly [value: und
 
 const NOTHING: readonly [value: undefined, ok: false] = Object.freeze([undefined, false] as const);
 
-// --- the waiter protocol (shared with select.ts) ----------------------------------------
-
-/**
- * @internal A receiver that is not a plain task (a select case, an iterator, an async
- * iterator's pending `next()`). The channel has already taken it out of its queue when
- * it calls `received`.
- */
-export interface ReceiverWaiter<T> {
-  /** Given a value (`ok`), or told the channel is closed and drained (`undefined`, false). */
-  received(value: T | undefined, ok: boolean): void;
-}
-
-/** @internal A sender that is not a plain task: a select send case. */
-export interface SenderWaiter<T> {
-  /** The value it offers. */
-  readonly value: T;
-  /** Its value was taken (it is out of the queue already). */
-  sent(): void;
-  /** The channel closed while it waited (it is out of the queue already). */
-  failed(error: ChannelClosed): void;
-}
-
-/** @internal Where a poll puts what it received. */
-export interface RecvSlot<T> {
-  value: T | undefined;
-  ok: boolean;
-}
+// --- the waiter protocol: select.ts's selectable protocol ------------------------------------
 
 // The slot beside a receiver in `recvq`: what kind of receiver it is.
 const R_VALUE = 0; // a task in recv(): woken with the value, or undefined when closed
@@ -322,7 +299,7 @@ class ChannelParking implements Parking {
  *
  * @typeParam T - the type of the values it carries.
  */
-export class Channel<T> implements AsyncIterable<T> {
+export class Channel<T> implements AsyncIterable<T>, RecvSelectable<T>, SendSelectable<T> {
   /** How many values it buffers: 0 for an unbuffered channel (Go's `cap(ch)`). */
   readonly capacity: number;
   readonly #buffer = new Ring<T>();
@@ -586,20 +563,20 @@ export class Channel<T> implements AsyncIterable<T> {
     return `${s})`;
   }
 
-  // --- internal: used by iterators and select ------------------------------------------
+  // --- the selectable protocol (see select.ts): what select and the iterators use --------
 
-  /** @internal Whether a receive would complete now (with a value or with "done"). */
+  /** Ready check: whether a receive would complete now (with a value or with "done"). */
   recvReady(): boolean {
     return this.#buffer.length !== 0 || this.#sendq.size !== 0 || this.#closed;
   }
 
-  /** @internal Whether a send would complete now; on a closed channel it "completes" by raising. */
+  /** Ready check: whether a send would complete now; on a closed channel it "completes" by raising. */
   sendReady(): boolean {
     return this.#closed || this.#recvq.size !== 0 || this.#buffer.length < this.capacity;
   }
 
-  /** @internal Receive now into `slot`; only when {@link recvReady}. */
-  pollInto(slot: RecvSlot<T>): void {
+  /** Commit: receive now into `slot`; only right after {@link Channel.recvReady} said true. */
+  recvNow(slot: RecvSlot<T>): void {
     if (this.#buffer.length !== 0) {
       slot.value = this.#takeBuffered();
       slot.ok = true;
@@ -612,27 +589,27 @@ export class Channel<T> implements AsyncIterable<T> {
     }
   }
 
-  /** @internal Send now; only when {@link sendReady}. Raises ChannelClosed if closed. */
+  /** Commit: send now; only right after {@link Channel.sendReady} said true. Raises ChannelClosed if closed. */
   sendNow(value: T): void {
     if (!this.trySend(value)) throw new Error('internal error: sendNow() on a channel that is not ready');
   }
 
-  /** @internal Queue a receiver that is not a plain task; the channel must not be recvReady. */
+  /** Register a receiver that is not a plain task (a select case, an iterator); only while not recvReady. */
   addReceiver(waiter: ReceiverWaiter<T>): void {
     this.#recvq.push(waiter, R_OBJECT);
   }
 
-  /** @internal Queue a sender that is not a plain task; the channel must not be sendReady. */
+  /** Register a sender that is not a plain task (a select send case); only while not sendReady. */
   addSender(waiter: SenderWaiter<T>): void {
     this.#sendq.push(waiter, S_OBJECT);
   }
 
-  /** @internal Forget a receiver (a task, or a ReceiverWaiter). */
+  /** Unregister a receiver (a waiter, or a parked task); false if it was not queued. */
   removeReceiver(waiter: unknown): boolean {
     return this.#recvq.remove(waiter);
   }
 
-  /** @internal Forget a sender (a task, or a SenderWaiter). */
+  /** Unregister a sender (a waiter, or a parked task); false if it was not queued. */
   removeSender(waiter: unknown): boolean {
     return this.#sendq.remove(waiter);
   }
@@ -777,7 +754,7 @@ export class ChannelIterator<T> implements Parking, ReceiverWaiter<T> {
     const channel = this.channel;
     if (channel.recvReady()) {
       const slot = this.#slot;
-      channel.pollInto(slot);
+      channel.recvNow(slot);
       this.value = slot.value as T;
       slot.value = undefined;
       return immediate(slot.ok);
@@ -840,7 +817,7 @@ class ChannelAsyncIterator<T> implements AsyncIterableIterator<T> {
     if (this.#finished) return Promise.resolve({ value: undefined, done: true });
     if (channel.recvReady()) {
       const slot = this.#slot;
-      channel.pollInto(slot);
+      channel.recvNow(slot);
       const value = slot.value as T;
       slot.value = undefined;
       if (!slot.ok) this.#finished = true;

@@ -24,6 +24,11 @@ export type {
   SelectNone,
   SelectOptions,
   SelectOrder,
+  RecvSelectable,
+  SendSelectable,
+  ReceiverWaiter,
+  SenderWaiter,
+  RecvSlot,
 } from './select.js';
 export { TaskSet, Group, MapIterator } from './group.js';
 export type { TaskFunction, OperationFunction, MapOptions, JoinOptions } from './group.js';

@@ -6,15 +6,22 @@
  * How it works, as Go's select.go: (1) poll every case; if some are ready, perform one
  * chosen uniformly at random among them (or the first in list order with
  * `order: 'listed'`) and evaluate to it without blocking; (2) otherwise, with `default`,
- * evaluate to {@link SELECT_NONE}; (3) otherwise register every case record in its
- * channel's wait queue and park the task. The first channel operation that matches one
- * of the records takes that record out of its queue and calls it: the record takes every
- * other record of the same select out of its queue, stores the value, and wakes the task
- * with itself. All of that happens before any other code runs, so a select can never
- * fire twice, nor take a value it does not deliver.
+ * evaluate to {@link SELECT_NONE}; (3) otherwise register every case record with its
+ * channel end and park the task. The first channel operation that matches one of the
+ * records takes that record out of its queue and calls it: the record takes every other
+ * record of the same select out of its queue, stores the value, and wakes the task with
+ * itself. All of that happens before any other code runs, so a select can never fire
+ * twice, nor take a value it does not deliver.
+ *
+ * What select asks of a channel end is a public protocol, {@link RecvSelectable} and
+ * {@link SendSelectable} (below): a ready check, a commit, and registering and
+ * unregistering a waiter. `Channel` implements both; the cross-thread ends of
+ * `greenlet-ts/workers` and the NATS subscriptions and job receivers of
+ * `greenlet-ts/nats` implement them too, so a new kind of channel end takes part in
+ * `select` (and in the iterators built on the same protocol) by implementing it.
  *
  * Invariants:
- * - a case record is registered (in its channel's queue, `task !== null`) exactly while
+ * - a case record is registered (with its channel end, `task !== null`) exactly while
  *   the select that owns it is parked; all records of one select are registered or none;
  * - a parked select is woken exactly once, by the record that fired, with that record
  *   (or with {@link SELECT_NONE} when its timeout passes, or by an error: a kill, an
@@ -31,7 +38,112 @@
 import { lazy } from '../core/operation.js';
 import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
 import { HOST_WAIT, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
-import type { Channel, ChannelClosed, ReceiverWaiter, SenderWaiter } from './channel.js';
+import type { ChannelClosed } from './channel.js';
+
+// --- the selectable protocol ---------------------------------------------------------------
+
+/**
+ * A waiter for a value that is not a plain parked task: a select receive case, a channel
+ * iterator's `next()`, a pending step of `for await`. A receive end queues it with
+ * {@link RecvSelectable.addReceiver} and, when a value comes (or the end), first takes it
+ * out of its queue, then calls `received` once.
+ */
+export interface ReceiverWaiter<T> {
+  /** Given a value (`ok` true), or told the end is closed and drained (`undefined`, false). */
+  received(value: T | undefined, ok: boolean): void;
+}
+
+/**
+ * A sender that is not a plain parked task: a select send case. A send end queues it with
+ * {@link SendSelectable.addSender}; when a receiver takes its `value` (or the end closes),
+ * the end first takes it out of its queue, then calls `sent()` (or `failed(error)`) once.
+ */
+export interface SenderWaiter<T> {
+  /** The value it offers; read when it is taken. */
+  readonly value: T;
+  /** Its value was taken. */
+  sent(): void;
+  /** The end closed while it waited: the sender raises `error`. */
+  failed(error: ChannelClosed): void;
+}
+
+/** Where a receive that is committed at once puts what it received. */
+export interface RecvSlot<T> {
+  value: T | undefined;
+  /** False when the end is closed and drained (`value` is then undefined). */
+  ok: boolean;
+}
+
+/**
+ * The receive side of a channel end, as `select` (and iteration) uses it. Implemented by
+ * `Channel`, `RemoteReceiver`, and the receive ends of `greenlet-ts/nats`; implement it
+ * to make a new kind of receive end work with `recvCase()`.
+ *
+ * The protocol, in the order select uses it:
+ * 1. **ready check**: `recvReady()` says whether a receive would complete now, with a
+ *    value or with the end. It has no effect.
+ * 2. **commit**: `recvNow(slot)`, called only right after `recvReady()` returned true
+ *    (nothing ran in between), receives into `slot` at once: a value and `ok` true, or
+ *    the end (`ok` false).
+ * 3. **register**: `addReceiver(waiter)`, called only when `recvReady()` is false,
+ *    queues the waiter behind the receivers already waiting. When a value comes, the end
+ *    takes the first waiter out of its queue, then calls `waiter.received(value, true)`;
+ *    when it closes, it does the same with `(undefined, false)` for every waiter. A waiter
+ *    is called at most once and never after it was unregistered.
+ * 4. **unregister**: `removeReceiver(waiter)` takes a waiter out (its select fired on
+ *    another case, was killed, or timed out); false if it was not queued (it has been
+ *    called already).
+ *
+ * Invariants an implementation keeps: a value is handed to exactly one receiver, never
+ * lost between the check and the commit, and never given to a waiter that has left; a
+ * closed end stays ready (it reports the end) once drained.
+ */
+export interface RecvSelectable<T> {
+  /** Ready check: would a receive complete now (a value, or the end)? */
+  recvReady(): boolean;
+  /** Commit: receive now into `slot`; only right after `recvReady()` returned true. */
+  recvNow(slot: RecvSlot<T>): void;
+  /** Register a waiter; only while `recvReady()` is false. */
+  addReceiver(waiter: ReceiverWaiter<T>): void;
+  /** Unregister a waiter; false if it was not queued. */
+  removeReceiver(waiter: ReceiverWaiter<T>): boolean;
+  /** For reports: what the end is. */
+  toString(): string;
+  /**
+   * @internal True when values come from the host (another thread, the network), so a
+   * select waiting on the end waits on the host (see the hub's HOST_WAIT).
+   */
+  readonly [HOST_WAIT]?: boolean;
+}
+
+/**
+ * The send side of a channel end, as `select` uses it. Implemented by `Channel` and
+ * `RemoteSender`; implement it to make a new kind of send end work with `sendCase()`.
+ *
+ * 1. **ready check**: `sendReady()` says whether a send would complete now, or raise
+ *    (a closed end is "ready": sending on it raises ChannelClosed). No effect.
+ * 2. **commit**: `sendNow(value)`, only right after `sendReady()` returned true, sends at
+ *    once, or raises `ChannelClosed` on a closed end.
+ * 3. **register**: `addSender(waiter)`, only while `sendReady()` is false, queues the
+ *    waiter behind the senders already waiting. When there is room, the end takes the
+ *    first waiter out, sends `waiter.value` and calls `waiter.sent()`; when it closes, it
+ *    takes every waiter out and calls `waiter.failed(error)`.
+ * 4. **unregister**: `removeSender(waiter)`; false if it was not queued.
+ */
+export interface SendSelectable<T> {
+  /** Ready check: would a send complete (or raise) now? */
+  sendReady(): boolean;
+  /** Commit: send now; only right after `sendReady()` returned true. Raises ChannelClosed if closed. */
+  sendNow(value: T): void;
+  /** Register a waiter; only while `sendReady()` is false. */
+  addSender(waiter: SenderWaiter<T>): void;
+  /** Unregister a waiter; false if it was not queued. */
+  removeSender(waiter: SenderWaiter<T>): boolean;
+  /** For reports: what the end is. */
+  toString(): string;
+  /** @internal True when room comes from the host (another thread's credits): see {@link RecvSelectable}. */
+  readonly [HOST_WAIT]?: boolean;
+}
 
 /** A case of a select that is parked; `cases` is the array given to select. */
 type Registered = { task: Schedulable; group: readonly CaseSlot[] };
@@ -58,8 +170,8 @@ export class RecvCase<T> implements ReceiverWaiter<T>, Parking {
   /** @internal The cases of that select. */ group: readonly CaseSlot[] | null = null;
 
   constructor(
-    /** The channel to receive from. */
-    readonly channel: Channel<T>,
+    /** The channel end to receive from. */
+    readonly channel: RecvSelectable<T>,
   ) {}
 
   /** @internal The channel gives it a value, or tells it the channel closed. */
@@ -104,8 +216,8 @@ export class SendCase<T> implements SenderWaiter<T>, Parking {
   /** @internal */ group: readonly CaseSlot[] | null = null;
 
   constructor(
-    /** The channel to send on. */
-    readonly channel: Channel<T>,
+    /** The channel end to send on. */
+    readonly channel: SendSelectable<T>,
     /** The value to send. */
     public value: T,
   ) {}
@@ -141,13 +253,13 @@ export class SendCase<T> implements SenderWaiter<T>, Parking {
   }
 }
 
-/** A case for {@link select}: receive from `channel`. */
-export function recvCase<T>(channel: Channel<T>): RecvCase<T> {
+/** A case for {@link select}: receive from `channel` (any {@link RecvSelectable} end). */
+export function recvCase<T>(channel: RecvSelectable<T>): RecvCase<T> {
   return new RecvCase(channel);
 }
 
-/** A case for {@link select}: send `value` on `channel`. */
-export function sendCase<T>(channel: Channel<T>, value: T): SendCase<T> {
+/** A case for {@link select}: send `value` on `channel` (any {@link SendSelectable} end). */
+export function sendCase<T>(channel: SendSelectable<T>, value: T): SendCase<T> {
   return new SendCase(channel, value);
 }
 
@@ -280,7 +392,7 @@ function performSelect(cases: readonly CaseSlot[], options: SelectOptions | unde
       }
     }
     if (chosen.kind === 'recv') {
-      chosen.channel.pollInto(chosen);
+      chosen.channel.recvNow(chosen);
     } else {
       chosen.channel.sendNow(chosen.value);
       chosen.ok = true;
@@ -315,7 +427,7 @@ function performSelect(cases: readonly CaseSlot[], options: SelectOptions | unde
 /** Whether any channel of the select (or `self`'s, outside one) is fed by the host. */
 function hostFed(group: readonly CaseSlot[] | null, self: RecvCase<unknown> | SendCase<unknown>): boolean {
   for (const c of group ?? [self]) {
-    if (c !== null && c !== undefined && (c.channel as { [HOST_WAIT]?: boolean })[HOST_WAIT] === true) return true;
+    if (c !== null && c !== undefined && c.channel[HOST_WAIT] === true) return true;
   }
   return false;
 }

@@ -34,12 +34,15 @@
  * - once closed (here, by the peer, by its death, or by moving to another thread) an end
  *   stays closed, and nothing waits on it.
  *
- * Why both ends are Channels: `select` registers its cases with the channel operations
- * every Channel has (`recvReady`, `pollInto`, `addReceiver`, ... and their send twins),
- * so `recvCase(rx)` and `sendCase(tx, v)` work as they are. The receiving end *is* a
- * local channel (it only counts what leaves its buffer, to return credits); the sending
- * end overrides the send side to post on the port and keeps its own queue of senders
- * waiting for credit; each end raises a TypeError for the other side's operations.
+ * How they take part in `select`: through the selectable protocol of select.ts
+ * (`RecvSelectable` / `SendSelectable`: a ready check, a commit, registering and
+ * unregistering a waiter), which every Channel implements. The receiving end *is* a
+ * local channel (it only counts what leaves its buffer, to return credits, and keeps the
+ * port referenced while a waiter is registered); the sending end implements the send
+ * side on the port, with its own queue of senders waiting for credit. Both stay Channels,
+ * so everything written for channels takes them; each raises a TypeError for the other
+ * side's operations. Their common lifecycle (the port, the peer, why the end closed,
+ * moving, failing) is one {@link PortLink} each.
  *
  * When a thread dies: the worker runtime closes the ends its thread still holds with a
  * `fail` record when its main task failed, and the port's `close` event covers a crash,
@@ -480,6 +483,173 @@ function wrongEnd(end: string, operation: string, other: string): TypeError {
   );
 }
 
+// --- what both ends share: the port and the channel's life -----------------------------------
+
+/** What an end does for its {@link PortLink} (symbols, so that users cannot call them). */
+const ON_DATA: unique symbol = Symbol('greenlet-ts.onData');
+const PEER_CLOSED: unique symbol = Symbol('greenlet-ts.peerClosed');
+const SHUT: unique symbol = Symbol('greenlet-ts.shut');
+
+/** An end as its link sees it. */
+interface LinkedEnd {
+  readonly closed: boolean;
+  /** A value, credits, or any record that is not about the channel's life. */
+  [ON_DATA](data: unknown): void;
+  /**
+   * The other side closed the channel (`reason` null: cleanly, for a receiving end, which
+   * then drains and ends), failed, was dropped, or went away.
+   */
+  [PEER_CLOSED](reason: ChannelClosed | null): void;
+  /** Close here for good: the end's own part, then `link.shut()`. */
+  [SHUT](): void;
+  toString(): string;
+}
+
+/**
+ * The lifecycle both ends of a remote channel share: the port and its listeners (which
+ * reach the end through a WeakRef, so a dropped end can be collected), the name of the
+ * thread at the other end, why the end closed, whether the port keeps the thread's event
+ * loop alive, the end's place among this thread's open ends, and the records about the
+ * channel's life (`hello`, `close`, `fail`, `dropped`, and the port's `close` event). The
+ * ends keep only what differs: the sender its credits and queue of senders, the receiver
+ * its buffer and the credits it owes.
+ *
+ * ```text
+ *  open ──close() here──────────────────────────────▶ closed (closedHere; a second close() raises)
+ *   │ ──peer closed / failed / dropped / port closed──▶ closed (reason, unless the sender closed cleanly)
+ *   │ ──moved to another thread──────────────────────▶ closed (moved; reason says to use it there)
+ *   └ ──this thread failed (FAIL)────────────────────▶ closed (closedHere; the peer sees a ChannelPeerGone)
+ * ```
+ */
+class PortLink {
+  readonly port: MessagePort;
+  /** The thread that holds the other end, for messages. */
+  peer: string;
+  /** Why the end closed, unless it was closed here or cleanly by the sender. */
+  reason: ChannelClosed | null = null;
+  closedHere = false;
+  moved = false;
+  /** Held weakly: see {@link weakListeners}. */
+  readonly ref: WeakRef<AnyEnd>;
+  #refd = false;
+  readonly #peerSide: 'sending' | 'receiving';
+  readonly #listeners: { message: (data: unknown) => void; close: () => void };
+
+  constructor(end: AnyEnd, port: MessagePort, peer: string, peerSide: 'sending' | 'receiving') {
+    this.port = port;
+    this.peer = peer;
+    this.#peerSide = peerSide;
+    this.ref = new WeakRef(end);
+    this.#listeners = weakListeners(
+      this.ref,
+      (e, data) => this.#receive(e as AnyEnd & LinkedEnd, data),
+      (e) => this.#portClosed(e as AnyEnd & LinkedEnd),
+    );
+    this.attach();
+    port.unref();
+    track(end, this.ref, port);
+  }
+
+  attach(): void {
+    this.port.on('message', this.#listeners.message);
+    this.port.on('close', this.#listeners.close);
+  }
+
+  detach(): void {
+    this.port.off('message', this.#listeners.message);
+    this.port.off('close', this.#listeners.close);
+  }
+
+  /** Keep the thread's event loop alive (a task waits on the end), or not. */
+  keepAlive(want: boolean): void {
+    if (want === this.#refd) return;
+    this.#refd = want;
+    if (want) this.port.ref();
+    else this.port.unref();
+  }
+
+  /** `close()` on the end; `closeChannel` is Channel's own close (raising ChannelAlreadyClosed the second time). */
+  close(end: LinkedEnd, closeChannel: () => void): void {
+    if (this.moved) throw copyError(this.reason as ChannelClosed);
+    if (end.closed) {
+      if (this.closedHere) closeChannel(); // raises ChannelAlreadyClosed
+      return;
+    }
+    this.closedHere = true;
+    this.port.postMessage({ [CONTROL]: 'close' } satisfies ControlRecord);
+    end[SHUT]();
+  }
+
+  /** This thread failed: tell the other side why, and close. */
+  fail(end: LinkedEnd, failure: unknown): void {
+    if (end.closed) return;
+    this.port.postMessage({ [CONTROL]: 'fail', error: recordError(failure), thread: threadLabel } satisfies ControlRecord);
+    this.closedHere = true;
+    end[SHUT]();
+  }
+
+  /** The end is closed for good: its port closes and it is no longer one of this thread's open ends. */
+  shut(): void {
+    this.port.close();
+    untrack(this.ref);
+  }
+
+  /** Lend the port for a move to another thread: stop listening, and give the end its wire form. */
+  moveOut(end: AnyEnd, wire: WireEnd): MessagePort {
+    this.detach();
+    wireProperty(end, wire);
+    return this.port;
+  }
+
+  /** The move failed: listen again (the end then sets whether the port keeps the loop alive). */
+  moveBack(end: AnyEnd): void {
+    wireProperty(end, undefined);
+    this.attach();
+    this.#refd = true;
+  }
+
+  /** The move is done: the end here is closed for good (the end then closes its channel). */
+  movedAway(end: AnyEnd): void {
+    wireProperty(end, undefined);
+    this.moved = true;
+    this.reason = new ChannelClosed(`${String(end)} was moved to another thread: use it there`);
+    untrack(this.ref);
+  }
+
+  #receive(end: AnyEnd & LinkedEnd, data: unknown): void {
+    if (isControl(data)) {
+      switch (data[CONTROL]) {
+        case 'hello':
+          this.peer = data.thread;
+          return;
+        case 'close':
+          end[PEER_CLOSED](
+            this.#peerSide === 'sending'
+              ? null
+              : new ChannelClosed(
+                  `send on ${String(end)}: the receiving end (in ${this.peer}) closed the channel; stop sending ` +
+                    '(check `closed`, or catch ChannelClosed)',
+                ),
+          );
+          return;
+        case 'fail':
+          end[PEER_CLOSED](peerFailed(this.#peerSide, data.thread, data.error));
+          return;
+        case 'dropped':
+          end[PEER_CLOSED](peerDropped(this.#peerSide, data.thread, String(end)));
+          return;
+        default:
+          break;
+      }
+    }
+    end[ON_DATA](data);
+  }
+
+  #portClosed(end: AnyEnd & LinkedEnd): void {
+    if (!end.closed) end[PEER_CLOSED](peerGone(this.#peerSide, this.peer, String(end)));
+  }
+}
+
 // --- the sending end -----------------------------------------------------------------------
 
 /** A sender waiting for credit: a parked task (`task` true) or a select send case. */
@@ -511,64 +681,23 @@ interface SendEntry {
  * Cost: each send is a `postMessage` (a structured clone and a thread crossing,
  * ~10–50 µs end to end); credits come back one message per `ceil(capacity / 2)` values.
  */
-export class RemoteSender<T> extends Channel<T> {
-  #port: MessagePort;
+export class RemoteSender<T> extends Channel<T> implements LinkedEnd {
+  readonly #link: PortLink;
   #credits: number;
   readonly #queue: SendEntry[] = [];
-  /** Why it is closed, when it was not closed here: the peer closed it, died, or it moved. */
-  #reason: ChannelClosed | null = null;
-  #closedHere = false;
-  #moved = false;
-  #refd = false;
-  #peer: string;
   readonly #parking: Parking;
-  readonly #ref: WeakRef<RemoteSender<T>> = new WeakRef(this);
-  readonly #listeners = weakListeners(
-    this.#ref,
-    (end, data) => end.#receive(data),
-    (end) => end.#portClosed(),
-  );
 
-  #receive(data: unknown): void {
-    if (typeof data === 'number') {
-      this.#credits += data;
-      if (this.#queue.length !== 0) this.#pump();
-      return;
-    }
-    if (!isControl(data)) return;
-    switch (data[CONTROL]) {
-      case 'hello':
-        this.#peer = data.thread;
-        break;
-      case 'close':
-        this.#peerClosed(
-          new ChannelClosed(
-            `send on ${String(this)}: the receiving end (in ${this.#peer}) closed the channel; stop sending ` +
-              '(check `closed`, or catch ChannelClosed)',
-          ),
-        );
-        break;
-      case 'fail':
-        this.#peerClosed(peerFailed('receiving', data.thread, data.error));
-        break;
-      case 'dropped':
-        this.#peerClosed(peerDropped('receiving', data.thread, String(this)));
-        break;
-      default:
-        break;
-    }
-  }
-
-  #portClosed(): void {
-    if (!this.closed) this.#peerClosed(peerGone('receiving', this.#peer, String(this)));
+  /** @internal Credits from the receiver; nothing else comes this way. */
+  [ON_DATA](data: unknown): void {
+    if (typeof data !== 'number') return;
+    this.#credits += data;
+    if (this.#queue.length !== 0) this.#pump();
   }
 
   /** @internal Made by {@link remoteChannel}, or when an end arrives from another thread. */
   constructor(port: MessagePort, capacity: number, credits: number, peer: string) {
     super(capacity);
-    this.#port = port;
     this.#credits = credits;
-    this.#peer = peer;
     const queue = this.#queue;
     this.#parking = {
       unpark: (task: Schedulable) => {
@@ -579,15 +708,13 @@ export class RemoteSender<T> extends Channel<T> {
       toString: () => `send on ${String(this)}`,
       [HOST_WAIT]: true,
     };
-    port.on('message', this.#listeners.message);
-    port.on('close', this.#listeners.close);
-    port.unref();
-    track(this as RemoteSender<unknown>, this.#ref as WeakRef<AnyEnd>, port);
+    this.#link = new PortLink(this as RemoteSender<unknown>, port, peer, 'receiving');
   }
 
   /** Why the channel closed when its receiving side went away (null otherwise). */
   get error(): ChannelPeerGone | null {
-    return this.#reason instanceof ChannelPeerGone ? this.#reason : null;
+    const reason = this.#link.reason;
+    return reason instanceof ChannelPeerGone ? reason : null;
   }
 
   /** How many senders wait for credit: tasks in `send` and select send cases. */
@@ -641,14 +768,7 @@ export class RemoteSender<T> extends Channel<T> {
    * raises `ChannelAlreadyClosed`. Works anywhere.
    */
   override close(): void {
-    if (this.#moved) throw copyError(this.#reason as ChannelClosed);
-    if (this.closed) {
-      if (this.#closedHere) super.close(); // raises ChannelAlreadyClosed
-      return;
-    }
-    this.#closedHere = true;
-    this.#port.postMessage({ [CONTROL]: 'close' } satisfies ControlRecord);
-    this.#shut();
+    this.#link.close(this, () => super.close());
   }
 
   /** For reports: `RemoteSender(capacity 16, 3 credits, 1 sender waiting, to worker 0 (job.js))`. */
@@ -656,29 +776,29 @@ export class RemoteSender<T> extends Channel<T> {
     let s = `RemoteSender(capacity ${this.capacity}, ${this.#credits} credit${this.#credits === 1 ? '' : 's'}`;
     if (this.#queue.length !== 0) s += `, ${this.#queue.length} sender${this.#queue.length === 1 ? '' : 's'} waiting`;
     if (this.closed) s += ', closed';
-    return `${s}, to ${this.#peer})`;
+    return `${s}, to ${this.#link.peer})`;
   }
 
   // --- what select uses ---------------------------------------------------------------
 
-  /** @internal */
+  /** Ready check (the selectable protocol): there is credit, or the end is closed (a send raises). */
   override sendReady(): boolean {
     return this.closed || this.#credits > 0;
   }
 
-  /** @internal */
+  /** Commit (the selectable protocol): post `value` now, or raise ChannelClosed. */
   override sendNow(value: T): void {
     if (this.closed) throw this.#closedError();
     this.#post(value, undefined);
   }
 
-  /** @internal */
+  /** Register a select send case until credit comes (the selectable protocol). */
   override addSender(waiter: SenderWaiter<T>): void {
     this.#queue.push({ waiter: waiter as SenderWaiter<unknown>, task: false, value: undefined, transfer: undefined });
     this.#updateRef();
   }
 
-  /** @internal */
+  /** Unregister a select send case (the selectable protocol). */
   override removeSender(waiter: unknown): boolean {
     const i = this.#queue.findIndex((e) => e.waiter === waiter);
     if (i === -1) return false;
@@ -709,7 +829,7 @@ export class RemoteSender<T> extends Channel<T> {
     throw wrongEnd(String(this), 'a select receive case', 'receive');
   }
   /** @internal */
-  override pollInto(_slot: RecvSlot<T>): void {
+  override recvNow(_slot: RecvSlot<T>): void {
     throw wrongEnd(String(this), 'receive', 'receive');
   }
   /** @internal */
@@ -722,7 +842,7 @@ export class RemoteSender<T> extends Channel<T> {
   /** Post `value` (one credit). Raises, sending nothing, if it cannot be cloned. */
   #post(value: unknown, transfer: readonly TransferListItem[] | undefined): void {
     const ends = findEnds(value);
-    const port = this.#port;
+    const port = this.#link.port;
     if (ends === null && !isControl(value)) {
       // The fast path: the value as it is.
       if (transfer === undefined) port.postMessage(value);
@@ -754,7 +874,7 @@ export class RemoteSender<T> extends Channel<T> {
   }
 
   #closedError(): ChannelClosed {
-    const reason = this.#reason;
+    const reason = this.#link.reason;
     if (reason === null) {
       return new ChannelClosed(
         `send on ${String(this)}: nothing can be sent after close(). Close a channel only after its last send ` +
@@ -764,18 +884,17 @@ export class RemoteSender<T> extends Channel<T> {
     return copyError(reason);
   }
 
-  /** The receiving side closed the channel, failed, or went away. */
-  #peerClosed(reason: ChannelClosed): void {
+  /** @internal The receiving side closed the channel, failed, or went away. */
+  [PEER_CLOSED](reason: ChannelClosed | null): void {
     if (this.closed) return;
-    this.#reason = reason;
-    this.#shut();
+    this.#link.reason = reason;
+    this[SHUT]();
   }
 
-  /** Close here for good; blocked senders raise why. */
-  #shut(): void {
+  /** @internal Close here for good; blocked senders raise why. */
+  [SHUT](): void {
     super.close();
-    this.#port.close();
-    untrack(this.#ref as WeakRef<AnyEnd>);
+    this.#link.shut();
     for (const entry of this.#queue.splice(0)) {
       const error = this.#closedError();
       if (entry.task) wakeThrow(entry.waiter as Schedulable, error);
@@ -785,11 +904,7 @@ export class RemoteSender<T> extends Channel<T> {
   }
 
   #updateRef(): void {
-    const want = this.#queue.length !== 0;
-    if (want === this.#refd) return;
-    this.#refd = want;
-    if (want) this.#port.ref();
-    else this.#port.unref();
+    this.#link.keepAlive(this.#queue.length !== 0);
   }
 
   /** @internal Lend the port for a move to another thread (see moveEnds). */
@@ -798,44 +913,32 @@ export class RemoteSender<T> extends Channel<T> {
     if (this.#queue.length !== 0) {
       throw new ChannelClosed(`${String(this)} cannot move to another thread while tasks here wait to send on it`);
     }
-    const port = this.#port;
-    port.off('message', this.#listeners.message);
-    port.off('close', this.#listeners.close);
-    wireProperty(this as RemoteSender<unknown>, {
+    const link = this.#link;
+    return link.moveOut(this as RemoteSender<unknown>, {
       role: 'send',
-      port,
+      port: link.port,
       capacity: this.capacity,
       count: this.#credits,
-      peer: this.#peer,
+      peer: link.peer,
       buffered: [],
     });
-    return port;
   }
 
   /** @internal The move failed: stay in this thread. */
   [MOVE_BACK](): void {
-    wireProperty(this as RemoteSender<unknown>, undefined);
-    this.#port.on('message', this.#listeners.message);
-    this.#port.on('close', this.#listeners.close);
-    this.#refd = true;
+    this.#link.moveBack(this as RemoteSender<unknown>);
     this.#updateRef();
   }
 
   /** @internal The move is done: this object is closed for good. */
   [MOVED](): void {
-    wireProperty(this as RemoteSender<unknown>, undefined);
-    this.#moved = true;
-    this.#reason = new ChannelClosed(`${String(this)} was moved to another thread: use it there`);
+    this.#link.movedAway(this as RemoteSender<unknown>);
     super.close();
-    untrack(this.#ref as WeakRef<AnyEnd>);
   }
 
   /** @internal This thread failed: tell the receiving side why, and close. */
   [FAIL](failure: unknown): void {
-    if (this.closed) return;
-    this.#port.postMessage({ [CONTROL]: 'fail', error: recordError(failure), thread: threadLabel } satisfies ControlRecord);
-    this.#closedHere = true;
-    this.#shut();
+    this.#link.fail(this, failure);
   }
 }
 
@@ -865,78 +968,38 @@ export class RemoteSender<T> extends Channel<T> {
  * Cost: receiving a buffered value is a local channel operation (~0.1 µs); every
  * `ceil(capacity / 2)` values taken post one credit message back to the sender.
  */
-export class RemoteReceiver<T> extends Channel<T> {
+export class RemoteReceiver<T> extends Channel<T> implements LinkedEnd {
   /** @internal Fed by the host: a task waiting on it waits on the host (see HOST_WAIT). */
   get [HOST_WAIT](): boolean {
     return true;
   }
 
-  #port: MessagePort;
+  readonly #link: PortLink;
   /** Credits returned per message. */
   readonly #batch: number;
   /** Values taken out of the buffer (or handed to a waiter) and not yet granted back. */
   #ungranted: number;
-  /** Why it is closed, when the sender did not close it cleanly (or it moved away). */
-  #reason: ChannelClosed | null = null;
-  #closedHere = false;
-  #moved = false;
-  #refd = false;
-  #peer: string;
-  readonly #ref: WeakRef<RemoteReceiver<T>> = new WeakRef(this);
-  readonly #listeners = weakListeners(
-    this.#ref,
-    (end, data) => end.#receive(data),
-    (end) => end.#portClosed(),
-  );
 
-  #receive(data: unknown): void {
-    if (!isControl(data)) {
-      this.#deliver(data as T);
-      return;
-    }
-    switch (data[CONTROL]) {
-      case 'value':
-        this.#deliver((data.ends ? reviveEnds(data.value) : data.value) as T);
-        break;
-      case 'hello':
-        this.#peer = data.thread;
-        break;
-      case 'close':
-        this.#peerClosed(null);
-        break;
-      case 'fail':
-        this.#peerClosed(peerFailed('sending', data.thread, data.error));
-        break;
-      case 'dropped':
-        this.#peerClosed(peerDropped('sending', data.thread, String(this)));
-        break;
-      default:
-        break;
-    }
-  }
-
-  #portClosed(): void {
-    if (!this.closed) this.#peerClosed(peerGone('sending', this.#peer, String(this)));
+  /** @internal A value from the sender, as it is or escaped in a record. */
+  [ON_DATA](data: unknown): void {
+    if (!isControl(data)) this.#deliver(data as T);
+    else if (data[CONTROL] === 'value') this.#deliver((data.ends ? reviveEnds(data.value) : data.value) as T);
   }
 
   /** @internal Made by {@link remoteChannel}, or when an end arrives from another thread. */
   constructor(port: MessagePort, capacity: number, ungranted: number, peer: string, buffered: readonly unknown[] = []) {
     super(capacity);
-    this.#port = port;
     this.#batch = Math.ceil(capacity / 2);
     this.#ungranted = ungranted;
-    this.#peer = peer;
     // Values that arrived where this end was before: older than anything still in the port.
     for (const value of buffered) super.trySend(value as T);
-    port.on('message', this.#listeners.message);
-    port.on('close', this.#listeners.close);
-    port.unref();
-    track(this as RemoteReceiver<unknown>, this.#ref as WeakRef<AnyEnd>, port);
+    this.#link = new PortLink(this as RemoteReceiver<unknown>, port, peer, 'sending');
   }
 
   /** Why the channel closed when its sending side went away (null otherwise). */
   get error(): ChannelPeerGone | null {
-    return this.#reason instanceof ChannelPeerGone ? this.#reason : null;
+    const reason = this.#link.reason;
+    return reason instanceof ChannelPeerGone ? reason : null;
   }
 
   /**
@@ -955,7 +1018,8 @@ export class RemoteReceiver<T> extends Channel<T> {
     }
     currentTask('remoteReceiver.recv()');
     if (this.closed) {
-      if (this.#reason !== null) throw copyError(this.#reason);
+      const reason = this.#link.reason;
+      if (reason !== null) throw copyError(reason);
       return immediate(undefined);
     }
     return this.#waitValue(timeout);
@@ -975,7 +1039,8 @@ export class RemoteReceiver<T> extends Channel<T> {
     }
     currentTask('remoteReceiver.recvOk()');
     if (this.closed) {
-      if (this.#reason !== null) throw copyError(this.#reason);
+      const reason = this.#link.reason;
+      if (reason !== null) throw copyError(reason);
       return super.recvOk();
     }
     return this.#waitResult(timeout);
@@ -990,7 +1055,7 @@ export class RemoteReceiver<T> extends Channel<T> {
   override tryRecv(): RecvResult<T> {
     const result = super.tryRecv();
     if (result[1]) this.#taken();
-    else if (this.closed && this.#reason !== null) throw copyError(this.#reason);
+    else if (this.closed && this.#link.reason !== null) throw copyError(this.#link.reason);
     return result;
   }
 
@@ -1008,7 +1073,7 @@ export class RemoteReceiver<T> extends Channel<T> {
    */
   override async *[Symbol.asyncIterator](): AsyncGenerator<T, undefined, undefined> {
     yield* super[Symbol.asyncIterator]();
-    if (this.#reason !== null) throw copyError(this.#reason);
+    if (this.#link.reason !== null) throw copyError(this.#link.reason);
     return undefined;
   }
 
@@ -1019,36 +1084,29 @@ export class RemoteReceiver<T> extends Channel<T> {
    * twice here raises `ChannelAlreadyClosed`. Works anywhere.
    */
   override close(): void {
-    if (this.#moved) throw copyError(this.#reason as ChannelClosed);
-    if (this.closed) {
-      if (this.#closedHere) super.close(); // raises ChannelAlreadyClosed
-      return;
-    }
-    this.#closedHere = true;
-    this.#port.postMessage({ [CONTROL]: 'close' } satisfies ControlRecord);
-    this.#shut();
+    this.#link.close(this, () => super.close());
   }
 
   /** For reports: `RemoteReceiver(capacity 16, 2 buffered, from worker 0 (job.js))`. */
   override toString(): string {
-    return `${super.toString().replace(/^Channel\(/, 'RemoteReceiver(').slice(0, -1)}, from ${this.#peer})`;
+    return `${super.toString().replace(/^Channel\(/, 'RemoteReceiver(').slice(0, -1)}, from ${this.#link.peer})`;
   }
 
   // --- what select and the iterators use ----------------------------------------------------
 
-  /** @internal */
-  override pollInto(slot: RecvSlot<T>): void {
-    super.pollInto(slot);
+  /** Commit (the selectable protocol): receive now, and count the value taken for the sender's credit. */
+  override recvNow(slot: RecvSlot<T>): void {
+    super.recvNow(slot);
     if (slot.ok) this.#taken();
   }
 
-  /** @internal */
+  /** Register a waiter (the selectable protocol); the port keeps the thread alive meanwhile. */
   override addReceiver(waiter: ReceiverWaiter<T>): void {
     super.addReceiver(waiter);
     this.#updateRef();
   }
 
-  /** @internal */
+  /** Unregister a waiter (the selectable protocol). */
   override removeReceiver(waiter: unknown): boolean {
     const removed = super.removeReceiver(waiter);
     if (removed) this.#updateRef();
@@ -1100,7 +1158,7 @@ export class RemoteReceiver<T> extends Channel<T> {
   /** One value left the buffer (or went straight to a waiter). */
   #taken(): void {
     if (++this.#ungranted >= this.#batch && !this.closed) {
-      this.#port.postMessage(this.#ungranted);
+      this.#link.port.postMessage(this.#ungranted);
       this.#ungranted = 0;
     }
   }
@@ -1110,7 +1168,7 @@ export class RemoteReceiver<T> extends Channel<T> {
     const op = super.recvOk(timeout);
     this.#updateRef();
     const [value, ok] = yield* op;
-    if (!ok && this.#reason !== null) throw copyError(this.#reason);
+    if (!ok && this.#link.reason !== null) throw copyError(this.#link.reason);
     return value;
   }
 
@@ -1118,35 +1176,32 @@ export class RemoteReceiver<T> extends Channel<T> {
     const op = super.recvOk(timeout);
     this.#updateRef();
     const result = yield* op;
-    if (!result[1] && this.#reason !== null) throw copyError(this.#reason);
+    if (!result[1] && this.#link.reason !== null) throw copyError(this.#link.reason);
     return result;
   }
 
   /** @internal Raise why the channel ended, if it did not end cleanly. */
   throwIfFailed(): void {
-    if (this.#reason !== null && this.closed && this.length === 0) throw copyError(this.#reason);
+    const reason = this.#link.reason;
+    if (reason !== null && this.closed && this.length === 0) throw copyError(reason);
   }
 
-  /** The sender closed the channel (`reason` null), failed, or went away. */
-  #peerClosed(reason: ChannelClosed | null): void {
+  /** @internal The sender closed the channel (`reason` null), failed, or went away. */
+  [PEER_CLOSED](reason: ChannelClosed | null): void {
     if (this.closed) return;
-    this.#reason = reason;
-    this.#shut();
+    this.#link.reason = reason;
+    this[SHUT]();
   }
 
-  #shut(): void {
+  /** @internal Close here for good. */
+  [SHUT](): void {
     super.close();
-    this.#port.close();
-    untrack(this.#ref as WeakRef<AnyEnd>);
+    this.#link.shut();
     this.#updateRef();
   }
 
   #updateRef(): void {
-    const want = this.recvWaiting !== 0 && !this.closed;
-    if (want === this.#refd) return;
-    this.#refd = want;
-    if (want) this.#port.ref();
-    else this.#port.unref();
+    this.#link.keepAlive(this.recvWaiting !== 0 && !this.closed);
   }
 
   /** @internal Lend the port for a move to another thread (see moveEnds). */
@@ -1164,46 +1219,34 @@ export class RemoteReceiver<T> extends Channel<T> {
         `${String(this)} cannot move to another thread while values that hold channel ends wait in it: receive them first`,
       );
     }
-    const port = this.#port;
-    port.off('message', this.#listeners.message);
-    port.off('close', this.#listeners.close);
-    wireProperty(this as RemoteReceiver<unknown>, {
+    const link = this.#link;
+    return link.moveOut(this as RemoteReceiver<unknown>, {
       role: 'recv',
-      port,
+      port: link.port,
       capacity: this.capacity,
       count: this.#ungranted,
-      peer: this.#peer,
+      peer: link.peer,
       buffered,
     });
-    return port;
   }
 
   /** @internal The move failed: stay in this thread. */
   [MOVE_BACK](): void {
     const wire = (this as unknown as Record<string, WireEnd | undefined>)[WIRE];
     for (const value of wire?.buffered ?? []) super.trySend(value as T);
-    wireProperty(this as RemoteReceiver<unknown>, undefined);
-    this.#port.on('message', this.#listeners.message);
-    this.#port.on('close', this.#listeners.close);
-    this.#refd = true;
+    this.#link.moveBack(this as RemoteReceiver<unknown>);
     this.#updateRef();
   }
 
   /** @internal The move is done: this object is closed for good. */
   [MOVED](): void {
-    wireProperty(this as RemoteReceiver<unknown>, undefined);
-    this.#moved = true;
-    this.#reason = new ChannelClosed(`${String(this)} was moved to another thread: use it there`);
+    this.#link.movedAway(this as RemoteReceiver<unknown>);
     super.close();
-    untrack(this.#ref as WeakRef<AnyEnd>);
   }
 
   /** @internal This thread failed: tell the sending side why, and close. */
   [FAIL](failure: unknown): void {
-    if (this.closed) return;
-    this.#port.postMessage({ [CONTROL]: 'fail', error: recordError(failure), thread: threadLabel } satisfies ControlRecord);
-    this.#closedHere = true;
-    this.#shut();
+    this.#link.fail(this, failure);
   }
 }
 
