@@ -4,7 +4,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlockingError, PASS_BUDGET, getHub, idle, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { BlockingError, Event, PASS_BUDGET, getHub, idle, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
 
 afterEach(() => {
   expect(getHub().timers.size).toBe(0);
@@ -90,6 +90,48 @@ describe('idle', () => {
       yield* idler.join();
     });
     expect(order).toEqual(['busy 0', 'busy 1', 'busy 2', 'idle']);
+  });
+
+  // Skipped until the hub is fixed: readyNextPass() wakes the tasks in idle() only when
+  // the list of tasks in sleep(0) is empty, and a task that leaves its sleep(0) early
+  // (killed) leaves its entry in that list, so the pass ends waking nobody and no other
+  // pass comes: these runs never end. Found by test/sync/missing-yield.property.test.ts.
+  it.skip('resumes after a task was killed in sleep(0)', async () => {
+    const order: string[] = [];
+    await run(function* () {
+      const sleeper = spawn(function* () {
+        yield* sleep(0);
+        order.push('sleeper woke');
+      });
+      spawn(function* () {
+        sleeper.kill(undefined, { block: false });
+        order.push('sleeper killed');
+      });
+      yield* idle();
+      order.push('idle');
+    });
+    expect(order).toEqual(['sleeper killed', 'idle']);
+  });
+
+  it.skip('resumes after a task killed while ready ended at its next sleep(0)', async () => {
+    const order: string[] = [];
+    const ev = new Event();
+    await run(function* () {
+      const victim = spawn(function* () {
+        yield* ev.wait();
+        order.push('victim woke');
+        yield* sleep(0); // the kill strikes here
+        order.push('victim slept');
+      });
+      spawn(function* () {
+        yield* sleep(0);
+        ev.set();
+        victim.kill(undefined, { block: false });
+      });
+      yield* idle();
+      order.push('idle');
+    });
+    expect(order).toEqual(['victim woke', 'idle']);
   });
 });
 
