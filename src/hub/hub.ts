@@ -648,14 +648,16 @@ export class Hub extends Greenlet<[], never> {
 
   /**
    * @internal Make ready the tasks that wait for the next pass: those in `sleep(0)`, or if
-   * there are none and nothing else is ready, those in `idle()`.
+   * nothing else is ready after that (none, or only entries of tasks killed meanwhile), those in `idle()`.
    */
   readyNextPass(): void {
     if (this.deferred.length !== 0) {
       const deferred = this.deferred;
       this.deferred = [];
       for (const task of deferred) if (task[SCHED] === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
-    } else if (this.queue.length === 0 && this.idlers.length !== 0) {
+    }
+    // Entries of tasks that left their sleep(0) early (killed) ready nobody: idlers then run.
+    if (this.queue.length === 0 && this.idlers.length !== 0) {
       const idlers = this.idlers;
       this.idlers = [];
       for (const task of idlers) if (task[SCHED] === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
