@@ -3,13 +3,15 @@
  * on one queue, one channel, one event, a lock and a semaphore, where some steps make
  * their operation and drop it (`q.get();` instead of `yield* q.get();`). A task that
  * drops one is the faulty one: the model says it fails with a MissingYieldError naming
- * the dropped operation, at its next operation or at its end. Whatever the program:
+ * the dropped operation, at its next operation or at its end. Some steps also kill a
+ * later task (`yield* t.kill()`), or drop that kill. Whatever the program:
  * - a dropped operation changes nothing: no item taken or added, no lock or permit taken,
  *   no waiter registered, no timer, no task listed as parked (compared field by field
  *   just before and just after the call);
  * - the faulty task fails with the error the model predicts, having run exactly the steps
  *   the model says (plain code after the slip runs, the next operation raises); every
- *   other task finishes;
+ *   other task finishes, or ends killed by a kill step that names it, before the end the
+ *   model gives it;
  * - every item whose put (or send) was performed is received exactly once or is still
  *   in the queue (or channel) at the end; nothing else is ever received;
  * - `getHub().blockedTasks()` lists only tasks that are inside an operation, each with
@@ -38,6 +40,7 @@ import {
   Channel,
   ChannelClosed,
   Event,
+  GreenletExit,
   LifoQueue,
   Lock,
   MissingYieldError,
@@ -68,7 +71,7 @@ afterEach(() => {
 // --- programs ---------------------------------------------------------------------------
 
 /** What one step of a task does. `tryPut` and `trySend` are plain calls, not operations. */
-type StepKind = 'put' | 'tryPut' | 'get' | 'send' | 'trySend' | 'recv' | 'wait' | 'mutex' | 'sem' | 'sleep' | 'join';
+type StepKind = 'put' | 'tryPut' | 'get' | 'send' | 'trySend' | 'recv' | 'wait' | 'mutex' | 'sem' | 'sleep' | 'join' | 'kill';
 
 interface Step {
   kind: StepKind;
@@ -77,7 +80,7 @@ interface Step {
    * acquire), 'inner' the `sleep(0)` inside the critical section of `mutex` and `sem`.
    */
   drop: 'op' | 'inner' | null;
-  /** For `join`: which later task (modulo how many there are). */
+  /** For `join` and `kill`: which later task (modulo how many there are). */
   target: number;
 }
 
@@ -100,6 +103,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { arbitrary: fc.constantFrom<StepKind>('put', 'get', 'send', 'recv'), weight: 8 },
     { arbitrary: fc.constantFrom<StepKind>('tryPut', 'trySend'), weight: 2 },
     { arbitrary: fc.constantFrom<StepKind>('wait', 'mutex', 'sem', 'sleep', 'join'), weight: 6 },
+    { arbitrary: fc.constant<StepKind>('kill'), weight: 1 },
   ),
   // About one operation in twelve is dropped.
   drop: fc.integer({ min: 0, max: 11 }).map((n) => (n === 0 ? 'op' : n === 1 ? 'inner' : null)),
@@ -119,15 +123,15 @@ const programArb: fc.Arbitrary<Program> = fc.record({
 // --- the model ------------------------------------------------------------------------
 
 /** The operation a step performs (its first, for `mutex` and `sem`), or null for a plain step. */
-type OpKind = 'put' | 'get' | 'send' | 'recv' | 'wait' | 'mutex' | 'sem' | 'sleep' | 'join';
+type OpKind = 'put' | 'get' | 'send' | 'recv' | 'wait' | 'mutex' | 'sem' | 'sleep' | 'join' | 'kill';
 
 function opOf(step: Step, i: number, n: number): OpKind | null {
   if (step.kind === 'tryPut' || step.kind === 'trySend') return null;
-  if (step.kind === 'join' && joinTarget(step, i, n) === null) return 'sleep';
+  if ((step.kind === 'join' || step.kind === 'kill') && joinTarget(step, i, n) === null) return 'sleep';
   return step.kind;
 }
 
-/** The later task a `join` step of task `i` waits for; null for the last task (it sleeps instead). */
+/** The later task a `join` or `kill` step of task `i` names; null for the last task (it sleeps instead). */
 function joinTarget(step: Step, i: number, n: number): number | null {
   return i === n - 1 ? null : i + 1 + (step.target % (n - 1 - i));
 }
@@ -161,6 +165,8 @@ function opName(op: OpKind, p: Program): string {
       return 'sleep()';
     case 'join':
       return 'task.join()';
+    case 'kill':
+      return 'task.kill()';
   }
 }
 
@@ -192,6 +198,12 @@ function fateOf(p: Program, i: number): Fate {
   return { slip: { name, step: d, atEnd: true }, stepsBegun: steps.length };
 }
 
+/** Whether some task has a `kill` step, not dropped, aimed at task `j`. */
+function mayBeKilled(p: Program, j: number): boolean {
+  const n = p.workers.length;
+  return p.workers.some((steps, i) => steps.some((s) => s.kind === 'kill' && s.drop !== 'op' && joinTarget(s, i, n) === j));
+}
+
 /** What a task parked in `op` waits on, as blockedTasks() says it. */
 function parkingPattern(op: Inside, p: Program): RegExp {
   switch (op.op) {
@@ -212,6 +224,7 @@ function parkingPattern(op: Inside, p: Program): RegExp {
     case 'sleep':
       return /^sleep\(0\)$/;
     case 'join':
+    case 'kill': // a kill waits for the end as a join does
       return new RegExp(`^join\\(w${String(op.target)}\\)$`);
   }
 }
@@ -378,7 +391,7 @@ async function play(p: Program): Promise<Outcome> {
                   ? !ev.isSet()
                   : op.op === 'join'
                     ? !(tasks[op.target as number] as Task).ready()
-                    : false; // locks are held only around a sleep(0), which is over at a quiet point
+                    : false; // locks are held only around a sleep(0), over at a quiet point; a killed task ends at once
       if (!stuck) {
         const state = [q, ch, ev, mutex, sem].map(String).join(' ');
         problems.push(`${where}: w${i} waits in ${op.op}, which could complete now: ${state}`);
@@ -460,10 +473,13 @@ async function play(p: Program): Promise<Outcome> {
           case 'sleep':
             yield* perform(i, { op: 'sleep' }, drop, () => sleep(0));
             break;
-          case 'join': {
+          case 'join':
+          case 'kill': {
             const j = joinTarget(step, i, n);
+            const target = tasks[j ?? i] as Task;
             if (j === null) yield* perform(i, { op: 'sleep' }, drop, () => sleep(0));
-            else yield* perform(i, { op: 'join', target: j }, drop, () => (tasks[j] as Task).join());
+            else if (step.kind === 'join') yield* perform(i, { op: 'join', target: j }, drop, () => target.join());
+            else yield* perform(i, { op: 'kill', target: j }, drop, () => target.kill());
             break;
           }
         }
@@ -574,6 +590,14 @@ describe('forgotten yield* in random programs', () => {
           const wrong: string[] = [];
           for (const [i, t] of o.tasks.entries()) {
             const fate = fateOf(p, i);
+            if (t.successful() && t.value instanceof GreenletExit) {
+              // Killed by a kill step: anywhere up to where the model says it ends.
+              if (!mayBeKilled(p, i)) wrong.push(`w${i} was killed, and no kill step names it`);
+              if ((o.stepsBegun[i] as number) > fate.stepsBegun) {
+                wrong.push(`w${i} was killed after ${String(o.stepsBegun[i])} steps, the model says at most ${fate.stepsBegun}`);
+              }
+              continue;
+            }
             if (o.stepsBegun[i] !== fate.stepsBegun) {
               wrong.push(`w${i} began ${String(o.stepsBegun[i])} steps, the model says ${fate.stepsBegun}`);
             }
