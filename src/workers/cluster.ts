@@ -99,8 +99,9 @@ import cluster, { type Worker } from 'node:cluster';
 import os from 'node:os';
 import { call } from '../core/call.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { asyncError, isAsync, typeName } from '../core/switcher.js';
-import { getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { asyncError, isAsync, typeName, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, getHub } from '../hub/hub.js';
 import { spawn } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { HttpServer } from '../io/http-server.js';
@@ -439,7 +440,12 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
    *   listen threw (the message carries its error: `EADDRINUSE`...), it exited, or it did
    *   not listen within `startTimeoutMs`. The other workers are stopped first.
    */
-  *start(): GreenletBody<this> {
+  start(): SwitchOp<this> {
+    return lazy(START, this as ClusteredServer, undefined, undefined) as SwitchOp<this>;
+  }
+
+  /** @internal Performs {@link ClusteredServer.start}. */
+  *performStart(): GreenletBody<this> {
     if (this.isPrimary) yield* this.#startPrimary();
     else yield* this.#startWorker();
     return this;
@@ -455,19 +461,24 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
    * yield* cluster.serveForever();
    * ```
    */
-  *serveForever(): GreenletBody<void> {
+  serveForever(): SwitchOp<void> {
+    return lazy(SERVE_FOREVER, this as ClusteredServer, undefined, undefined);
+  }
+
+  /** @internal Performs {@link ClusteredServer.serveForever}. */
+  *performServeForever(): GreenletBody<void> {
     if (this.isPrimary) {
-      if (this.#state === PRIMARY_NEW) yield* this.start();
+      if (this.#state === PRIMARY_NEW) yield* this.performStart();
       try {
-        yield* this.#stopped.wait();
+        yield* this.#stopped.performWait(undefined);
       } finally {
-        if (!this.#stopped.isSet()) yield* this.stop(this.#stopGraceMs);
+        if (!this.#stopped.isSet()) yield* this.performStop(this.#stopGraceMs);
       }
       return;
     }
-    if (this.#server === null) yield* this.start();
+    if (this.#server === null) yield* this.performStart();
     try {
-      yield* (this.#server as S).serveForever();
+      yield* (this.#server as S).performServeForever();
     } finally {
       // Stopped already (the primary's order): this returns at once; killed: stop now.
       yield* this.#stopWorker(this.#stopGraceMs);
@@ -489,9 +500,13 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
    * yield* cluster.stop(10_000); // up to 10 s for the requests in flight
    * ```
    */
-  *stop(graceMs: number = this.#stopGraceMs): GreenletBody<void> {
-    if (this.isPrimary) yield* this.#stopPrimary(graceMs);
-    else yield* this.#stopWorker(graceMs);
+  stop(graceMs: number = this.#stopGraceMs): SwitchOp<void> {
+    return lazy(STOP, this as ClusteredServer, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link ClusteredServer.stop}. */
+  performStop(graceMs: number): GreenletBody<void> {
+    return this.isPrimary ? this.#stopPrimary(graceMs) : this.#stopWorker(graceMs);
   }
 
   /**
@@ -504,7 +519,7 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
   stopAsync(graceMs: number = this.#stopGraceMs): Promise<void> {
     const self = this;
     return spawn(function* stopCluster(): GreenletBody<void> {
-      yield* self.stop(graceMs);
+      yield* self.performStop(graceMs);
     }).toPromise();
   }
 
@@ -527,7 +542,12 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
    *
    * @throws ClusterError in a worker (ask the server itself there).
    */
-  *stats(timeoutMs: number = DEFAULT_STATS_TIMEOUT): GreenletBody<ClusterWorkerStats[]> {
+  stats(timeoutMs: number = DEFAULT_STATS_TIMEOUT): SwitchOp<ClusterWorkerStats[]> {
+    return lazy(STATS, this as ClusteredServer, timeoutMs, undefined);
+  }
+
+  /** @internal Performs {@link ClusteredServer.stats}. */
+  *performStats(timeoutMs: number): GreenletBody<ClusterWorkerStats[]> {
     if (!this.isPrimary) {
       throw new ClusterError(`${this.toString()}: stats() is the primary's; in a worker, read the server (cluster.server)`);
     }
@@ -800,7 +820,7 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
           `${this.toString()}: the server factory returned ${typeName(server)}; it must return a StreamServer or an HttpServer`,
         );
       }
-      if (!server.started) yield* server.start();
+      if (!server.started) yield* server.performStart();
     } catch (error) {
       tellPrimary({ [TAG]: 'failed', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       this.#leave();
@@ -822,7 +842,7 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
     this.#serving = false;
     // A stopped server returns at once; one stopping makes this wait for the same stop.
     try {
-      yield* server.stop(graceMs);
+      yield* server.performStop(graceMs);
     } finally {
       this.#leave();
     }
@@ -879,6 +899,15 @@ export class ClusteredServer<S extends ClusterableServer = ClusterableServer> im
     if (worker !== undefined && worker.isConnected()) worker.disconnect();
   }
 }
+
+const START = blockingOperation<ClusteredServer, undefined, undefined, ClusteredServer>('cluster.start()', (c) => c.performStart());
+const SERVE_FOREVER = blockingOperation<ClusteredServer, undefined, undefined, void>('cluster.serveForever()', (c) =>
+  c.performServeForever(),
+);
+const STOP = blockingOperation<ClusteredServer, number, undefined, void>('cluster.stop()', (c, graceMs) => c.performStop(graceMs));
+const STATS = blockingOperation<ClusteredServer, number, undefined, ClusterWorkerStats[]>('cluster.stats()', (c, timeoutMs) =>
+  c.performStats(timeoutMs),
+);
 
 // --- helpers ---------------------------------------------------------------------------
 

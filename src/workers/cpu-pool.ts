@@ -63,8 +63,10 @@ import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import type { ResourceLimits, TransferListItem, Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { type SwitchOp } from '../core/switcher.js';
-import { currentTask } from '../hub/hub.js';
+import type { GreenletBody } from '../core/greenlet.js';
+import { lazy } from '../core/operation.js';
+import type { SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask } from '../hub/hub.js';
 import { currentTaskOrNull } from '../hub/task.js';
 import { waitFor } from '../interop/wait.js';
 import { needsTypeScriptLoader } from './typescript.js';
@@ -388,6 +390,11 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
    * @throws BlockingError when called outside a task (use `runAsync()` there).
    */
   run<G extends JobFunction = F>(data: JobInput<G>, options?: CpuRunOptions): SwitchOp<JobOutput<G>> {
+    return lazy(RUN, this as CpuPool<JobFunction>, data as unknown, options) as SwitchOp<JobOutput<G>>;
+  }
+
+  /** @internal Performs {@link CpuPool.run}. */
+  *performRun(data: unknown, options: CpuRunOptions | undefined): GreenletBody<unknown> {
     const task = currentTask('pool.run()');
     const fn = options?.name ?? this.#name;
     if (this.#closing) throw this.#closedError(`task "${task.name}" called pool.run()`);
@@ -405,7 +412,7 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
       });
     };
     const timeout = options?.timeout;
-    return waitFor(cpuPoolJob, timeout === undefined ? undefined : { timeout }) as SwitchOp<JobOutput<G>>;
+    return yield* waitFor(cpuPoolJob, timeout === undefined ? undefined : { timeout });
   }
 
   /**
@@ -512,8 +519,13 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
    * ```
    */
   destroy(): SwitchOp<void> {
+    return lazy(DESTROY, this as CpuPool<JobFunction>, undefined, undefined);
+  }
+
+  /** @internal Performs {@link CpuPool.destroy}. */
+  *performDestroy(): GreenletBody<void> {
     currentTask('pool.destroy()');
-    return waitFor(this.destroyAsync());
+    yield* waitFor(this.destroyAsync());
   }
 
   /**
@@ -553,6 +565,11 @@ export class CpuPool<F extends JobFunction = (data: unknown) => unknown> impleme
     return `CpuPool(${this.#file}, ${this.threads}/${this.maxThreads} threads, ${this.queueSize} queued)`;
   }
 }
+
+const RUN = blockingOperation<CpuPool<JobFunction>, unknown, CpuRunOptions | undefined, unknown>('pool.run()', (pool, data, options) =>
+  pool.performRun(data, options),
+);
+const DESTROY = blockingOperation<CpuPool<JobFunction>, undefined, undefined, void>('pool.destroy()', (pool) => pool.performDestroy());
 
 function toPath(filename: string | URL): string {
   if (typeof filename !== 'string' && !(filename instanceof URL)) {

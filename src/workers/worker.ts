@@ -61,8 +61,9 @@ import { basename, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, threadId, workerData, type WorkerOptions } from 'node:worker_threads';
 import type { GreenletBody } from '../core/greenlet.js';
-import { immediate, isGenerator, type SwitchOp } from '../core/switcher.js';
-import { currentTask, getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub } from '../hub/hub.js';
 import { spawn } from '../hub/task.js';
 import type { Waitable } from '../hub/wait.js';
 import { AsyncResult } from '../sync/async-result.js';
@@ -389,14 +390,19 @@ export class WorkerHandle<R = unknown> implements Waitable {
    * whether it has; never raises its error. Inside a task: `yield* w.join()`.
    */
   join(timeout?: number): SwitchOp<boolean> {
+    return lazy(JOIN, this as WorkerHandle, timeout, undefined);
+  }
+
+  /** @internal Performs {@link WorkerHandle.join}. */
+  performJoin(timeout: number | undefined): Performed<boolean> {
     this.#observed = true;
     if (this.#result.ready()) return immediate(true);
-    currentTask('workerHandle.join()');
+    currentTask('worker.join()');
     return this.#joinWait(timeout);
   }
 
   *#joinWait(timeout: number | undefined): GreenletBody<boolean> {
-    yield* this.#result.wait(timeout);
+    yield* this.#result.performWait(timeout);
     return this.#result.ready();
   }
 
@@ -406,8 +412,14 @@ export class WorkerHandle<R = unknown> implements Waitable {
    * running then. Inside a task: `const v = yield* w.get()`.
    */
   get(timeout?: number): SwitchOp<R> {
+    return lazy(GET, this as WorkerHandle, timeout, undefined) as SwitchOp<R>;
+  }
+
+  /** @internal Performs {@link WorkerHandle.get}. */
+  performGet(timeout: number | undefined): Performed<R> {
     this.#observed = true;
-    return this.#result.get(timeout);
+    currentTask('worker.get()');
+    return this.#result.performGet(timeout);
   }
 
   /** A promise of the result, for async code (rejects with WorkerFailed / WorkerExited). */
@@ -495,6 +507,9 @@ export class WorkerHandle<R = unknown> implements Waitable {
     );
   }
 }
+
+const JOIN = blockingOperation<WorkerHandle, number | undefined, undefined, boolean>('worker.join()', (w, timeout) => w.performJoin(timeout));
+const GET = blockingOperation<WorkerHandle, number | undefined, undefined, unknown>('worker.get()', (w, timeout) => w.performGet(timeout));
 
 // --- the worker side ------------------------------------------------------------------------------
 
