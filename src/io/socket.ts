@@ -18,8 +18,8 @@
  * (a long line, `readExactly(n)` with a large `n`) lets the buffer grow to what it needs,
  * and no further (`readLine` and `readUntil` are bounded by `maxLength`).
  *
- * How writing works. `write()` hands the data to Node at once; while Node's buffer is
- * under its own high-water mark, that is all, and the call returns without a switch.
+ * How writing works. `yield* write()` hands the data to Node at once; while Node's buffer
+ * is under its own high-water mark, that is all, and it returns without a switch.
  * When `write()` of `node:net` answers `false` the writing task parks until `'drain'`:
  * a peer that reads slowly slows the writer down (backpressure).
  *
@@ -33,7 +33,10 @@
  * - the Node socket is paused only when `reader.task` is null (a parked reader is always
  *   fed): `paused` implies that nobody waits to read;
  * - once `closed` (by `close()` or `destroy()`) every operation raises `SocketClosed`,
- *   and the buffer is empty.
+ *   and the buffer is empty;
+ * - reads, writes and `connect` are lazy operations: the public method checks its
+ *   arguments only, its perform (run by `yield*`) does everything else, so one made and
+ *   dropped has read, written or opened nothing.
  *
  * Coming from gevent: `recv(n)` is `read(n)` and returns `null` (not `b''`) at the end
  * of the stream; `sendall` is `write`, which returns as soon as Node has the data (and
