@@ -2,7 +2,8 @@
  * The package as it is published: `npm pack` (whose `prepack` builds dist/), checked by
  * publint and @arethetypeswrong/cli, then installed from the tarball into a fresh consumer
  * project that typechecks against it (moduleResolution node16 and bundler) and runs a
- * program importing `greenlet-ts`, `greenlet-ts/io` and `greenlet-ts/workers`.
+ * program importing `greenlet-ts`, `greenlet-ts/io` and `greenlet-ts/workers`, and whose
+ * ESLint, set up as the README says, runs `greenlet-ts/eslint-plugin`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,11 @@ const REPOSITORY = 'https://github.com/greenlet-ts/greenlet-ts';
 let work: string;
 let tarball: string;
 let consumer: string;
+
+/** The version of a package installed in the repository. */
+function installedVersion(name: string): string {
+  return (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 /** Run a command; on failure, the error carries its whole output. */
 async function sh(file: string, args: string[], cwd: string): Promise<string> {
@@ -49,7 +55,7 @@ afterAll(() => {
 describe('the packed tarball', () => {
   it('holds the built entry points, their types, the sources their maps point to, README and LICENSE, and no tests', async () => {
     const files = (await sh('tar', ['-tzf', tarball], work)).split('\n').filter(Boolean);
-    for (const entry of ['index', 'io/index', 'workers/index', 'debug/index', 'workers/worker']) {
+    for (const entry of ['index', 'io/index', 'workers/index', 'debug/index', 'workers/worker', 'eslint-plugin/index']) {
       expect(files).toContain(`package/dist/${entry}.js`);
       expect(files).toContain(`package/dist/${entry}.d.ts`);
     }
@@ -131,7 +137,9 @@ console.log(answer);
     writeFileSync(join(consumer, 'src', 'square.mjs'), 'export default function square(n) { return n * n; }\n');
     writeFileSync(join(consumer, 'src', 'square.d.mts'), 'export default function square(n: number): number;\n');
     // Offline where it can be: dependencies come from npm's cache, which `npm ci` filled.
-    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], consumer);
+    // ESLint, typescript-eslint and TypeScript for the lint rule, at the repository's versions.
+    const linting = ['eslint', 'typescript-eslint', 'typescript'].map((name) => `${name}@${installedVersion(name)}`);
+    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...linting], consumer);
   }, 180_000);
 
   /** tsc with the repository's TypeScript and Node types, and the consumer's node_modules. */
@@ -172,6 +180,28 @@ console.log(answer);
     writeFileSync(join(consumer, 'out', 'square.mjs'), readFileSync(join(consumer, 'src', 'square.mjs')));
     const output = await sh(process.execPath, [join(consumer, 'out', 'main.js')], consumer);
     expect(output).toBe('seven squared is 49\n');
+  }, 120_000);
+
+  it("lints with the README's eslint.config.js: greenlet-ts/eslint-plugin reports a forgotten yield*", async () => {
+    const config = /```js\n(\/\/ eslint\.config\.js\n[\s\S]*?)```/.exec(readFileSync(join(repoRoot, 'README.md'), 'utf8'))![1]!;
+    writeFileSync(join(consumer, 'eslint.config.js'), config);
+    writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'nodenext', strict: true, skipLibCheck: true, noEmit: true }, include: ['src', 'lint'] }));
+    mkdirSync(join(consumer, 'lint'), { recursive: true });
+    const slip = "import { Queue, run, sleep, spawn } from 'greenlet-ts';\nconst q = new Queue<number>();\nawait run(function* () {\n  spawn(function* () {\n    q.get();\n    yield* sleep(0);\n  });\n});\n";
+    writeFileSync(join(consumer, 'lint', 'slip.ts'), slip);
+    const eslint = join(consumer, 'node_modules', '.bin', 'eslint');
+    // ESLint exits with 1 when it reports a problem (2 when it fails).
+    const report = await exec(eslint, ['--format', 'json', 'src', 'lint'], { cwd: consumer, timeout: 110_000 }).then(
+      () => expect.fail('eslint reported no problem'),
+      (e: { code?: number; stdout?: string; stderr?: string }) => {
+        expect(e.code, e.stderr).toBe(1);
+        return e.stdout ?? '';
+      },
+    );
+    const results = JSON.parse(report) as { filePath: string; messages: { line: number; ruleId: string; message: string }[] }[];
+    expect(results.flatMap((r) => r.messages.map((m) => `${r.filePath.slice(consumer.length + 1)}:${m.line} ${m.ruleId}: ${m.message}`))).toEqual([
+      'lint/slip.ts:5 greenlet/require-yield-star: `q.get()` is an operation: it does nothing until `yield*` runs it. Write `yield* q.get()`.',
+    ]);
   }, 120_000);
 
   it('refuses a TypeScript worker module where no tsx is installed, saying what to pass instead', async () => {
