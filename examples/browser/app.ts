@@ -59,7 +59,7 @@ element('#start').addEventListener('click', () => {
 });
 
 element('#cancel-all').addEventListener('click', () => {
-  for (const task of downloads) task.kill();
+  for (const task of downloads) task.kill({ block: false });
 });
 
 // --- search as you type: a queue, a timeout, and a kill ----------------------------------
