@@ -32,7 +32,11 @@
  * - an end's port keeps its thread's event loop alive exactly while a task (or a
  *   `for await` step, or a select) waits on that end;
  * - once closed (here, by the peer, by its death, or by moving to another thread) an end
- *   stays closed, and nothing waits on it.
+ *   stays closed, and nothing waits on it;
+ * - the blocking operations (`send`, `recv`, `recvOk`, `forEach`, an iterator's `next`)
+ *   are lazy (core/operation.ts): the method only records the operation, its perform
+ *   (`performSend`, ...) does the work at the `yield*`, so one made without `yield*`
+ *   posts nothing and takes nothing.
  *
  * How they take part in `select`: through the selectable protocol of select.ts
  * (`RecvSelectable` / `SendSelectable`: a ready check, a commit, registering and
@@ -70,8 +74,9 @@
 import { MessageChannel, isMainThread, threadId, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { GreenletError } from '../core/errors.js';
 import { Greenlet, type GreenletBody } from '../core/greenlet.js';
-import { immediate, type SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, getHub, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, getHub, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import {
   Channel,
   ChannelClosed,
@@ -733,6 +738,11 @@ export class RemoteSender<T> extends Channel<T> implements LinkedEnd {
    *   {@link ChannelPeerGone} if the receiving thread went away.
    */
   override send(value: T, options?: number | RemoteSendOptions): SwitchOp<void> {
+    return lazy(SEND, this as RemoteSender<unknown>, value, options);
+  }
+
+  /** @internal Performs {@link RemoteSender.send}. */
+  override performSend(value: T, options: number | RemoteSendOptions | undefined): Performed<void> {
     const task = currentTask('remoteSender.send()');
     if (this.closed) throw this.#closedError();
     const transfer = typeof options === 'object' ? options.transfer : undefined;
@@ -814,6 +824,9 @@ export class RemoteSender<T> extends Channel<T> implements LinkedEnd {
   }
   override recvOk(): SwitchOp<RecvResult<T>> {
     throw wrongEnd(String(this), 'recvOk()', 'receive');
+  }
+  override forEach(_fn: (value: T) => unknown): SwitchOp<void> {
+    throw wrongEnd(String(this), 'forEach()', 'receive');
   }
   override tryRecv(): RecvResult<T> {
     throw wrongEnd(String(this), 'tryRecv()', 'receive');
@@ -1011,18 +1024,22 @@ export class RemoteReceiver<T> extends Channel<T> implements LinkedEnd {
    * @throws {@link ChannelPeerGone} once drained, if the sending thread went away.
    */
   override recv(timeout?: number): SwitchOp<T | undefined> {
-    if (this.length !== 0) {
-      const op = super.recv();
-      this.#taken();
-      return op;
-    }
+    return lazy(RECV, this as RemoteReceiver<unknown>, timeout, undefined) as SwitchOp<T | undefined>;
+  }
+
+  /** @internal Performs {@link RemoteReceiver.recv}. */
+  override performRecv(timeout: number | undefined): Performed<T | undefined> {
     currentTask('remoteReceiver.recv()');
+    if (this.length !== 0) {
+      this.#taken(); // the value leaves the buffer at once, right below
+      return super.performRecv(undefined);
+    }
     if (this.closed) {
       const reason = this.#link.reason;
       if (reason !== null) throw copyError(reason);
       return immediate(undefined);
     }
-    return this.#waitValue(timeout);
+    return this.#waitValue(timeout) as Performed<T | undefined>;
   }
 
   /**
@@ -1032,18 +1049,31 @@ export class RemoteReceiver<T> extends Channel<T> implements LinkedEnd {
    * @throws {@link ChannelPeerGone} once drained, if the sending thread went away.
    */
   override recvOk(timeout?: number): SwitchOp<RecvResult<T>> {
-    if (this.length !== 0) {
-      const op = super.recvOk();
-      this.#taken();
-      return op;
-    }
+    return lazy(RECV_OK, this as RemoteReceiver<unknown>, timeout, undefined) as SwitchOp<RecvResult<T>>;
+  }
+
+  /** @internal Performs {@link RemoteReceiver.recvOk}. */
+  override performRecvOk(timeout: number | undefined): Performed<RecvResult<T>> {
     currentTask('remoteReceiver.recvOk()');
+    if (this.length !== 0) {
+      this.#taken(); // the value leaves the buffer at once, right below
+      return super.performRecvOk(undefined);
+    }
     if (this.closed) {
       const reason = this.#link.reason;
       if (reason !== null) throw copyError(reason);
-      return super.recvOk();
+      return super.performRecvOk(undefined);
     }
-    return this.#waitResult(timeout);
+    return this.#waitResult(timeout) as Performed<RecvResult<T>>;
+  }
+
+  /**
+   * Call `fn(value)` for each value until the sender closes the channel (see
+   * `Channel.forEach`): `yield* rx.forEach(fn)`. Raises {@link ChannelPeerGone} at the
+   * end if the sending thread went away.
+   */
+  override forEach(fn: (value: T) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH, this as RemoteReceiver<unknown>, fn as (value: unknown) => unknown, undefined);
   }
 
   /**
@@ -1165,17 +1195,17 @@ export class RemoteReceiver<T> extends Channel<T> implements LinkedEnd {
 
   /** recv() when nothing has arrived: wait, then tell the end from a crash. */
   *#waitValue(timeout: number | undefined): GreenletBody<T | undefined> {
-    const op = super.recvOk(timeout);
-    this.#updateRef();
-    const [value, ok] = yield* op;
+    // The receive below parks (nothing is buffered, the end is open): keep the thread alive
+    // meanwhile. Whatever ends the wait (a value, a timeout, a kill, the end) updates it.
+    this.#link.keepAlive(true);
+    const [value, ok] = yield* super.performRecvOk(timeout);
     if (!ok && this.#link.reason !== null) throw copyError(this.#link.reason);
     return value;
   }
 
   *#waitResult(timeout: number | undefined): GreenletBody<RecvResult<T>> {
-    const op = super.recvOk(timeout);
-    this.#updateRef();
-    const result = yield* op;
+    this.#link.keepAlive(true); // as in #waitValue
+    const result = yield* super.performRecvOk(timeout);
     if (!result[1] && this.#link.reason !== null) throw copyError(this.#link.reason);
     return result;
   }
@@ -1256,21 +1286,45 @@ class ReceiverIterator<T> extends ChannelIterator<T> {
     super(receiver);
   }
 
-  override next(timeout?: number): SwitchOp<boolean> {
+  /** @internal Performs `next()`. */
+  override performNext(timeout: number | undefined): Performed<boolean> {
     const rx = this.receiver;
-    if (rx.length !== 0) return super.next();
+    if (rx.length !== 0) return super.performNext(undefined);
     currentTask('remote channel iterator next()');
     rx.throwIfFailed();
-    if (rx.closed) return super.next();
-    return this.#wait(timeout);
+    if (rx.closed) return super.performNext(undefined);
+    return this.#wait(timeout) as Performed<boolean>;
   }
 
   *#wait(timeout: number | undefined): GreenletBody<boolean> {
-    const more = yield* super.next(timeout);
+    const more = yield* super.performNext(timeout);
     if (!more) this.receiver.throwIfFailed();
     return more;
   }
 }
+
+// --- the operations (see core/operation.ts): made by the methods, performed by yield* -----------
+
+const SEND = blockingOperation<RemoteSender<unknown>, unknown, number | RemoteSendOptions | undefined, void>(
+  'remoteSender.send()',
+  (tx, value, options) => tx.performSend(value, options),
+);
+const RECV = blockingOperation<RemoteReceiver<unknown>, number | undefined, undefined, unknown>('remoteReceiver.recv()', (rx, timeout) =>
+  rx.performRecv(timeout),
+);
+const RECV_OK = blockingOperation<RemoteReceiver<unknown>, number | undefined, undefined, RecvResult<unknown>>(
+  'remoteReceiver.recvOk()',
+  (rx, timeout) => rx.performRecvOk(timeout),
+);
+const FOR_EACH = blockingOperation<RemoteReceiver<unknown>, (value: unknown) => unknown, undefined, void>(
+  'remoteReceiver.forEach()',
+  function* (rx, fn) {
+    for (const it = rx.iterate(); yield* it.performNext(undefined); ) {
+      const r = fn(it.value);
+      if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+    }
+  },
+);
 
 /** A fresh error of the same class, message and cause (each raise gets its own stack). */
 function copyError(error: ChannelClosed): ChannelClosed {

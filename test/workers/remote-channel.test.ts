@@ -37,6 +37,7 @@ import type { Request } from './fixtures/reply.js';
 import { collectRounds, collectUntil } from '../conformance/greenlet/fixtures/gc-harness.js';
 import { expectThreadsBackTo, osThreads } from './threads.js';
 import { raisedBy } from '../raised.js';
+import { expectMissingYield, slipBeside } from '../slip.js';
 
 const runner = new URL('./fixtures/bootstrap.mjs', import.meta.url);
 const fixture = (name: string): URL => new URL(`./fixtures/${name}.ts`, import.meta.url);
@@ -365,7 +366,7 @@ describe('close', () => {
     await run(function* () {
       const [tx, rx] = remoteChannel<number>();
       tx.close();
-      expect(() => tx.send(1)).toThrow(ChannelClosed);
+      expect(yield* raisedBy(tx.send(1))).toBeInstanceOf(ChannelClosed);
       expect(() => tx.trySend(1)).toThrow(/nothing can be sent after close/);
       expect(() => tx.close()).toThrow(ChannelAlreadyClosed);
       expect(yield* rx.recvOk()).toEqual([undefined, false]);
@@ -599,10 +600,10 @@ describe('misuse', () => {
     await run(function* () {
       const [tx, rx] = remoteChannel<unknown>();
       const task = spawn(() => 42);
-      expect(() => tx.send(task)).toThrow(GreenletError);
+      expect(yield* raisedBy(tx.send(task))).toBeInstanceOf(GreenletError);
       expect(() => tx.trySend({ jobs: [task] })).toThrow(/cannot be sent to another thread.*its result.*remoteChannel\(\) end/);
-      expect(() => tx.send(new Map([['t', task]]))).toThrow(GreenletError);
-      expect(() => tx.send(new Channel())).toThrow(/a Channel holds this thread's tasks/);
+      expect(yield* raisedBy(tx.send(new Map([['t', task]])))).toBeInstanceOf(GreenletError);
+      expect(String(yield* raisedBy(tx.send(new Channel())))).toMatch(/a Channel holds this thread's tasks/);
       yield* tx.send(yield* task.get()); // its result crosses
       expect(yield* rx.recv()).toBe(42);
       expect(rx.tryRecv()).toEqual([undefined, false]); // nothing else was sent
@@ -615,6 +616,7 @@ describe('misuse', () => {
     await run(function* () {
       const [tx, rx] = remoteChannel<number>();
       expect(() => tx.recv()).toThrow(/recv\(\) on RemoteSender.*only sends/);
+      expect(() => tx.forEach(() => {})).toThrow(/forEach\(\) on RemoteSender.*only sends/);
       expect(() => tx.iterate()).toThrow(TypeError);
       expect(() => rx.send(1)).toThrow(/send\(\) on RemoteReceiver.*only receives/);
       expect(yield* raisedBy(select([recvCase(tx)]))).toBeInstanceOf(TypeError);
@@ -639,5 +641,95 @@ describe('misuse', () => {
       return e;
     });
     expect(error).toBeInstanceOf(ChannelTimeout);
+  });
+});
+
+describe('an operation made without yield*', () => {
+  it('tx.send() posts nothing, and the task that made it fails naming remoteSender.send()', async () => {
+    const result = await run(function* () {
+      const [tx, rx] = remoteChannel<string>(4);
+      const error = yield* slipBeside(() => {
+        tx.send('lost');
+      });
+      yield* tx.send('kept');
+      const first = yield* rx.recv(); // the port is FIFO: 'lost' would have come first
+      yield* sleep(10);
+      const more = rx.tryRecv();
+      tx.close();
+      rx.close();
+      return { error, first, more };
+    });
+    expectMissingYield(result.error, 'remoteSender.send()');
+    expect(result.first).toBe('kept');
+    expect(result.more).toEqual([undefined, false]);
+  });
+
+  it('a send that would wait for credit queues no sender, and sends nothing', async () => {
+    const result = await run(function* () {
+      const [tx, rx] = remoteChannel<number>(1);
+      yield* tx.send(1); // the one credit is spent: a send now would wait
+      let waiting = -1;
+      const error = yield* slipBeside(() => {
+        tx.send(2);
+        waiting = tx.sendWaiting;
+      });
+      const first = yield* rx.recv();
+      yield* tx.send(3); // a queued 2 would be posted before it
+      const second = yield* rx.recv();
+      tx.close();
+      rx.close();
+      return { error, waiting, first, second };
+    });
+    expectMissingYield(result.error, 'remoteSender.send()');
+    expect(result).toMatchObject({ waiting: 0, first: 1, second: 3 });
+  });
+
+  it('rx.recv() takes no value, and the value is there for the next receive', async () => {
+    const result = await run(function* () {
+      const [tx, rx] = remoteChannel<number>(4);
+      yield* tx.send(1);
+      yield* tx.send(2);
+      yield* waitUntil(() => rx.length === 2);
+      let buffered = -1;
+      const error = yield* slipBeside(() => {
+        rx.recv();
+        buffered = rx.length;
+      });
+      const got = [yield* rx.recv(), yield* rx.recv()];
+      tx.close();
+      const end = yield* rx.recvOk();
+      return { error, buffered, got, end };
+    });
+    expectMissingYield(result.error, 'remoteReceiver.recv()');
+    expect(result).toMatchObject({ buffered: 2, got: [1, 2], end: [undefined, false] });
+  });
+
+  it('rx.recvOk(), rx.forEach() and an iterator\'s next() take nothing either, each named', async () => {
+    const result = await run(function* () {
+      const [tx, rx] = remoteChannel<number>(4);
+      yield* tx.send(7);
+      yield* waitUntil(() => rx.length === 1);
+      const seen: number[] = [];
+      const errors = [
+        yield* slipBeside(() => {
+          rx.recvOk();
+        }),
+        yield* slipBeside(() => {
+          rx.forEach((v) => void seen.push(v));
+        }),
+        yield* slipBeside(() => {
+          rx.iterate().next();
+        }),
+      ];
+      const buffered = rx.length;
+      tx.close();
+      yield* rx.forEach((v) => void seen.push(v));
+      return { errors, buffered, seen };
+    });
+    expectMissingYield(result.errors[0], 'remoteReceiver.recvOk()');
+    expectMissingYield(result.errors[1], 'remoteReceiver.forEach()');
+    expectMissingYield(result.errors[2], 'channel iterator next()');
+    expect(result.buffered).toBe(1);
+    expect(result.seen).toEqual([7]);
   });
 });
