@@ -11,7 +11,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -72,8 +72,18 @@ export interface NatsServer {
   halt(): Promise<void>;
   /** Start it again after `halt()`, on the same port and storage. */
   start(): Promise<void>;
-  /** Send a signal to the running server (SIGSTOP / SIGCONT to freeze it). */
+  /** Send a signal to the running server. */
   signal(signal: NodeJS.Signals): void;
+  /**
+   * Freeze the server (SIGSTOP); resolves once every thread of it has stopped, so that
+   * nothing sent from then on is read or answered until {@link NatsServer.thaw}. A stop
+   * signal takes effect when the kernel next runs the process's threads, not when
+   * `kill()` returns: on a busy machine the server answers for a while after it. Linux
+   * only (it reads /proc).
+   */
+  freeze(): Promise<void>;
+  /** Let a frozen server run again (SIGCONT). */
+  thaw(): void;
 }
 
 /**
@@ -162,5 +172,33 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     signal(signal) {
       child?.kill(signal);
     },
+    async freeze() {
+      const proc = child;
+      if (proc === null || proc.pid === undefined) throw new Error('freeze(): the nats-server is not running');
+      proc.kill('SIGSTOP');
+      await whenStopped(proc.pid);
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
   };
+}
+
+/** Resolve once every thread of process `pid` is stopped (state T in /proc), within 10 s. */
+async function whenStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    let states: string[];
+    try {
+      states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      });
+    } catch (error) {
+      throw new Error(`freeze(): cannot read the state of process ${pid} in /proc (freeze() needs Linux)`, { cause: error });
+    }
+    if (states.every((state) => state === 'T')) return;
+    if (Date.now() > deadline) throw new Error(`freeze(): the nats-server (pid ${pid}) did not stop within 10 s: ${states.join('')}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }

@@ -374,15 +374,22 @@ describe('a server restart', () => {
         for (let i = 0; i < total; i++) yield* queue.submit(`${stream}.job`, { id: i });
         const workerQueue = yield* workQueue(worker, stream, { subjects: [`${stream}.>`], ackWait: 1000 });
         const handled: number[] = [];
+        // Mid-stream for sure: the jobs taken after the first third wait until the server is
+        // down, so the rest of the queue can only come from the restarted server.
+        const serverDown = new Event();
+        let started = 0;
         const jobServer = yield* workerQueue.serve(
           function* (job) {
+            if (started++ >= total / 3) yield* serverDown.wait();
             yield* sleep(5);
             handled.push(job.json<{ id: number }>().id);
           },
           { concurrency: 4 },
         );
-        yield* until(() => handled.length >= total / 3);
-        yield* waitFor(server().restart()); // mid-stream: jobs in flight, acks on their way
+        yield* until(() => serverDown.waiting === 4);
+        yield* waitFor(server().halt()); // four jobs in hand
+        serverDown.set(); // they finish meanwhile: their acks may be lost with the old server
+        yield* waitFor(server().start());
         const allDone = yield* until(() => new Set(handled).size === total, 15_000);
         yield* until(() => producer.state === 'connected'); // asked before it reconnects, the server never hears
         // Jobs whose ack was lost with the old server are delivered again after ackWait.
