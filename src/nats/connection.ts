@@ -19,6 +19,13 @@
  *   request in its own task ({@link NatsService}), and JetStream work queues
  *   (work-queue.ts).
  *
+ * Every blocking operation of the layer (here `connect`, `request`, `publish`, `flush`,
+ * `serve`, `drain`, `close`; the subscriptions', services' and work queues' too) is lazy
+ * (core/operation.ts): the method checks its arguments and records the operation, and its
+ * perform (`performRequest`, ...) does the work at the `yield*`. So one made without
+ * `yield*` publishes, subscribes and takes nothing; inside the layer, performs call
+ * performs.
+ *
  * Invariants:
  * - a token is in `#replies` exactly while its request's task is parked for the reply;
  * - `#published - #confirmed` is the number of bytes published and not yet confirmed by a
@@ -41,12 +48,14 @@ import type {
   Subscription as ClientSubscription,
 } from '@nats-io/transport-node';
 import type { GreenletBody } from '../core/greenlet.js';
-import { HOST_WAIT, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { waitFor } from '../interop/wait.js';
 import { Event } from '../sync/event.js';
 import { ConnectionClosed, NatsClientMissing, NatsServiceError, NatsTimeout, NoResponders } from './errors.js';
 import { NatsMessage, encodePayload, type Payload } from './message.js';
-import { NatsService, type NatsServiceOptions, type ServiceHandler } from './service.js';
+import { NatsService, checkHandler, type NatsServiceOptions, type ServiceHandler } from './service.js';
 import { Subscription, type SubscribeOptions } from './subscription.js';
 
 type ClientModule = typeof import('@nats-io/transport-node');
@@ -103,7 +112,11 @@ export const DEFAULT_REQUEST_TIMEOUT = 5000;
  * @throws the client's connection error (a refused connection, a failed authentication).
  * @throws {@link NatsClientMissing} when `@nats-io/transport-node` is not installed.
  */
-export function* connect(options: ConnectOptions = {}): GreenletBody<NatsConnection> {
+export function connect(options: ConnectOptions = {}): SwitchOp<NatsConnection> {
+  return lazy(CONNECT, options, undefined, undefined);
+}
+
+function* performConnect(options: ConnectOptions): GreenletBody<NatsConnection> {
   currentTask('connect()');
   const module = yield* waitFor(loadClient());
   const { maxPendingBytes, ...clientOptions } = options;
@@ -274,7 +287,12 @@ export class NatsConnection {
    * @throws {@link NoResponders} at once when nothing subscribes to `subject`.
    * @throws {@link NatsServiceError} when the service's handler failed.
    */
-  *request(subject: string, data?: Payload, options?: RequestOptions): GreenletBody<NatsMessage> {
+  request(subject: string, data?: Payload, options?: RequestOptions): SwitchOp<NatsMessage> {
+    return lazy(REQUEST, this, subject, [data, options]);
+  }
+
+  /** @internal Performs {@link NatsConnection.request}. */
+  *performRequest(subject: string, data: Payload | undefined, options: RequestOptions | undefined): GreenletBody<NatsMessage> {
     const task = currentTask('nc.request()');
     const payload = encodePayload(data, subject);
     this.#checkOpen(subject);
@@ -331,12 +349,27 @@ export class NatsConnection {
    * @param data - the payload: bytes, a string, or a value sent as JSON.
    * @throws {@link ConnectionClosed} when the connection is closed (or closes while it waits).
    */
-  *publish(subject: string, data?: Payload, options?: PublishOptions): GreenletBody<void> {
+  publish(subject: string, data?: Payload, options?: PublishOptions): SwitchOp<void> {
+    return lazy(PUBLISH, this, subject, [data, options]);
+  }
+
+  /** @internal Performs {@link NatsConnection.publish}: at once while there is room, else after waiting for it. */
+  performPublish(subject: string, data: Payload | undefined, options: PublishOptions | undefined): Performed<void> {
     const task = currentTask('nc.publish()');
     const payload = encodePayload(data, subject);
     if (this.#published - this.#confirmed >= this.maxPendingBytes || this.#publishers.length !== 0) {
-      yield* this.#waitForRoom(task, subject);
+      return this.#publishWhenRoom(task, subject, payload, options);
     }
+    this.#send(subject, payload, options);
+    return immediate(undefined);
+  }
+
+  *#publishWhenRoom(task: Schedulable, subject: string, payload: Uint8Array, options: PublishOptions | undefined): GreenletBody<void> {
+    yield* this.#waitForRoom(task, subject);
+    this.#send(subject, payload, options);
+  }
+
+  #send(subject: string, payload: Uint8Array, options: PublishOptions | undefined): void {
     this.#checkOpen(subject);
     this.client.publish(subject, payload, options === undefined ? undefined : { ...options });
     this.#count(subject, payload.length);
@@ -371,15 +404,26 @@ export class NatsConnection {
    * A handler that throws answers with an error the requester's `request()` raises as a
    * {@link NatsServiceError}; a `ServiceError` it throws sets the code.
    */
-  *serve(subject: string, handler: ServiceHandler, options?: NatsServiceOptions): GreenletBody<NatsService> {
+  serve(subject: string, handler: ServiceHandler, options?: NatsServiceOptions): SwitchOp<NatsService> {
+    checkHandler(subject, handler);
+    return lazy(SERVE, this, subject, [handler, options]);
+  }
+
+  /** @internal Performs {@link NatsConnection.serve}. */
+  *performServe(subject: string, handler: ServiceHandler, options: NatsServiceOptions | undefined): GreenletBody<NatsService> {
     currentTask('nc.serve()');
     const service = new NatsService(this, subject, handler, options);
-    yield* this.flush();
+    yield* this.performFlush();
     return service;
   }
 
-  /** Wait until the server has processed everything sent so far (a PING/PONG round trip). */
-  *flush(): GreenletBody<void> {
+  /** Wait until the server has processed everything sent so far (a PING/PONG round trip): `yield* nc.flush()`. */
+  flush(): SwitchOp<void> {
+    return lazy(FLUSH, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link NatsConnection.flush}. */
+  *performFlush(): GreenletBody<void> {
     currentTask('nc.flush()');
     this.#checkOpen('flush()');
     const mark = this.#published;
@@ -393,7 +437,12 @@ export class NatsConnection {
    * buffered, then close. Evaluates when the connection is closed. If the task is killed
    * while it drains, the connection is closed at once.
    */
-  *drain(): GreenletBody<void> {
+  drain(): SwitchOp<void> {
+    return lazy(DRAIN, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link NatsConnection.drain}. */
+  *performDrain(): GreenletBody<void> {
     currentTask('nc.drain()');
     if (this.client.isClosed()) return;
     if (this.client.isDraining()) {
@@ -414,7 +463,12 @@ export class NatsConnection {
    * Close now: subscriptions end (what they buffered can still be received), waiting
    * requests and publishers raise {@link ConnectionClosed}. Evaluates when it is closed.
    */
-  *close(): GreenletBody<void> {
+  close(): SwitchOp<void> {
+    return lazy(CLOSE, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link NatsConnection.close}. */
+  *performClose(): GreenletBody<void> {
     currentTask('nc.close()');
     if (this.client.isClosed()) return;
     yield* waitFor(this.client.close());
@@ -573,3 +627,22 @@ export class NatsConnection {
     getHub().runNow();
   }
 }
+
+// --- the operations (see core/operation.ts): made by the methods, performed by yield* -----------
+
+const CONNECT = blockingOperation<ConnectOptions, undefined, undefined, NatsConnection>('connect()', performConnect);
+const REQUEST = blockingOperation<NatsConnection, string, readonly [Payload | undefined, RequestOptions | undefined], NatsMessage>(
+  'nc.request()',
+  (nc, subject, [data, options]) => nc.performRequest(subject, data, options),
+);
+const PUBLISH = blockingOperation<NatsConnection, string, readonly [Payload | undefined, PublishOptions | undefined], void>(
+  'nc.publish()',
+  (nc, subject, [data, options]) => nc.performPublish(subject, data, options),
+);
+const SERVE = blockingOperation<NatsConnection, string, readonly [ServiceHandler, NatsServiceOptions | undefined], NatsService>(
+  'nc.serve()',
+  (nc, subject, [handler, options]) => nc.performServe(subject, handler, options),
+);
+const FLUSH = blockingOperation<NatsConnection, undefined, undefined, void>('nc.flush()', (nc) => nc.performFlush());
+const DRAIN = blockingOperation<NatsConnection, undefined, undefined, void>('nc.drain()', (nc) => nc.performDrain());
+const CLOSE = blockingOperation<NatsConnection, undefined, undefined, void>('nc.close()', (nc) => nc.performClose());

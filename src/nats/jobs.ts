@@ -34,8 +34,9 @@
 import type { Msg, MsgHdrs, Subscription as ClientSubscription } from '@nats-io/transport-node';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import type { SwitchOp } from '../core/switcher.js';
-import { currentTask, type Schedulable } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { isGenerator, type SwitchOp } from '../core/switcher.js';
+import { blockingOperation, currentTask } from '../hub/hub.js';
 import { PEEK_OUTCOME, WATCH_END, currentTaskOrNull, type Task } from '../hub/task.js';
 import { Channel, ChannelIterator, type RecvResult, type SenderWaiter } from '../sync/channel.js';
 import type { NatsConnection } from './connection.js';
@@ -174,12 +175,19 @@ export class Job {
 
   /**
    * Send `value` to whoever submitted the job with `queue.request()` (nothing if it was
-   * submitted with `submit()`). Job servers send what their handler returns.
+   * submitted with `submit()`): `yield* job.reply(value)`. Job servers send what their
+   * handler returns.
    */
-  *reply(value: Payload): GreenletBody<void> {
+  reply(value: Payload): SwitchOp<void> {
+    return lazy(REPLY, this, value, undefined);
+  }
+
+  /** @internal Performs {@link Job.reply}. */
+  *performReply(value: Payload): GreenletBody<void> {
+    currentTask('job.reply()');
     const to = this.raw.headers?.get(REPLY_HEADER) ?? '';
     if (to === '') return;
-    yield* this.#receiver.source.connection.publish(to, encodePayload(value, this.raw.subject));
+    yield* this.#receiver.source.connection.performPublish(to, encodePayload(value, this.raw.subject), undefined);
   }
 
   /** For reports: `Job(jobs.cpu, delivery 2, held)`. */
@@ -326,14 +334,42 @@ export class JobReceiver extends Channel<Job> {
     return this.#delivered;
   }
 
-  /** Receive the next job, waiting for one (see `Channel.recv`); the receiving task owns it. */
+  /**
+   * Receive the next job, waiting for one (see `Channel.recv`): `const job = yield*
+   * jobs.recv(ms)`. The receiving task owns it.
+   */
   override recv(timeout?: number): SwitchOp<Job | undefined> {
-    return this.#claimed(super.recv(timeout), currentTask('jobs.recv()'));
+    return lazy(RECV, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link JobReceiver.recv}. */
+  override *performRecv(timeout: number | undefined): GreenletBody<Job | undefined> {
+    const task = currentTask('jobs.recv()') as unknown as Task;
+    const job = yield* super.performRecv(timeout);
+    job?.claim(task);
+    return job;
   }
 
   /** Receive like `recv()`, telling a job from the end: `[job, true]` or `[undefined, false]`. */
   override recvOk(timeout?: number): SwitchOp<RecvResult<Job>> {
-    return this.#claimedOk(super.recvOk(timeout), currentTask('jobs.recvOk()'));
+    return lazy(RECV_OK, this, timeout, undefined);
+  }
+
+  /** @internal Performs {@link JobReceiver.recvOk}. */
+  override *performRecvOk(timeout: number | undefined): GreenletBody<RecvResult<Job>> {
+    const task = currentTask('jobs.recvOk()') as unknown as Task;
+    const result = yield* super.performRecvOk(timeout);
+    if (result[1]) result[0].claim(task);
+    return result;
+  }
+
+  /**
+   * Call `fn(job)` for each job until the receiver is closed: `yield* jobs.forEach(fn)`
+   * (see `Channel.forEach`). The task running the loop owns each job: settle it in `fn`
+   * (`job.ack()`), or it is settled when the task ends.
+   */
+  override forEach(fn: (job: Job) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH, this, fn, undefined);
   }
 
   /** A job if one is buffered (owned by the current task, if called in one). */
@@ -410,26 +446,6 @@ export class JobReceiver extends Channel<Job> {
     this.#held--;
     if (this.#owned.size === 0 && (this.closed || this.#held === 0)) this.#stopRefresh();
     if (!this.closed) this.#pull();
-  }
-
-  *#claimedGen(op: SwitchOp<Job | undefined>, task: Schedulable): GreenletBody<Job | undefined> {
-    const job = yield* op;
-    job?.claim(task as unknown as Task);
-    return job;
-  }
-
-  #claimed(op: SwitchOp<Job | undefined>, task: Schedulable): SwitchOp<Job | undefined> {
-    return this.#claimedGen(op, task) as unknown as SwitchOp<Job | undefined>;
-  }
-
-  *#claimedOkGen(op: SwitchOp<RecvResult<Job>>, task: Schedulable): GreenletBody<RecvResult<Job>> {
-    const result = yield* op;
-    if (result[1]) result[0].claim(task as unknown as Task);
-    return result;
-  }
-
-  #claimedOk(op: SwitchOp<RecvResult<Job>>, task: Schedulable): SwitchOp<RecvResult<Job>> {
-    return this.#claimedOkGen(op, task) as unknown as SwitchOp<RecvResult<Job>>;
   }
 
   // --- pulling --------------------------------------------------------------------------------
@@ -512,17 +528,30 @@ export class JobReceiver extends Channel<Job> {
 
 /** `jobs.iterate()`: each job received is owned by the task that receives it. */
 class JobIterator extends ChannelIterator<Job> {
-  override next(timeout?: number): SwitchOp<boolean> {
-    const task = currentTask('jobs iterator next()');
-    return this.#claim(super.next(timeout), task) as unknown as SwitchOp<boolean>;
-  }
-
-  *#claim(op: SwitchOp<boolean>, task: Schedulable): GreenletBody<boolean> {
-    const more = yield* op;
-    if (more) this.value.claim(task as unknown as Task);
+  /** @internal Performs `next()`: the receiving task owns the job. */
+  override *performNext(timeout: number | undefined): GreenletBody<boolean> {
+    const task = currentTask('jobs iterator next()') as unknown as Task;
+    const more = yield* super.performNext(timeout);
+    if (more) this.value.claim(task);
     return more;
   }
 }
+
+// --- the operations (see core/operation.ts): made by the methods, performed by yield* -----------
+
+const REPLY = blockingOperation<Job, Payload, undefined, void>('job.reply()', (job, value) => job.performReply(value));
+const RECV = blockingOperation<JobReceiver, number | undefined, undefined, Job | undefined>('jobs.recv()', (jobs, timeout) =>
+  jobs.performRecv(timeout),
+);
+const RECV_OK = blockingOperation<JobReceiver, number | undefined, undefined, RecvResult<Job>>('jobs.recvOk()', (jobs, timeout) =>
+  jobs.performRecvOk(timeout),
+);
+const FOR_EACH = blockingOperation<JobReceiver, (job: Job) => unknown, undefined, void>('jobs.forEach()', function* (jobs, fn) {
+  for (const it = jobs.iterate(); yield* it.performNext(undefined); ) {
+    const r = fn(it.value);
+    if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+  }
+});
 
 function wrongEnd(jobs: JobReceiver, what: string): TypeError {
   return new TypeError(

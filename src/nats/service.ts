@@ -27,8 +27,9 @@
 import type { Msg, Subscription as ClientSubscription } from '@nats-io/transport-node';
 import { GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
-import { isIterator, type SwitchSignal } from '../core/switcher.js';
-import { getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { isIterator, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { blockingOperation, getHub } from '../hub/hub.js';
 import { Task, spawn } from '../hub/task.js';
 import { waitFor } from '../interop/wait.js';
 import { Event } from '../sync/event.js';
@@ -101,9 +102,6 @@ export class NatsService {
 
   /** @internal Made by `nc.serve()`. */
   constructor(connection: NatsConnection, subject: string, handler: ServiceHandler, options?: NatsServiceOptions) {
-    if (typeof handler !== 'function') {
-      throw new TypeError(`nc.serve('${subject}', handler) takes a handler function (msg) => reply, not ${handler === null ? 'null' : typeof handler}`);
-    }
     this.subject = subject;
     this.queue = options?.queue;
     const pool = options?.pool;
@@ -147,23 +145,35 @@ export class NatsService {
   }
 
   /**
-   * Serve until the service is stopped (by `stop()`, or because the connection closed).
-   * If the task running it is killed, the service is stopped first.
+   * Serve until the service is stopped (by `stop()`, or because the connection closed):
+   * `yield* service.serveForever()`. If the task running it is killed, the service is
+   * stopped first.
    */
-  *serveForever(): GreenletBody<void> {
+  serveForever(): SwitchOp<void> {
+    return lazy(SERVE_FOREVER, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link NatsService.serveForever}. */
+  *performServeForever(): GreenletBody<void> {
     try {
       yield* this.#stopped.wait();
     } finally {
-      if (!this.#stopped.isSet()) yield* this.stop();
+      if (!this.#stopped.isSet()) yield* this.performStop(DEFAULT_SERVICE_GRACE);
     }
   }
 
   /**
    * Stop gracefully: take no more requests (the requests already on their way are still
    * served), let the requests in flight finish for up to `graceMs` (default 1000), then
-   * kill their tasks, which answer with a 503 error. Evaluates when every task has ended.
+   * kill their tasks, which answer with a 503 error. Evaluates when every task has ended:
+   * `yield* service.stop()`.
    */
-  *stop(graceMs: number = DEFAULT_SERVICE_GRACE): GreenletBody<void> {
+  stop(graceMs: number = DEFAULT_SERVICE_GRACE): SwitchOp<void> {
+    return lazy(STOP, this, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link NatsService.stop}. */
+  *performStop(graceMs: number): GreenletBody<void> {
     if (this.#stopping) {
       yield* this.#stopped.wait();
       return;
@@ -219,7 +229,7 @@ export class NatsService {
   /** @internal Send the reply of a request (nothing if it has no reply subject). */
   *reply(msg: Msg, value: Payload): GreenletBody<void> {
     if (msg.reply === undefined || msg.reply === '' || this.#connection.client.isClosed()) return;
-    yield* this.#connection.publish(msg.reply, encodePayload(value, msg.subject));
+    yield* this.#connection.performPublish(msg.reply, encodePayload(value, msg.subject), undefined);
   }
 
   /** @internal Send an error reply (the NATS services convention). */
@@ -234,6 +244,18 @@ export class NatsService {
     } catch {
       // The connection is closing: the requester times out.
     }
+  }
+}
+
+const SERVE_FOREVER = blockingOperation<NatsService, undefined, undefined, void>('service.serveForever()', (service) =>
+  service.performServeForever(),
+);
+const STOP = blockingOperation<NatsService, number, undefined, void>('service.stop()', (service, graceMs) => service.performStop(graceMs));
+
+/** @internal `nc.serve()`'s check of its argument, made when the operation is made. */
+export function checkHandler(subject: string, handler: unknown): void {
+  if (typeof handler !== 'function') {
+    throw new TypeError(`nc.serve('${subject}', handler) takes a handler function (msg) => reply, not ${handler === null ? 'null' : typeof handler}`);
   }
 }
 

@@ -22,10 +22,11 @@
  */
 import type { Subscription as ClientSubscription } from '@nats-io/transport-node';
 import type { GreenletBody } from '../core/greenlet.js';
-import type { SwitchOp } from '../core/switcher.js';
-import { HOST_WAIT, currentTask, getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { isGenerator, type SwitchOp } from '../core/switcher.js';
+import { HOST_WAIT, blockingOperation, currentTask, getHub } from '../hub/hub.js';
 import { waitFor } from '../interop/wait.js';
-import { Channel, type SenderWaiter } from '../sync/channel.js';
+import { Channel, type RecvResult, type SenderWaiter } from '../sync/channel.js';
 import type { NatsConnection } from './connection.js';
 import { SlowConsumer } from './errors.js';
 import { NatsMessage } from './message.js';
@@ -129,6 +130,26 @@ export class Subscription extends Channel<NatsMessage> {
     super.close();
   }
 
+  /**
+   * Receive the next message, waiting for one: `const msg = yield* sub.recv(ms)`;
+   * `undefined` once the subscription has ended and its buffer is drained.
+   *
+   * @param timeout - give up after this many milliseconds: a `ChannelTimeout`.
+   */
+  override recv(timeout?: number): SwitchOp<NatsMessage | undefined> {
+    return lazy(RECV, this, timeout, undefined);
+  }
+
+  /** Receive like {@link Subscription.recv}, telling a message from the end: `[msg, true]` or `[undefined, false]`. */
+  override recvOk(timeout?: number): SwitchOp<RecvResult<NatsMessage>> {
+    return lazy(RECV_OK, this, timeout, undefined);
+  }
+
+  /** Call `fn(msg)` for each message until the subscription ends: `yield* sub.forEach(fn)` (see `Channel.forEach`). */
+  override forEach(fn: (msg: NatsMessage) => unknown): SwitchOp<void> {
+    return lazy(FOR_EACH, this, fn, undefined);
+  }
+
   /** The same as {@link Subscription.close}, under the client's name. */
   unsubscribe(): void {
     this.close();
@@ -136,9 +157,15 @@ export class Subscription extends Channel<NatsMessage> {
 
   /**
    * Stop gracefully: the server stops sending, the messages already on their way arrive
-   * and are buffered, then the end. Evaluates once the server has confirmed.
+   * and are buffered, then the end. Evaluates once the server has confirmed:
+   * `yield* sub.drain()`.
    */
-  *drain(): GreenletBody<void> {
+  drain(): SwitchOp<void> {
+    return lazy(DRAIN, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link Subscription.drain}. */
+  *performDrain(): GreenletBody<void> {
     currentTask('sub.drain()');
     if (this.closed) return;
     if (!this.client.isClosed() && !this.client.isDraining()) yield* waitFor(this.client.drain());
@@ -200,6 +227,22 @@ export class Subscription extends Channel<NatsMessage> {
     return this.#connection;
   }
 }
+
+// --- the operations (see core/operation.ts): made by the methods, performed by yield* -----------
+
+const RECV = blockingOperation<Subscription, number | undefined, undefined, NatsMessage | undefined>('sub.recv()', (sub, timeout) =>
+  sub.performRecv(timeout),
+);
+const RECV_OK = blockingOperation<Subscription, number | undefined, undefined, RecvResult<NatsMessage>>('sub.recvOk()', (sub, timeout) =>
+  sub.performRecvOk(timeout),
+);
+const FOR_EACH = blockingOperation<Subscription, (msg: NatsMessage) => unknown, undefined, void>('sub.forEach()', function* (sub, fn) {
+  for (const it = sub.iterate(); yield* it.performNext(undefined); ) {
+    const r = fn(it.value);
+    if (isGenerator<GreenletBody<unknown>>(r)) yield* r;
+  }
+});
+const DRAIN = blockingOperation<Subscription, undefined, undefined, void>('sub.drain()', (sub) => sub.performDrain());
 
 function wrongEnd(sub: Subscription, what: string): TypeError {
   return new TypeError(

@@ -16,9 +16,10 @@
  */
 import type { MsgHdrs } from '@nats-io/transport-node';
 import type { GreenletBody } from '../core/greenlet.js';
-import { currentTask, getHub } from '../hub/hub.js';
+import { lazy } from '../core/operation.js';
+import { immediate, isIterator, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { blockingOperation, currentTask, getHub } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
-import { isIterator, type SwitchSignal } from '../core/switcher.js';
 import { waitFor } from '../interop/wait.js';
 import { Event } from '../sync/event.js';
 import { Group } from '../sync/group.js';
@@ -94,7 +95,11 @@ export interface SubmitOptions {
  * }, { concurrency: 4 });
  * ```
  */
-export function* workQueue(nc: NatsConnection, stream: string, options: WorkQueueOptions = {}): GreenletBody<WorkQueue> {
+export function workQueue(nc: NatsConnection, stream: string, options: WorkQueueOptions = {}): SwitchOp<WorkQueue> {
+  return lazy(WORK_QUEUE, nc, stream, options);
+}
+
+function* performWorkQueue(nc: NatsConnection, stream: string, options: WorkQueueOptions): GreenletBody<WorkQueue> {
   currentTask('workQueue()');
   const js = yield* waitFor(loadJetStream());
   const subjects = options.subjects ?? [`${stream.toLowerCase()}.>`];
@@ -173,7 +178,12 @@ export class WorkQueue implements JobSource {
    *
    * @throws the client's `TimeoutError` when the server did not confirm in time (5 s).
    */
-  *submit(subject: string, data?: Payload, options?: SubmitOptions): GreenletBody<Submitted> {
+  submit(subject: string, data?: Payload, options?: SubmitOptions): SwitchOp<Submitted> {
+    return lazy(SUBMIT, this, subject, [data, options]);
+  }
+
+  /** @internal Performs {@link WorkQueue.submit}. */
+  *performSubmit(subject: string, data: Payload | undefined, options: SubmitOptions | undefined): GreenletBody<Submitted> {
     currentTask('queue.submit()');
     const payload = encodePayload(data, subject);
     const publishOptions: { headers?: MsgHdrs; msgID?: string } = {};
@@ -193,14 +203,19 @@ export class WorkQueue implements JobSource {
    *
    * @throws `NatsTimeout` when no result came in time (the job may still be done later).
    */
-  *request(subject: string, data?: Payload, options?: { timeout?: number }): GreenletBody<NatsMessage> {
+  request(subject: string, data?: Payload, options?: { timeout?: number }): SwitchOp<NatsMessage> {
+    return lazy(REQUEST, this, subject, [data, options]);
+  }
+
+  /** @internal Performs {@link WorkQueue.request}. */
+  *performRequest(subject: string, data: Payload | undefined, options: { timeout?: number } | undefined): GreenletBody<NatsMessage> {
     const task = currentTask('queue.request()');
     const connection = this.connection;
     const wait = connection.openReply(subject);
     try {
       const headers = connection.module.headers();
       headers.set(REPLY_HEADER, wait.inbox);
-      yield* this.submit(subject, data, { headers });
+      yield* this.performSubmit(subject, data, { headers });
       return yield* connection.awaitReply(task, wait, options?.timeout ?? DEFAULT_REQUEST_TIMEOUT);
     } finally {
       connection.closeReply(wait);
@@ -221,11 +236,19 @@ export class WorkQueue implements JobSource {
    * returns, what it returned goes to the submitter (if it used `request()`) and the job is
    * acked; when it fails, the job is nacked and delivered again after `retryDelay`; when it
    * is killed (`stop()`), it is nacked and delivered again at once. Evaluates to the
-   * running server.
+   * running server: `const server = yield* queue.serve(handler, options)`.
    */
-  *serve(handler: JobHandler, options?: JobServerOptions): GreenletBody<JobServer> {
+  serve(handler: JobHandler, options?: JobServerOptions): SwitchOp<JobServer> {
+    if (typeof handler !== 'function') {
+      throw new TypeError(`queue.serve(handler) takes a handler function (job) => result, not ${handler === null ? 'null' : typeof handler}`);
+    }
+    return lazy(SERVE, this, handler, options);
+  }
+
+  /** @internal Performs {@link WorkQueue.serve}. */
+  performServe(handler: JobHandler, options: JobServerOptions | undefined): Performed<JobServer> {
     currentTask('queue.serve()');
-    return new JobServer(this, handler, options);
+    return immediate(new JobServer(this, handler, options));
   }
 
   toString(): string {
@@ -265,7 +288,7 @@ class JobTask extends Task<Payload, []> {
     let result: unknown = outcome;
     if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
     if (typeof (result as { then?: unknown } | null)?.then === 'function') result = yield* waitFor(result);
-    yield* this.job.reply(result as Payload);
+    yield* this.job.performReply(result as Payload);
     return result as Payload;
   }
 }
@@ -286,9 +309,6 @@ export class JobServer {
 
   /** @internal Made by `queue.serve()`. */
   constructor(queue: WorkQueue, handler: JobHandler, options?: JobServerOptions) {
-    if (typeof handler !== 'function') {
-      throw new TypeError(`queue.serve(handler) takes a handler function (job) => result, not ${handler === null ? 'null' : typeof handler}`);
-    }
     this.queue = queue;
     const tasks = this.#tasks;
     const consumeOptions: ConsumeOptions = { maxJobs: options?.concurrency ?? 1 };
@@ -316,20 +336,30 @@ export class JobServer {
     return this.#stopped.isSet();
   }
 
-  /** Serve until stopped; if the task running it is killed, stop first. */
-  *serveForever(): GreenletBody<void> {
+  /** Serve until stopped: `yield* server.serveForever()`; if the task running it is killed, stop first. */
+  serveForever(): SwitchOp<void> {
+    return lazy(SERVE_FOREVER, this, undefined, undefined);
+  }
+
+  /** @internal Performs {@link JobServer.serveForever}. */
+  *performServeForever(): GreenletBody<void> {
     try {
       yield* this.#stopped.wait();
     } finally {
-      if (!this.#stopped.isSet()) yield* this.stop();
+      if (!this.#stopped.isSet()) yield* this.performStop(1000);
     }
   }
 
   /**
    * Stop: take no more jobs, let the jobs in hand finish for up to `graceMs` (default
-   * 1000), then kill their tasks (their jobs are redelivered at once).
+   * 1000), then kill their tasks (their jobs are redelivered at once): `yield* server.stop()`.
    */
-  *stop(graceMs = 1000): GreenletBody<void> {
+  stop(graceMs = 1000): SwitchOp<void> {
+    return lazy(STOP, this, graceMs, undefined);
+  }
+
+  /** @internal Performs {@link JobServer.stop}. */
+  *performStop(graceMs: number): GreenletBody<void> {
     if (this.#stopping) {
       yield* this.#stopped.wait();
       return;
@@ -349,3 +379,22 @@ export class JobServer {
     return `JobServer(${this.queue.stream}/${this.queue.consumer}, ${this.#tasks.size} in flight)`;
   }
 }
+
+// --- the operations (see core/operation.ts): made by the methods, performed by yield* -----------
+
+const WORK_QUEUE = blockingOperation<NatsConnection, string, WorkQueueOptions, WorkQueue>('workQueue()', performWorkQueue);
+const SUBMIT = blockingOperation<WorkQueue, string, readonly [Payload | undefined, SubmitOptions | undefined], Submitted>(
+  'queue.submit()',
+  (queue, subject, [data, options]) => queue.performSubmit(subject, data, options),
+);
+const REQUEST = blockingOperation<WorkQueue, string, readonly [Payload | undefined, { timeout?: number } | undefined], NatsMessage>(
+  'queue.request()',
+  (queue, subject, [data, options]) => queue.performRequest(subject, data, options),
+);
+const SERVE = blockingOperation<WorkQueue, JobHandler, JobServerOptions | undefined, JobServer>('queue.serve()', (queue, handler, options) =>
+  queue.performServe(handler, options),
+);
+const SERVE_FOREVER = blockingOperation<JobServer, undefined, undefined, void>('server.serveForever()', (server) =>
+  server.performServeForever(),
+);
+const STOP = blockingOperation<JobServer, number, undefined, void>('server.stop()', (server, graceMs) => server.performStop(graceMs));

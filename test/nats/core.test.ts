@@ -392,6 +392,18 @@ describe('subscriptions', () => {
     expect(error).toBeInstanceOf(TypeError);
     expect((error as Error).message).toBe("trySend() on Subscription(orders): a subscription is a receive end. Publish with `yield* nc.publish('orders', data)`");
   });
+  it('refuses a handler that is not a function where serve() is called, before anything is subscribed', async () => {
+    const error = await withConnection(function* (nc) {
+      try {
+        nc.serve('math.double', 'double it' as never);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe("nc.serve('math.double', handler) takes a handler function (msg) => reply, not string");
+  });
 
 });
 
