@@ -74,7 +74,13 @@ function startWorker(slot: number): void {
   child.on('exit', (code, signal) => {
     children.delete(slot);
     say(`[${name}] exited (${signal ?? code}), pid ${child.pid}`);
-    if (!stopping) setTimeout(() => startWorker(slot), 500);
+    // Checked again when the time comes: a worker started after the launcher began to stop
+    // would be left out of the stop, and outlive it.
+    if (!stopping) {
+      setTimeout(() => {
+        if (!stopping) startWorker(slot);
+      }, 500);
+    }
   });
 }
 

@@ -37,7 +37,8 @@ const say = (line: string): void => {
 };
 
 await run(function* () {
-  const nc = yield* connect({ servers: values.nats, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  // waitOnFirstConnect: a worker that starts while the nats-server restarts waits for it too.
+  const nc = yield* connect({ servers: values.nats, name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
   const queue = yield* workQueue(nc, JOBS_STREAM, { subjects: ['jobs.>'], ackWait: Number(values['ack-wait']) });
   const pool = new CpuPool<(job: { ms: number }) => { rounds: number; x: number }>({
     filename: new URL('./cpu-worker.mjs', import.meta.url),
