@@ -19,7 +19,9 @@ async function runExample(name: string): Promise<string[]> {
   return stdout.trimEnd().split('\n');
 }
 
-describe.concurrent('I/O examples', () => {
+// An example ends in a few seconds (7 s with the two cores shared by ten others): the child
+// gets 30 s, and the test 5 s more, so that a hung example fails with execFile's timeout.
+describe.concurrent('I/O examples', { timeout: 35_000 }, () => {
   it('echo-server.ts echoes every client’s lines and stops with no connection left', async () => {
     expect(await runExample('echo-server')).toEqual([
       'while connected: 3 connections open, 3 accepted',

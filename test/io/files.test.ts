@@ -24,7 +24,6 @@ import {
   Timeout,
   getHub,
   printReport,
-  run,
   sleep,
   spawn,
   waitFor,
@@ -42,6 +41,7 @@ import {
   writeFile,
 } from '../../src/io/files.js';
 import { LineTooLong } from '../../src/io/line-reader.js';
+import { runBounded, until } from './bounded.js';
 
 const WATCHED = new Set(['FSReqCallback', 'FSReqPromise', 'CloseReq']);
 
@@ -118,7 +118,7 @@ async function release(f: Fifo): Promise<void> {
 }
 
 async function caughtBy<T>(body: () => SwitchOp<T>): Promise<unknown> {
-  return run(function* () {
+  return runBounded(function* () {
     try {
       yield* body();
       return null;
@@ -132,7 +132,7 @@ describe('readFile, writeFile, appendFile', () => {
   it('reads back the bytes writeFile wrote', async () => {
     const p = file('bytes.bin');
     const data = Buffer.from([0, 1, 2, 250, 255]);
-    const back = await run(function* () {
+    const back = await runBounded(function* () {
       yield* writeFile(p, data);
       return yield* readFile(p);
     });
@@ -142,7 +142,7 @@ describe('readFile, writeFile, appendFile', () => {
 
   it('reads a string with an encoding, given as an option or alone', async () => {
     const p = file('text.txt');
-    const [a, b] = await run(function* () {
+    const [a, b] = await runBounded(function* () {
       yield* writeFile(p, 'héllo\n');
       return [yield* readFile(p, 'utf8'), yield* readFile(p, { encoding: 'latin1' })];
     });
@@ -152,7 +152,7 @@ describe('readFile, writeFile, appendFile', () => {
 
   it('replaces the contents on writeFile and adds to them on appendFile', async () => {
     const p = file('log.txt');
-    const text = await run(function* () {
+    const text = await runBounded(function* () {
       yield* writeFile(p, 'old\n');
       yield* writeFile(p, 'one\n');
       yield* appendFile(p, 'two\n');
@@ -164,7 +164,7 @@ describe('readFile, writeFile, appendFile', () => {
 
   it('creates the file on appendFile when it does not exist', async () => {
     const p = file('new.log');
-    await run(() => appendFile(p, 'first\n'));
+    await runBounded(() => appendFile(p, 'first\n'));
     expect(fs.readFileSync(p, 'utf8')).toBe('first\n');
   });
 
@@ -186,7 +186,7 @@ describe('readFile, writeFile, appendFile', () => {
 
   it('releases a task killed while readFile waits on a read that cannot be interrupted', async () => {
     const f = fifo();
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       let cleanedUp = false;
       const reader = spawn(function* () {
         try {
@@ -218,7 +218,7 @@ describe('readFile, writeFile, appendFile', () => {
   it('releases a task killed while writeFile is blocked on a full FIFO, and stops writing', async () => {
     const f = fifo();
     const data = Buffer.alloc(2 * 1024 * 1024, 'w');
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const writer = spawn(() => writeFile(f.path, data));
       yield* sleep(0);
       yield* writer.kill();
@@ -251,7 +251,7 @@ describe('copyFile', () => {
     for (let i = 0; i < data.length; i++) data[i] = i % 251;
     fs.writeFileSync(from, data);
     fs.chmodSync(from, 0o640);
-    await run(() => copyFile(from, to));
+    await runBounded(() => copyFile(from, to));
     expect(fs.readFileSync(to).equals(data)).toBe(true);
     expect(fs.statSync(to).mode & 0o777).toBe(0o640);
   });
@@ -278,10 +278,10 @@ describe('copyFile', () => {
     const f = fifo();
     const to = file('partial.txt');
     fs.writeSync(f.fd, 'the first chunk');
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const copier = spawn(() => copyFile(f.path, to));
       // Wait until the first chunk has reached the destination: the copy is under way.
-      for (let i = 0; i < 5000 && !(fs.existsSync(to) && fs.statSync(to).size === 15); i++) yield* sleep(1);
+      yield* until(() => fs.existsSync(to) && fs.statSync(to).size === 15);
       const copiedBeforeKill = fs.readFileSync(to, 'utf8');
       yield* copier.kill();
       return { copiedBeforeKill, value: copier.value, exists: fs.existsSync(to) };
@@ -308,7 +308,7 @@ describe('readLines and openReader', () => {
     const p = file('lines.txt');
     fs.writeFileSync(p, 'alpha\nbeta\r\n\ngamma');
     const lines: string[] = [];
-    const n = await run(() => readLines(p, (line) => lines.push(line)));
+    const n = await runBounded(() => readLines(p, (line) => lines.push(line)));
     expect(lines).toEqual(['alpha', 'beta', '', 'gamma']);
     expect(n).toBe(4);
   });
@@ -317,14 +317,14 @@ describe('readLines and openReader', () => {
     const p = file('split.txt');
     fs.writeFileSync(p, 'a line that spans chunks\nnext\né\n');
     const lines: string[] = [];
-    await run(() => readLines(p, (line) => lines.push(line), { highWaterMark: 3 }));
+    await runBounded(() => readLines(p, (line) => lines.push(line), { highWaterMark: 3 }));
     expect(lines).toEqual(['a line that spans chunks', 'next', 'é']);
   });
 
   it('reads nothing from an empty file', async () => {
     const p = file('empty.txt');
     fs.writeFileSync(p, '');
-    expect(await run(() => readLines(p, () => expect.fail('no line expected')))).toBe(0);
+    expect(await runBounded(() => readLines(p, () => expect.fail('no line expected')))).toBe(0);
   });
 
   it('streams a 30 MB file line by line in bounded memory', async () => {
@@ -355,7 +355,7 @@ describe('readLines and openReader', () => {
     let peak = 0;
     let sum = 0;
     let lines = 0;
-    await run(() =>
+    await runBounded(() =>
       readLines(p, (line) => {
         sum += Number.parseInt(line, 10);
         if (++lines % 50_000 === 0) peak = Math.max(peak, memory() - before);
@@ -370,7 +370,7 @@ describe('readLines and openReader', () => {
   it('reads no faster than a blocking fn consumes (back-pressure)', async () => {
     const p = file('queued.txt');
     fs.writeFileSync(p, Array.from({ length: 1000 }, (_, i) => `row ${i}`).join('\n'));
-    const received = await run(function* () {
+    const received = await runBounded(function* () {
       const queue = new Queue<string>(1);
       const consumer = spawn(function* () {
         const got: string[] = [];
@@ -415,7 +415,7 @@ describe('readLines and openReader', () => {
   it('closes the file when the task is killed while it waits for the next line', async () => {
     const f = fifo();
     fs.writeSync(f.fd, 'first\n');
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const lines: string[] = [];
       const gotFirst = new Event();
       let cleanedUp = false;
@@ -454,7 +454,7 @@ describe('readLines and openReader', () => {
   it('raises LineTooLong for a line longer than maxLineLength, and keeps its bytes for read()', async () => {
     const p = file('long.txt');
     fs.writeFileSync(p, `short\n${'y'.repeat(100)}\n`);
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       using reader = openReader(p, { maxLineLength: 50, highWaterMark: 16 });
       const first = yield* reader.readLine();
       let caught: unknown = null;
@@ -476,7 +476,7 @@ describe('readLines and openReader', () => {
   it('reads a byte range by chunks with openReader', async () => {
     const p = file('range.txt');
     fs.writeFileSync(p, '0123456789');
-    const text = await run(function* () {
+    const text = await runBounded(function* () {
       using reader = openReader(p, { start: 2, end: 5, highWaterMark: 2 });
       const chunks: string[] = [];
       for (let chunk; (chunk = yield* reader.read()) !== DONE; ) chunks.push(chunk.toString());
@@ -488,7 +488,7 @@ describe('readLines and openReader', () => {
   it('keeps reading after a Timeout struck while it waited, losing nothing', async () => {
     const f = fifo();
     fs.writeSync(f.fd, 'par');
-    const lines = await run(function* () {
+    const lines = await runBounded(function* () {
       using reader = openReader(f.path);
       let timedOut = false;
       try {

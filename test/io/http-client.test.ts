@@ -7,7 +7,7 @@
  * `Timeout` (src/gevent/tests/test__timeout.py: a blocking call interrupted where it waits).
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, Event, GreenletExit, Timeout, run, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
+import { AbortError, Event, GreenletExit, Timeout, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
 import {
   ClientDisconnected,
   HttpFetchTimeout,
@@ -18,6 +18,7 @@ import {
   type HttpResponse,
 } from '../../src/io/http.js';
 import { checkEachTest } from './http-helpers.js';
+import { runBounded } from './bounded.js';
 
 checkEachTest();
 
@@ -64,7 +65,7 @@ class HangingServer {
 }
 
 function withServer<R>(handler: HttpHandler, body: (server: HttpServer) => GreenletBody<R>): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(handler).start();
     try {
       return yield* body(server);
@@ -234,7 +235,7 @@ describe('httpFetch', () => {
   });
 
   it('raises fetch\'s TypeError when the connection is refused', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       const server = yield* new HttpServer(() => undefined).start();
       const url = server.url;
       yield* server.stop();

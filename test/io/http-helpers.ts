@@ -7,6 +7,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { getHub, printReport, type HubReport } from 'greenlet-ts';
+import { TestBoundExceeded, within } from './bounded.js';
 
 // --- what every test leaves behind ----------------------------------------------------------
 
@@ -77,27 +78,40 @@ export function takeReports(): HubReport[] {
 /**
  * Send `data` on a fresh raw connection and collect everything that comes back until the
  * server closes it (a reset after the data counts as a close). With `end`, half-close
- * after sending.
+ * after sending. Rejects if the server has not closed it within `timeoutMs` (default 10 s).
  */
-export function rawExchange(port: number, data: string | Buffer, options: { end?: boolean } = {}): Promise<string> {
-  return new Promise((resolve) => {
+export function rawExchange(port: number, data: string | Buffer, options: { end?: boolean; timeoutMs?: number } = {}): Promise<string> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect(port, '127.0.0.1', () => {
       if (options.end === true) socket.end(data);
       else socket.write(data);
     });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      const received = Buffer.concat(chunks).toString('latin1');
+      reject(new TestBoundExceeded(`the server did not close a raw connection within ${timeoutMs} ms; it sent ${JSON.stringify(received.slice(0, 200))}`));
+    }, timeoutMs);
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', () => {});
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
   });
 }
 
-/** A raw connection and a promise of its close. */
-export function rawConnect(port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-    socket.on('error', reject);
-  });
+/** A raw connection, once connected (rejects on an error, or after `timeoutMs`, default 5 s). */
+export function rawConnect(port: number, timeoutMs = 5000): Promise<net.Socket> {
+  return within(
+    new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+      socket.on('error', reject);
+    }),
+    timeoutMs,
+    `a connection to 127.0.0.1:${port}`,
+  );
 }
 
 export interface NodeResponse {
@@ -106,13 +120,18 @@ export interface NodeResponse {
   body: string;
 }
 
-/** One request with `node:http` (through `agent` if given); rejects on a connection error. */
+/**
+ * One request with `node:http` (through `agent` if given); rejects on a connection error,
+ * or if the whole response has not come within `timeoutMs` (default 10 s).
+ */
 export function nodeRequest(
   url: string,
-  options: { agent?: http.Agent; method?: string; body?: string | Buffer; headers?: http.OutgoingHttpHeaders } = {},
+  options: { agent?: http.Agent; method?: string; body?: string | Buffer; headers?: http.OutgoingHttpHeaders; timeoutMs?: number } = {},
 ): Promise<NodeResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: options.agent ?? false, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  let req: http.ClientRequest | undefined;
+  const response = new Promise<NodeResponse>((resolve, reject) => {
+    req = http.request(url, { agent: options.agent ?? false, method: options.method ?? 'GET', headers: options.headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
@@ -121,6 +140,10 @@ export function nodeRequest(
     });
     req.on('error', reject);
     req.end(options.body);
+  });
+  return within(response, timeoutMs, `the response to ${options.method ?? 'GET'} ${url}`).catch((error: unknown) => {
+    req?.destroy();
+    throw error;
   });
 }
 

@@ -7,15 +7,16 @@
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { run, sleep, type GreenletBody } from 'greenlet-ts';
+import { sleep, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { HttpError, HttpServer, type HttpHandler, type HttpServerOptions } from '../../src/io/http.js';
 import { checkEachTest, nodeRequest, takeReports } from './http-helpers.js';
+import { runBounded } from './bounded.js';
 
 checkEachTest();
 
 function withServer<R>(handler: HttpHandler, options: HttpServerOptions, body: (server: HttpServer) => GreenletBody<R>): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(handler, options).start();
     try {
       return yield* body(server);

@@ -8,10 +8,11 @@
 import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { Event, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { Event, sleep, spawn, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { HttpServer, httpFetch, type HttpHandler, type HttpServerOptions } from '../../src/io/http.js';
 import { checkEachTest, nodeRequest, rawConnect } from './http-helpers.js';
+import { runBounded, until } from './bounded.js';
 
 checkEachTest();
 
@@ -33,7 +34,7 @@ const handler: HttpHandler = function* (request, response) {
 };
 
 function withServer<R>(options: HttpServerOptions, body: (server: HttpServer) => GreenletBody<R>): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(handler, options).start();
     try {
       const result = yield* body(server);
@@ -44,12 +45,6 @@ function withServer<R>(options: HttpServerOptions, body: (server: HttpServer) =>
       yield* server.stop(0);
     }
   });
-}
-
-/** Wait (bounded) until `condition` holds, checking after each turn of the event loop. */
-function* until(condition: () => boolean, what: string): GreenletBody<void> {
-  for (let i = 0; i < 2000 && !condition(); i++) yield* sleep(1);
-  if (!condition()) throw new Error(`timed out waiting until ${what}`);
 }
 
 describe('HttpServer under load', () => {

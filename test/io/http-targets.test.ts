@@ -9,12 +9,13 @@
  * info, traces and reports.
  */
 import { describe, expect, it } from 'vitest';
-import { currentTaskOrNull, getHub, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { currentTaskOrNull, getHub, sleep, spawn, type GreenletBody } from 'greenlet-ts';
 import { formatRunInfo, startTrace } from 'greenlet-ts/debug';
 import { waitFor } from '../../src/interop/wait.js';
 import { HttpServer, type HttpHandler, type HttpRequest, type HttpServerOptions } from '../../src/io/http.js';
 import { parseRequestTarget } from '../../src/io/request-target.js';
 import { checkEachTest, rawExchange, statusLine, takeReports } from './http-helpers.js';
+import { runBounded } from './bounded.js';
 
 checkEachTest();
 
@@ -37,7 +38,7 @@ const echoTarget: HttpHandler = (request, response) => {
 };
 
 function withServer<R>(handler: HttpHandler, options: HttpServerOptions, body: (server: HttpServer) => GreenletBody<R>): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(handler, options).start();
     try {
       return yield* body(server);

@@ -17,7 +17,6 @@ import {
   Task,
   currentTaskOrNull,
   getHub,
-  run,
   sleep,
   spawn,
   type GreenletBody,
@@ -36,6 +35,7 @@ import {
   type HttpServerOptions,
 } from '../../src/io/http.js';
 import { checkEachTest, nodeRequest, rawConnect, rawExchange, statusLine, takeReports } from './http-helpers.js';
+import { runBounded, until } from './bounded.js';
 
 checkEachTest();
 
@@ -48,7 +48,7 @@ function withServer<R>(
   options: HttpServerOptions,
   body: (server: HttpServer) => GreenletBody<R>,
 ): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(handler, options).start();
     try {
       const result = yield* body(server);
@@ -124,7 +124,7 @@ describe('HttpServer: requests and responses', () => {
         const r = yield* httpFetch(`${server.url}/slow`);
         order.push(yield* r.text());
       });
-      while (server.inFlight === 0) yield* sleep(1);
+      yield* until(() => server.inFlight !== 0);
       const fast = yield* httpFetch(`${server.url}/fast`);
       order.push(yield* fast.text());
       expect(server.inFlight).toBe(1);
@@ -329,7 +329,7 @@ describe('HttpServer: streaming responses', () => {
       const arrayBuffersBefore = process.memoryUsage().arrayBuffers;
       // Wait until the handler is parked in write(), its client not reading.
       const parkedInWrite = () => getHub().blockedTasks().some((b) => b.waitingOn.startsWith('HttpResponse(GET /stream).write()'));
-      for (let i = 0; i < 5000 && !parkedInWrite(); i++) yield* sleep(1);
+      yield* until(parkedInWrite);
       expect(parkedInWrite()).toBe(true);
       const writtenWhileParked = written;
       const bufferedWhileParked = (streaming as unknown as HttpResponse).bufferedBytes;
@@ -374,7 +374,7 @@ describe('HttpServer: streaming responses', () => {
       client.on('error', () => {});
       const closed = new Promise((resolve) => client.on('close', resolve));
       client.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
-      for (let i = 0; i < 5000 && caught === null; i++) yield* sleep(1);
+      yield* until(() => caught !== null);
       client.resume(); // now: read what was sent, up to the cut
       yield* waitFor(closed);
     });
@@ -401,7 +401,7 @@ describe('HttpServer: streaming responses', () => {
       client.pause();
       client.write('GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
       const parked = () => getHub().blockedTasks().some((b) => b.waitingOn.startsWith('HttpResponse(GET /stream).write()'));
-      for (let i = 0; i < 5000 && !parked(); i++) yield* sleep(1);
+      yield* until(parked);
       client.destroy();
       yield* ended.wait();
     });
@@ -513,7 +513,7 @@ describe('HttpServer: pool', () => {
           return res.status;
         }),
       );
-      while (server.inFlight < 5) yield* sleep(1);
+      yield* until(() => server.inFlight >= 5);
       expect([running, pool.size, pool.waiting]).toEqual([2, 2, 3]);
       release.set();
       const statuses: number[] = [];
@@ -546,12 +546,12 @@ describe('HttpServer: graceful stop', () => {
         }
       },
     });
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const server = yield* new HttpServer(handler).start();
       const port = server.port;
       const quick = spawn(() => waitFor(nodeRequest(`${server.url}/quick`)));
       const forever = spawn(() => waitFor(nodeRequest(`${server.url}/forever`).then((r) => r.status, () => 'reset')));
-      while (server.inFlight < 2) yield* sleep(1);
+      yield* until(() => server.inFlight >= 2);
       const stopper = spawn(() => server.stop(100));
       yield* sleep(0); // the stopper runs: the server stops accepting and waits
       expect(server.started).toBe(false);
@@ -573,7 +573,7 @@ describe('HttpServer: graceful stop', () => {
 
   it('closes idle keep-alive connections at once instead of waiting for the grace period', async () => {
     // gevent: test__server.py::TestDefaultSpawn::test_server_closes_client_sockets
-    const { stopMs, clientClosed } = await run(function* () {
+    const { stopMs, clientClosed } = await runBounded(function* () {
       const server = yield* new HttpServer(router({})).start();
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       try {
@@ -601,10 +601,10 @@ describe('HttpServer: graceful stop', () => {
         yield* new Event().wait();
       },
     });
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const server = yield* new HttpServer(handler, { pool: 1 }).start();
       const clients = [1, 2, 3].map(() => spawn(() => waitFor(nodeRequest(`${server.url}/forever`).then((r) => r.status, () => 'reset'))));
-      while (server.inFlight < 3) yield* sleep(1);
+      yield* until(() => server.inFlight >= 3);
       yield* server.stop(20);
       const answers: (number | string)[] = [];
       for (const client of clients) answers.push(yield* client.get());
@@ -628,10 +628,10 @@ describe('HttpServer: graceful stop', () => {
         }
       },
     });
-    const answer = await run(function* () {
+    const answer = await runBounded(function* () {
       const server = yield* new HttpServer(handler).start();
       const client = spawn(() => waitFor(nodeRequest(`${server.url}/forever?k=1`).then((r) => r.status, () => 'reset')));
-      while (server.inFlight < 1) yield* sleep(1);
+      yield* until(() => server.inFlight >= 1);
       yield* server.stop(0);
       return yield* client.get();
     });
@@ -650,11 +650,12 @@ describe('HttpServer: graceful stop', () => {
         yield* (server as unknown as HttpServer).stop(1000);
       },
     });
-    const outcome = await run(function* () {
-      server = yield* new HttpServer(handler).start();
-      const res = yield* waitFor(nodeRequest(`${server.url}/shutdown`));
-      while (!server.stopped) yield* sleep(1);
-      return { body: res.body, inFlight: server.inFlight };
+    const outcome = await runBounded(function* () {
+      const started = yield* new HttpServer(handler).start();
+      server = started;
+      const res = yield* waitFor(nodeRequest(`${started.url}/shutdown`));
+      yield* until(() => started.stopped);
+      return { body: res.body, inFlight: started.inFlight };
     });
     expect(outcome).toEqual({ body: 'bye', inFlight: 0 });
   });
@@ -672,25 +673,25 @@ describe('HttpServer: graceful stop', () => {
         }
       },
     });
-    const server = await run(function* () {
+    const server = await runBounded(function* () {
       return yield* new HttpServer(handler).start();
     });
     const client = nodeRequest(`${server.url}/forever`).then((r) => r.status, () => 'reset');
-    await run(() => entered.wait());
+    await runBounded(() => entered.wait());
     server.close();
     expect(server.stopped).toBe(true);
     expect(await client).toBe('reset');
-    await run(() => sleep(0)); // the killed task runs its finally on the hub's next pass
+    await runBounded(() => sleep(0)); // the killed task runs its finally on the hub's next pass
     expect(finallyRan).toBe(true);
     expect(server.inFlight).toBe(0);
   });
 
   it('serveForever() returns when another task stops the server', async () => {
     // gevent: test__server.py::TestDefaultSpawn::test_serve_forever
-    const result = await run(function* () {
+    const result = await runBounded(function* () {
       const server = new HttpServer(router({}));
       const serving = spawn(() => server.serveForever());
-      while (!server.started) yield* sleep(1);
+      yield* until(() => server.started);
       yield* expectServes(server);
       yield* server.stop();
       yield* serving.get();
@@ -700,10 +701,10 @@ describe('HttpServer: graceful stop', () => {
   });
 
   it('killing the task in serveForever() stops the server', async () => {
-    const stopped = await run(function* () {
+    const stopped = await runBounded(function* () {
       const server = new HttpServer(router({}));
       const serving = spawn(() => server.serveForever());
-      while (!server.started) yield* sleep(1);
+      yield* until(() => server.started);
       yield* serving.kill();
       return server.stopped;
     });
@@ -759,7 +760,7 @@ describe('HttpServer: faults', () => {
     await withServer(handler, {}, function* (server) {
       const client = yield* waitFor(rawConnect(server.port));
       client.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly part of it');
-      while (server.inFlight === 0) yield* sleep(1);
+      yield* until(() => server.inFlight !== 0);
       client.destroy();
       yield* ended.wait();
     });

@@ -24,7 +24,6 @@ import {
   Timeout,
   getHub,
   printReport,
-  run,
   sleep,
   spawn,
   withTimeout,
@@ -39,6 +38,7 @@ import {
   spawnProcess,
   type ExitStatus,
 } from '../../src/io/process.js';
+import { runBounded } from './bounded.js';
 
 const WATCHED = new Set(['ProcessWrap', 'PipeWrap', 'FSReqCallback', 'FSReqPromise', 'CloseReq']);
 
@@ -91,7 +91,7 @@ afterEach(async () => {
 describe('runProcess', () => {
   // gevent: test__subprocess.py::RunFuncTestCase::test_capture_stdout
   it('evaluates to exit code 0 and the bytes the child wrote to stdout', async () => {
-    const result = await run(() => runProcess('echo', ['hello']));
+    const result = await runBounded(() => runProcess('echo', ['hello']));
     expect(result.code).toBe(0);
     expect(result.signal).toBeNull();
     expect(Buffer.isBuffer(result.stdout)).toBe(true);
@@ -102,21 +102,21 @@ describe('runProcess', () => {
 
   // gevent: test__subprocess.py::RunFuncTestCase::test_returncode, test_capture_stderr
   it('evaluates to a non-zero exit code, with stderr apart from stdout, as strings with an encoding', async () => {
-    const result = await run(() =>
+    const result = await runBounded(() =>
       runProcess('sh', ['-c', 'echo out; echo err >&2; exit 3'], { encoding: 'utf8' }),
     );
     expect(result).toMatchObject({ code: 3, signal: null, stdout: 'out\n', stderr: 'err\n' });
   });
 
   it('evaluates to the signal that killed the child, with a null code', async () => {
-    const result = await run(() => runProcess('sh', ['-c', 'kill -TERM $$']));
+    const result = await runBounded(() => runProcess('sh', ['-c', 'kill -TERM $$']));
     expect(result.code).toBeNull();
     expect(result.signal).toBe('SIGTERM');
   });
 
   it('runs the child in cwd with exactly the env given', async () => {
     const dir = fs.realpathSync(os.tmpdir());
-    const result = await run(() =>
+    const result = await runBounded(() =>
       runProcess('sh', ['-c', 'pwd; echo "$GREETING"; echo "${HOME:-unset}"'], {
         cwd: dir,
         env: { PATH: process.env.PATH, GREETING: 'hi' },
@@ -127,7 +127,7 @@ describe('runProcess', () => {
   });
 
   it('lets other tasks run while the child runs', async () => {
-    const order = await run(function* () {
+    const order = await runBounded(function* () {
       const seen: string[] = [];
       spawn(() => {
         seen.push('other task');
@@ -141,7 +141,7 @@ describe('runProcess', () => {
 
   // gevent: test__subprocess.py::RunFuncTestCase::test_check_output_input_arg
   it('writes input to the child and closes its stdin', async () => {
-    const result = await run(() => runProcess('cat', [], { input: 'line 1\nline 2\n', encoding: 'utf8' }));
+    const result = await runBounded(() => runProcess('cat', [], { input: 'line 1\nline 2\n', encoding: 'utf8' }));
     expect(result.stdout).toBe('line 1\nline 2\n');
   });
 
@@ -149,7 +149,7 @@ describe('runProcess', () => {
   it('pipes 10 MB through cat and gets the same bytes back', async () => {
     const input = Buffer.alloc(10 * 1024 * 1024);
     for (let i = 0; i < input.length; i += 4096) input.writeUInt32LE(i, i);
-    const result = await run(() => runProcess('cat', [], { input }));
+    const result = await runBounded(() => runProcess('cat', [], { input }));
     expect(result.code).toBe(0);
     expect(result.stdout.length).toBe(input.length);
     expect(result.stdout.equals(input)).toBe(true);
@@ -166,7 +166,7 @@ describe('runProcess', () => {
         this.push(chunk);
       },
     });
-    const result = await run(() => runProcess('head', ['-c', String(1024 * 1024)], { input: source }));
+    const result = await runBounded(() => runProcess('head', ['-c', String(1024 * 1024)], { input: source }));
     expect(result.code).toBe(0);
     expect(result.stdout.length).toBe(1024 * 1024);
     expect(produced).toBeLessThan(4 * 1024 * 1024);
@@ -174,7 +174,7 @@ describe('runProcess', () => {
   });
 
   it('ignores the broken pipe of a child that exits without reading all its input', async () => {
-    const result = await run(() => runProcess('head', ['-c', '10'], { input: Buffer.alloc(4 * 1024 * 1024, 'a') }));
+    const result = await runBounded(() => runProcess('head', ['-c', '10'], { input: Buffer.alloc(4 * 1024 * 1024, 'a') }));
     expect(result.code).toBe(0);
     expect(result.stdout.toString()).toBe('aaaaaaaaaa');
   });
@@ -183,7 +183,7 @@ describe('runProcess', () => {
     async function* numbers(): AsyncGenerator<string> {
       for (let i = 0; i < 1000; i++) yield `${i}\n`;
     }
-    const result = await run(() => runProcess('cat', [], { input: numbers(), encoding: 'utf8' }));
+    const result = await runBounded(() => runProcess('cat', [], { input: numbers(), encoding: 'utf8' }));
     expect(result.stdout.split('\n').length).toBe(1001);
     expect(result.stdout.endsWith('998\n999\n')).toBe(true);
   });
@@ -196,7 +196,7 @@ describe('runProcess', () => {
         this.destroy(boom);
       },
     });
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sleep', ['10'], { input: source, onSpawn: (p) => (pid = p) });
         return null;
@@ -211,7 +211,7 @@ describe('runProcess', () => {
   // gevent: test__subprocess.py::RunFuncTestCase::test_timeout
   it('stops a child that outlives its timeout and raises ProcessTimeout with the output so far', async () => {
     const started = performance.now();
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sh', ['-c', 'echo started; echo warming up >&2; exec sleep 10'], { timeout: 300 });
         return null;
@@ -232,7 +232,7 @@ describe('runProcess', () => {
   });
 
   it('sends SIGKILL after killGraceMs to a child that ignores SIGTERM', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sh', ['-c', "trap '' TERM; echo ready; exec sleep 10"], {
           timeout: 300,
@@ -252,7 +252,7 @@ describe('runProcess', () => {
   });
 
   it('kills the child when the task is killed while it waits, and runs its finally blocks', async () => {
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const pid = new AsyncResult<number>();
       let cleanedUp = false;
       const waiter = spawn(function* () {
@@ -274,7 +274,7 @@ describe('runProcess', () => {
 
   it("kills the child when the caller's own Timeout strikes, and raises that Timeout", async () => {
     let pid = 0;
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* withTimeout(100, () => runProcess('sleep', ['10'], { onSpawn: (p) => (pid = p) }));
         return null;
@@ -289,7 +289,7 @@ describe('runProcess', () => {
 
   // gevent: test__subprocess.py::RunFuncTestCase::test_check
   it('raises ProcessFailed with the code and the tail of stderr when check is set and the child fails', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sh', ['-c', 'echo partial; echo "no such table: users" >&2; exit 2'], {
           check: true,
@@ -310,7 +310,7 @@ describe('runProcess', () => {
   });
 
   it('raises ProcessFailed when check is set and the child is killed by a signal', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sh', ['-c', 'kill -KILL $$'], { check: true });
         return null;
@@ -325,13 +325,13 @@ describe('runProcess', () => {
 
   // gevent: test__subprocess.py::RunFuncTestCase::test_check_zero
   it('evaluates to the result when check is set and the child exits with 0', async () => {
-    const result = await run(() => runProcess('true', [], { check: true }));
+    const result = await runBounded(() => runProcess('true', [], { check: true }));
     expect(result.code).toBe(0);
   });
 
   it('stops a child that writes more than maxBuffer and raises MaxBufferExceeded with the first bytes', async () => {
     let pid = 0;
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('yes', [], { maxBuffer: 10_000, onSpawn: (p) => (pid = p) });
         return null;
@@ -349,7 +349,7 @@ describe('runProcess', () => {
   });
 
   it('applies maxBuffer to stderr as well', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('sh', ['-c', 'exec yes >&2'], { maxBuffer: 100 });
         return null;
@@ -363,7 +363,7 @@ describe('runProcess', () => {
   });
 
   it('raises the spawn error (ENOENT) for a command that does not exist', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* runProcess('no-such-command-greenlet-ts', ['x']);
         return null;
@@ -384,7 +384,7 @@ describe('runProcess', () => {
 describe('spawnProcess', () => {
   // gevent: test__subprocess.py::Test::test_exit, test_wait
   it('reads the child stdout line by line, then waits for its exit', async () => {
-    const { lines, status } = await run(function* () {
+    const { lines, status } = await runBounded(function* () {
       const child = yield* spawnProcess('printf', ['a\\nb\\r\\nlast'], { stdin: 'ignore' });
       const got: string[] = [];
       for (let line; (line = yield* child.stdout!.readLine()) !== DONE; ) got.push(line);
@@ -395,7 +395,7 @@ describe('spawnProcess', () => {
   });
 
   it('writes 10 MB to a child with back-pressure while another task reads what it echoes', async () => {
-    const total = await run(function* () {
+    const total = await runBounded(function* () {
       const child = yield* spawnProcess('cat', [], { stderr: 'ignore' });
       const reader = spawn(function* () {
         let bytes = 0;
@@ -417,7 +417,7 @@ describe('spawnProcess', () => {
   });
 
   it('raises ProcessTimeout from wait(timeout) and leaves the child running', async () => {
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const child = yield* spawnProcess('sleep', ['10'], { stdin: 'ignore' });
       let caught: unknown = null;
       try {
@@ -438,7 +438,7 @@ describe('spawnProcess', () => {
   });
 
   it('stop() sends SIGKILL after the grace period to a child that ignores SIGTERM', async () => {
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const child = yield* spawnProcess('sh', ['-c', "trap '' TERM; echo ready; exec sleep 10"], { stdin: 'ignore' });
       expect(yield* child.stdout!.readLine()).toBe('ready'); // the trap is set
       const status = yield* child.stop(50);
@@ -449,7 +449,7 @@ describe('spawnProcess', () => {
   });
 
   it('sends SIGKILL at once when the task in stop() is killed during the grace period', async () => {
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const child = yield* spawnProcess('sh', ['-c', "trap '' TERM; echo ready; exec sleep 10"], { stdin: 'ignore' });
       expect(yield* child.stdout!.readLine()).toBe('ready');
       const stopper = spawn(() => child.stop(60_000));
@@ -463,7 +463,7 @@ describe('spawnProcess', () => {
   });
 
   it('wakes every task waiting for the exit', async () => {
-    const statuses = await run(function* () {
+    const statuses = await runBounded(function* () {
       const child = yield* spawnProcess('sh', ['-c', 'read line; exit 7'], { stdout: 'ignore', stderr: 'ignore' });
       function* waitForExit(): GreenletBody<ExitStatus> {
         return yield* child.wait();
@@ -479,7 +479,7 @@ describe('spawnProcess', () => {
   });
 
   it('raises the spawn error (ENOENT) instead of giving a handle without a pid', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       try {
         yield* spawnProcess('no-such-command-greenlet-ts');
         return null;
@@ -491,7 +491,7 @@ describe('spawnProcess', () => {
   });
 
   it('SIGKILLs a running child when the handle is disposed', async () => {
-    const outcome = await run(function* () {
+    const outcome = await runBounded(function* () {
       const child = yield* spawnProcess('sleep', ['10']);
       {
         using _ = child;
@@ -503,7 +503,7 @@ describe('spawnProcess', () => {
   });
 
   it('raises an error naming closeInput() when writing after the input was closed', async () => {
-    const caught = await run(function* () {
+    const caught = await runBounded(function* () {
       const child = yield* spawnProcess('cat', [], { stdout: 'ignore', stderr: 'ignore' });
       child.closeInput();
       try {

@@ -10,11 +10,12 @@
  * test__example_echoserver.py (clients in greenlets of the test process).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getHub, printReport, run, sleep, spawn, type GreenletBody, type HubReport, type Task } from 'greenlet-ts';
+import { getHub, printReport, sleep, spawn, type GreenletBody, type HubReport, type Task } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { StreamServer } from '../../src/io/server.js';
 import { ConnectionReset, connect, type Socket } from '../../src/io/socket.js';
 import { settledHandles, tcpHandles } from './handles.js';
+import { runBounded, until } from './bounded.js';
 
 // --- what every test leaves behind ----------------------------------------------------------
 
@@ -83,7 +84,7 @@ describe('StreamServer under load', () => {
     server = new StreamServer(echo);
     await server.listen();
     const port = server.address.port;
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const clients = Array.from({ length: CLIENTS }, (_, c) =>
         spawn(client, port, Array.from({ length: ROUNDS }, (_, r) => `client ${c} round ${r} ${'x'.repeat(c % 50)}`)),
       );
@@ -109,7 +110,7 @@ describe('StreamServer under load', () => {
     server = new StreamServer(echo, { idleTimeout: IDLE_MS });
     await server.listen();
     const port = server.address.port;
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const started = performance.now();
       const silent: Task<string>[] = [];
       let meanwhile: Task<(string | null)[]> | null = null;
@@ -141,7 +142,7 @@ describe('StreamServer under load', () => {
       const outcomes = yield* getAll(silent);
       const elapsed = performance.now() - started;
       // Every silent connection is gone on the server's side too.
-      for (let i = 0; i < 1000 && (server as StreamServer).connections !== 0; i++) yield* sleep(1);
+      yield* until(() => (server as StreamServer).connections === 0);
       return {
         outcomes,
         elapsed,
@@ -184,7 +185,7 @@ describe('StreamServer under load', () => {
     });
     await server.listen();
     const port = server.address.port;
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const resetters = Array.from({ length: CLIENTS }, () =>
         spawn(function* (): GreenletBody<string | null> {
           const socket = yield* connect(port);
@@ -197,7 +198,7 @@ describe('StreamServer under load', () => {
         }),
       );
       const acks = yield* getAll(resetters);
-      for (let i = 0; i < 1000 && seen.length < CLIENTS; i++) yield* sleep(1);
+      yield* until(() => seen.length >= CLIENTS);
       // A complete request from a well-behaved client is still served.
       using socket = yield* connect(port);
       yield* socket.write('LEN 3\nabc');
@@ -220,7 +221,7 @@ describe('StreamServer under load', () => {
     });
     await server.listen();
     const port = server.address.port;
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const failing = Array.from({ length: CLIENTS }, () =>
         spawn(function* (): GreenletBody<{ local: number; answer: Buffer | null }> {
           using socket = yield* connect(port);

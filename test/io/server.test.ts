@@ -13,7 +13,6 @@ import {
   Queue,
   getHub,
   printReport,
-  run,
   sleep,
   spawn,
   type GreenletBody,
@@ -22,6 +21,7 @@ import {
 import { StreamServer, type Address } from '../../src/io/server.js';
 import { connect, type Socket } from '../../src/io/socket.js';
 import { settledHandles, tcpHandles } from './handles.js';
+import { runBounded, until } from './bounded.js';
 
 // --- what every test leaves behind ----------------------------------------------------------
 
@@ -77,18 +77,12 @@ function* refused(port: number): GreenletBody<boolean> {
   }
 }
 
-/** Yield to the event loop until `condition()` holds (a bounded number of times). */
-function* until(condition: () => boolean): GreenletBody<void> {
-  for (let i = 0; i < 2000 && !condition(); i++) yield* sleep(1);
-  expect(condition()).toBe(true);
-}
-
 // --- starting and stopping ------------------------------------------------------------------------
 
 describe('start and stop', () => {
   it('listens on 127.0.0.1 and an ephemeral port, serves, and refuses connections once stopped (test__server.py::TestDefaultSpawn::test_subclass_with_address)', async () => {
     const server = serve(echo);
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const before = { started: server.started, closed: server.closed, port: server.address.port };
       const wasRefused = yield* refused(1); // nothing of ours listens there
       yield* server.start();
@@ -111,7 +105,7 @@ describe('start and stop', () => {
   it('listen() and stopAsync() serve the same from async code', async () => {
     const server = serve(echo);
     await server.listen();
-    const answers = await run(client, server.address.port, ['from async']);
+    const answers = await runBounded(client, server.address.port, ['from async']);
     await server.stopAsync();
     expect(answers).toEqual(['from async']);
     expect(server.closed).toBe(true);
@@ -123,14 +117,14 @@ describe('start and stop', () => {
       await using server = new StreamServer(echo);
       await server.listen();
       port = server.address.port;
-      expect(await run(client, port, ['in the block'])).toEqual(['in the block']);
+      expect(await runBounded(client, port, ['in the block'])).toEqual(['in the block']);
     }
-    expect(await run(refused, port)).toBe(true);
+    expect(await runBounded(refused, port)).toBe(true);
   });
 
   it('serveForever() blocks its task until stop() is called elsewhere (test__server.py::TestDefaultSpawn::test_serve_forever)', async () => {
     const server = serve(echo);
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const forever = spawn(() => server.serveForever());
       yield* until(() => server.started);
       const answers = yield* client(server.address.port, ['hi']);
@@ -144,7 +138,7 @@ describe('start and stop', () => {
 
   it('serveForever() after start() waits the same (test__server.py::TestDefaultSpawn::test_serve_forever_after_start)', async () => {
     const server = serve(echo);
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       yield* server.start();
       const forever = spawn(() => server.serveForever());
       yield* sleep(0);
@@ -158,7 +152,7 @@ describe('start and stop', () => {
 
   it('killing the task in serveForever() stops the server', async () => {
     const server = serve(echo);
-    const closed = await run(function* () {
+    const closed = await runBounded(function* () {
       const forever = spawn(() => server.serveForever());
       yield* until(() => server.started);
       yield* forever.kill();
@@ -200,7 +194,7 @@ describe('connections', () => {
   it('runs each connection in its own task, concurrently (test__example_echoserver.py)', async () => {
     const server = serve(echo);
     await server.listen();
-    const answers = await run(function* () {
+    const answers = await runBounded(function* () {
       const clients = ['a', 'b', 'c'].map((name) => spawn(client, server.address.port, [`${name}1`, `${name}2`]));
       const out: (string | null)[][] = [];
       for (const c of clients) out.push(yield* c.get());
@@ -220,7 +214,7 @@ describe('connections', () => {
       yield* seen.put(address);
     });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const socket = yield* connect(server.address.port);
       const address = yield* seen.get();
       const local = socket.localPort;
@@ -234,7 +228,7 @@ describe('connections', () => {
   it('closes the socket when the handler returns, also for a plain function (test__server.py::TestDefaultSpawn::test_server_closes_client_sockets)', async () => {
     const server = serve(() => undefined);
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port);
       return yield* socket.read();
     });
@@ -249,7 +243,7 @@ describe('connections', () => {
       yield* socket.write(`${line}\n`);
     });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const socket = yield* connect(server.address.port);
       const local = socket.localPort;
       yield* socket.write('boom\n');
@@ -274,7 +268,7 @@ describe('connections', () => {
       yield* socket.write('too late\n');
     });
     await server.listen();
-    const answer = await run(function* () {
+    const answer = await runBounded(function* () {
       using socket = yield* connect(server.address.port);
       return yield* socket.read();
     });
@@ -290,7 +284,7 @@ describe('connections', () => {
   it('disconnects a silent client after idleTimeout, quietly', async () => {
     const server = serve(echo, { idleTimeout: 30 });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port);
       return yield* socket.read();
     });
@@ -318,7 +312,7 @@ describe('a pool bounds the handlers', () => {
     const gate = new Event();
     const server = serve(gated(started, gate), { pool: 2 });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const clients = ['a', 'b', 'c'].map((name) => spawn(client, server.address.port, [name]));
       const first = [yield* started.get(), yield* started.get()];
       yield* until(() => server.connections === 3);
@@ -342,7 +336,7 @@ describe('a pool bounds the handlers', () => {
     const pool = new Pool(1);
     const server = serve(gated(started, gate), { pool, backlog: 1 });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const served = spawn(client, server.address.port, ['served']);
       yield* started.get();
       const waiting = spawn(client, server.address.port, ['waiting']);
@@ -365,7 +359,7 @@ describe('a pool bounds the handlers', () => {
     const gate = new Event();
     const server = serve(gated(started, gate), { maxConnections: 2 });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const kept = ['a', 'b'].map((name) => spawn(client, server.address.port, [name]));
       yield* started.get();
       yield* started.get();
@@ -395,7 +389,7 @@ describe('stop(graceMs)', () => {
       yield* socket.write('finished\n');
     });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const c = spawn(client, server.address.port, ['work']);
       yield* started.wait();
       yield* server.stop(5000);
@@ -418,7 +412,7 @@ describe('stop(graceMs)', () => {
       }
     });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const socket = yield* connect(server.address.port);
       yield* until(() => server.connections === 1);
       const reading = spawn(function* () {
@@ -450,7 +444,7 @@ describe('stop(graceMs)', () => {
       }
     });
     await server.listen();
-    await run(function* () {
+    await runBounded(function* () {
       const socket = yield* connect(server.address.port);
       yield* until(() => server.connections === 1);
       yield* server.stop(0);
@@ -466,7 +460,7 @@ describe('stop(graceMs)', () => {
   it('a second stop() waits for the first to finish', async () => {
     const server = serve(echo);
     await server.listen();
-    const order = await run(function* () {
+    const order = await runBounded(function* () {
       const socket = yield* connect(server.address.port);
       yield* until(() => server.connections === 1);
       const out: string[] = [];
@@ -494,7 +488,7 @@ describe('stop(graceMs)', () => {
       }
     });
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port);
       yield* socket.write('shutdown\n');
       const answer = yield* socket.read(); // the stop closes this connection too
@@ -506,7 +500,7 @@ describe('stop(graceMs)', () => {
 
   it('stopping a server that never started closes it', async () => {
     const server = serve(echo);
-    await run(function* () {
+    await runBounded(function* () {
       yield* server.stop();
     });
     expect(server.closed).toBe(true);
@@ -528,7 +522,7 @@ describe('accepted sockets', () => {
       { pool: 1 },
     );
     await server.listen();
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const first = spawn(client, server.address.port, ['one']);
       yield* started.get();
       const raw = net.connect(server.address.port, '127.0.0.1');

@@ -12,7 +12,6 @@ import {
   Timeout,
   getHub,
   printReport,
-  run,
   sleep,
   spawn,
   type GreenletBody,
@@ -29,6 +28,7 @@ import {
   connect,
 } from '../../src/io/socket.js';
 import { settledHandles, tcpHandles } from './handles.js';
+import { runBounded, until, within } from './bounded.js';
 
 // --- the peer: a plain node:net server ------------------------------------------------------
 
@@ -58,7 +58,7 @@ async function startPeer(options: net.ServerOpts = {}): Promise<Peer> {
     port: (server.address() as net.AddressInfo).port,
     accept: () => {
       const s = accepted.shift();
-      return s !== undefined ? Promise.resolve(s) : new Promise((resolve) => waiting.push(resolve));
+      return s !== undefined ? Promise.resolve(s) : within(new Promise((resolve) => waiting.push(resolve)), 5000, 'the peer to accept a connection');
     },
     close: async () => {
       for (const s of all) s.destroy();
@@ -69,11 +69,11 @@ async function startPeer(options: net.ServerOpts = {}): Promise<Peer> {
   return peer;
 }
 
-/** Read everything a peer socket receives until its end. */
+/** Read everything a peer socket receives until its end (at most 5 s). */
 function collect(s: net.Socket): Promise<Buffer> {
   const chunks: Buffer[] = [];
   s.on('data', (c: Buffer) => chunks.push(c));
-  return new Promise((resolve) => s.on('end', () => resolve(Buffer.concat(chunks))));
+  return within(new Promise((resolve) => s.on('end', () => resolve(Buffer.concat(chunks)))), 5000, 'the end of what the peer receives');
 }
 
 // --- what every test leaves behind ----------------------------------------------------------
@@ -98,19 +98,13 @@ afterEach(async () => {
   expect(await settledHandles(handlesBefore)).toBe(handlesBefore);
 });
 
-/** Yield to the event loop until `condition()` holds (a bounded number of times). */
-function* until(condition: () => boolean): GreenletBody<void> {
-  for (let i = 0; i < 2000 && !condition(); i++) yield* sleep(1);
-  expect(condition()).toBe(true);
-}
-
 /** Run `body` in a task with a connected client socket and the peer's side of it. */
 function withConnection<R>(
   peer: Peer,
   body: (socket: Socket, remote: net.Socket) => GreenletBody<R>,
   options?: Parameters<typeof connect>[2],
 ): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const socket = yield* connect(peer.port, '127.0.0.1', options);
     const remote = yield* waitFor(peer.accept());
     try {
@@ -147,7 +141,7 @@ describe('connect', () => {
     const port = peer.port;
     await peer.close();
     peers.length = 0;
-    const error = await run(function* () {
+    const error = await runBounded(function* () {
       try {
         yield* connect(port);
         return null;
@@ -250,7 +244,7 @@ describe('read', () => {
   it('refuses to block in the main greenlet', async () => {
     const peer = await startPeer();
     const raw = net.connect(peer.port, '127.0.0.1');
-    await new Promise((resolve) => raw.once('connect', resolve));
+    await within(new Promise((resolve) => raw.once('connect', resolve)), 5000, 'a connection to the peer');
     const socket = new Socket(raw);
     expect(() => socket.read()).toThrow(BlockingError);
     expect(() => socket.readLine()).toThrow(/socket\.readLine\(\) blocks.*main greenlet/);
@@ -630,7 +624,7 @@ describe('closing', () => {
 
   it('close() flushes what was written, then the peer sees the end', async () => {
     const peer = await startPeer();
-    const received = await run(function* () {
+    const received = await runBounded(function* () {
       const socket = yield* connect(peer.port);
       const remote = yield* waitFor(peer.accept());
       const all = collect(remote);
@@ -726,7 +720,7 @@ describe('closing', () => {
 
   it('`using` closes the socket at the end of the block', async () => {
     const peer = await startPeer();
-    const ended = await run(function* () {
+    const ended = await runBounded(function* () {
       let remote: net.Socket;
       {
         using socket = yield* connect(peer.port);

@@ -10,10 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { getHub, printReport, run, sleep, spawn, type GreenletBody, type HubReport } from 'greenlet-ts';
+import { getHub, printReport, sleep, spawn, type GreenletBody, type HubReport } from 'greenlet-ts';
 import { StreamServer, type StreamServerOptions } from '../../src/io/server.js';
 import { connect, type ConnectOptions, type Socket } from '../../src/io/socket.js';
 import { settledHandles, tcpHandles } from './handles.js';
+import { runBounded, until } from './bounded.js';
 
 let dir = '';
 let key: Buffer;
@@ -80,7 +81,7 @@ describe('TLS', () => {
       seen.push(socket.encrypted);
       yield* echo(socket);
     });
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port, '127.0.0.1', trusting());
       const answers: (string | null)[] = [];
       for (const line of ['secret 1', 'secret 2']) {
@@ -104,7 +105,7 @@ describe('TLS', () => {
       const end = yield* socket.read();
       yield* socket.write(`${body.length} bytes, trailer ${JSON.stringify(String(trailer))}, then ${String(end)}\n`);
     });
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port, '127.0.0.1', trusting());
       const body = Buffer.alloc(100_000, 9);
       const header = Buffer.alloc(4);
@@ -125,7 +126,7 @@ describe('TLS', () => {
       handled++;
       yield* echo(socket);
     });
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       let error: unknown = null;
       try {
         yield* connect(server.address.port, '127.0.0.1', { tls: {} });
@@ -144,7 +145,7 @@ describe('TLS', () => {
 
   it('reports a handshake that fails on garbage, naming the connection, and carries on (test__server.py::TestSSLGetCertificate::test_wrap_socket_and_handle_wrap_failure)', async () => {
     const server = await tlsServer(echo);
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using plain = yield* connect(server.address.port); // no TLS
       const local = plain.localPort;
       yield* plain.write('GET / HTTP/1.0\r\n\r\n');
@@ -170,7 +171,7 @@ describe('TLS', () => {
 
   it('a plain TCP client that never starts the handshake is dropped by the idle timeout, quietly', async () => {
     const server = await tlsServer(echo, { idleTimeout: 30 });
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port); // no TLS
       const answer = yield* socket.read();
       return { answer, after: yield* tlsClient(server.address.port, 'still serving') };
@@ -182,7 +183,7 @@ describe('TLS', () => {
 
   it('stop() closes TLS connections whose handlers are still running', async () => {
     const server = await tlsServer(echo);
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const socket = yield* connect(server.address.port, '127.0.0.1', trusting());
       yield* socket.write('one\n');
       const first = yield* socket.readLine();
@@ -199,7 +200,7 @@ describe('TLS', () => {
 
   it('accepts a connection that waits in the pool’s waiting room, then does its handshake', async () => {
     const server = await tlsServer(echo, { pool: 1 });
-    const got = await run(function* () {
+    const got = await runBounded(function* () {
       const first = yield* connect(server.address.port, '127.0.0.1', trusting());
       yield* first.write('first\n');
       yield* first.readLine();
@@ -215,12 +216,6 @@ describe('TLS', () => {
     expect(got).toEqual({ waitingWhileFull: true, second: 'second' });
   });
 });
-
-/** Yield to the event loop until `condition()` holds (a bounded number of times). */
-function* until(condition: () => boolean): GreenletBody<void> {
-  for (let i = 0; i < 2000 && !condition(); i++) yield* sleep(1);
-  expect(condition()).toBe(true);
-}
 
 function* tlsClient(port: number, line: string): GreenletBody<string | null> {
   using socket = yield* connect(port, '127.0.0.1', trusting());

@@ -10,13 +10,18 @@ import http from 'node:http';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { within } from '../bounded.js';
 import { SCALE, fastOnce } from './target.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const fixture = fileURLToPath(new URL('./fixtures/fd-server.ts', import.meta.url));
 
-/** The next JSON line the child prints. */
+/** The next JSON line the child prints (within 30 s: it starts in 2-3 s on an idle machine). */
 function nextLine(child: ChildProcess): Promise<Record<string, unknown>> {
+  return within(nextLineUnbounded(child), 30_000, 'a line from the fixture');
+}
+
+function nextLineUnbounded(child: ChildProcess): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     let buffered = '';
     const onData = (chunk: Buffer): void => {
@@ -31,8 +36,9 @@ function nextLine(child: ChildProcess): Promise<Record<string, unknown>> {
   });
 }
 
+/** GET `path` through `agent` (its one kept-alive connection); rejects after 5 s. */
 function get(agent: http.Agent, port: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
     http
       .get({ host: '127.0.0.1', port, path, agent }, (res) => {
         const chunks: Buffer[] = [];
@@ -41,6 +47,7 @@ function get(agent: http.Agent, port: number, path: string): Promise<{ status: n
       })
       .on('error', reject);
   });
+  return within(response, 5000, `GET ${path} on the open connection`);
 }
 
 /** Send `hello` to the echo server on a fresh connection: the line it answers, or null. */
@@ -129,7 +136,11 @@ describe('adversarial: file-descriptor exhaustion', () => {
       const stopped = nextLine(child);
       child.kill('SIGTERM');
       expect(await stopped).toEqual({ stopped: true, tcp: 0 });
-      const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+      const code = await within(
+        new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve))),
+        10_000,
+        'the fixture to exit',
+      );
       expect(code).toBe(0);
     } finally {
       agent.destroy();

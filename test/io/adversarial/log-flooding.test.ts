@@ -6,12 +6,12 @@
  * the server answers `/fast` throughout.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { getHub, printReport, run } from 'greenlet-ts';
+import { getHub, printReport } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { HttpServer } from '../../../src/io/http.js';
 import { StreamServer } from '../../../src/io/server.js';
 import { checkEachTest, reports } from '../http-helpers.js';
-import { SCALE, exchange, expectFastServed } from './target.js';
+import { SCALE, exchange, expectFastServed, runAttack } from './target.js';
 
 checkEachTest();
 
@@ -41,7 +41,7 @@ describe('adversarial: log flooding', () => {
     await server.listen();
     try {
       const { result, errors, warnings } = await printed(() =>
-        run(function* () {
+        runAttack(function* () {
           const line = `${'x'.repeat(2048)}\n`;
           for (let i = 0; i < clients; i += 50) {
             yield* waitFor(Promise.all(Array.from({ length: Math.min(50, clients - i) }, () => exchange(server.address.port, line))));
@@ -65,7 +65,7 @@ describe('adversarial: log flooding', () => {
   it(`prints 10 stack traces, not ${300 * SCALE}, when every request makes its handler throw`, async () => {
     class HandlerBug extends Error {}
     const { result, errors, warnings } = await printed(() =>
-      run(function* () {
+      runAttack(function* () {
         const server = yield* new HttpServer((request, response) => {
           if (request.path === '/fast') {
             response.send(200, 'fast\n');

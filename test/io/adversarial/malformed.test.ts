@@ -4,10 +4,9 @@
  * failure is reported; the server answers `/fast` after every one.
  */
 import { describe, expect, it } from 'vitest';
-import { run } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { checkEachTest } from '../http-helpers.js';
-import { SCALE, exchange, expectFastServed, startTarget } from './target.js';
+import { SCALE, exchange, expectFastServed, runAttack, startTarget } from './target.js';
 
 checkEachTest();
 
@@ -30,7 +29,7 @@ const MALFORMED: Record<string, { bytes: string | Buffer; status: string }> = {
 
 describe('adversarial: malformed and oversized requests', () => {
   it('answers each with its 4xx and closes the connection, then serves /fast', async () => {
-    const answers = await run(function* () {
+    const answers = await runAttack(function* () {
       const server = yield* startTarget({ headersTimeout: 1000, requestTimeout: 2000 });
       try {
         const out: Record<string, string> = {};
@@ -50,7 +49,7 @@ describe('adversarial: malformed and oversized requests', () => {
   });
 
   it(`refuses a ${SCALE * 2} MB body streamed to a 64 KiB upload with 413, and keeps serving`, async () => {
-    const outcome = await run(function* () {
+    const outcome = await runAttack(function* () {
       const server = yield* startTarget();
       try {
         const body = Buffer.alloc(SCALE * 2 * (1 << 20), 'z');

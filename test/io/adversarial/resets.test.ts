@@ -7,12 +7,12 @@
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { run, sleep, type GreenletBody } from 'greenlet-ts';
+import { sleep, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import type { HttpServer } from '../../../src/io/http.js';
 import { StreamServer } from '../../../src/io/server.js';
 import { checkEachTest } from '../http-helpers.js';
-import { SCALE, expectFastServed, startTarget } from './target.js';
+import { SCALE, expectFastServed, runAttack, startTarget } from './target.js';
 
 checkEachTest();
 
@@ -43,7 +43,7 @@ describe('adversarial: abrupt resets', () => {
   it(`leaves no task or connection behind after ${50 * SCALE} resets at each stage of a request`, async () => {
     const n = 50 * SCALE;
     const waves: Record<string, { inFlight: number; connections: number }> = {};
-    await run(function* () {
+    await runAttack(function* () {
       const server = yield* startTarget({ headersTimeout: 2000, requestTimeout: 3000 });
       try {
         const stages: [string, string, number | 'first-byte'][] = [

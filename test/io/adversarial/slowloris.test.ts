@@ -4,24 +4,26 @@
  * its head timeout (HTTP) or idle timeout (StreamServer) and answers `/fast` throughout.
  */
 import { describe, expect, it } from 'vitest';
-import { run, sleep, spawn } from 'greenlet-ts';
+import { sleep, spawn } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { StreamServer } from '../../../src/io/server.js';
 import { connect } from '../../../src/io/socket.js';
 import { checkEachTest } from '../http-helpers.js';
-import { SCALE, allClosed, expectFastServed, openConnections, startTarget } from './target.js';
+import { SCALE, allClosed, expectFastServed, openConnections, runAttack, startTarget, until } from './target.js';
 
 checkEachTest();
 
 describe('adversarial: slowloris', () => {
   it(`drops ${200 * SCALE} clients trickling their request heads at headersTimeout, answering /fast meanwhile`, async () => {
     const count = 200 * SCALE;
-    const outcome = await run(function* () {
-      const server = yield* startTarget({ headersTimeout: 1500, requestTimeout: 3000 });
+    const outcome = await runAttack(function* () {
+      // Long enough that the whole flood is open before the first heads time out.
+      const headersTimeout = SCALE === 1 ? 1500 : 10_000;
+      const server = yield* startTarget({ headersTimeout, requestTimeout: 2 * headersTimeout });
       try {
         const sockets = yield* waitFor(openConnections(server.port, count));
         // The server accepts them a moment after the clients see them connected.
-        for (let i = 0; i < 500 && server.connections < count; i++) yield* sleep(2);
+        yield* until(() => server.connections >= count * 0.9, 'the server to accept the flood', headersTimeout);
         const heldAtStart = server.connections;
         const answered408: boolean[] = [];
         for (const socket of sockets) {
@@ -58,7 +60,7 @@ describe('adversarial: slowloris', () => {
     }, { idleTimeout: 300 });
     await server.listen();
     try {
-      const outcome = await run(function* () {
+      const outcome = await runAttack(function* () {
         const sockets = yield* waitFor(openConnections(server.address.port, count));
         for (const socket of sockets) socket.on('error', () => {});
         using client = yield* connect(server.address.port);
@@ -82,11 +84,12 @@ describe('adversarial: slowloris', () => {
 
   it('keeps a connection flood within maxConnections, answering the rest 503, and /fast once they go', async () => {
     const max = 100 * SCALE;
-    const outcome = await run(function* () {
-      const server = yield* startTarget({ maxConnections: max, headersTimeout: 2000 });
+    const outcome = await runAttack(function* () {
+      // A head timeout longer than opening the flood takes: the connections must stay.
+      const server = yield* startTarget({ maxConnections: max, headersTimeout: 60_000, requestTimeout: 60_000 });
       try {
         const sockets = yield* waitFor(openConnections(server.port, max));
-        while (server.connections < max) yield* sleep(5);
+        yield* until(() => server.connections >= max, `the server to hold ${max} connections`);
         const extra = yield* waitFor(openConnections(server.port, 20));
         const refusedAnswers = yield* waitFor(
           Promise.all(
@@ -103,7 +106,7 @@ describe('adversarial: slowloris', () => {
         );
         const rejected = server.rejected;
         for (const s of sockets) s.destroy();
-        while (server.connections > 0) yield* sleep(5);
+        yield* until(() => server.connections === 0, 'every connection to close');
         yield* expectFastServed(server.port, 3);
         return { refusedAnswers, rejected };
       } finally {

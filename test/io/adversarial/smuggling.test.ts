@@ -6,11 +6,11 @@
  * host reaches the handler as the path it is.
  */
 import { describe, expect, it } from 'vitest';
-import { run, type GreenletBody } from 'greenlet-ts';
+import type { GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { HttpServer } from '../../../src/io/http.js';
 import { checkEachTest } from '../http-helpers.js';
-import { SCALE, exchange, expectFastServed } from './target.js';
+import { SCALE, exchange, expectFastServed, runAttack } from './target.js';
 
 checkEachTest();
 
@@ -28,7 +28,7 @@ const ATTACKS: Record<string, string> = {
 describe('adversarial: smuggling', () => {
   it('refuses every request of ambiguous length with 400 and a closed connection; nothing smuggled reaches a handler', async () => {
     const seen: string[] = [];
-    const outcome = await run(function* (): GreenletBody<Record<string, string>> {
+    const outcome = await runAttack(function* (): GreenletBody<Record<string, string>> {
       const server = yield* new HttpServer(
         function* (request, response) {
           seen.push(request.path);
@@ -59,7 +59,7 @@ describe('adversarial: smuggling', () => {
 
   it('hands //host/path targets to the handler as paths, never as a host and a path', async () => {
     const seen: string[] = [];
-    const answers = await run(function* () {
+    const answers = await runAttack(function* () {
       const server = yield* new HttpServer((request, response) => {
         seen.push(request.path);
         response.send(request.path === '/runinfo' ? 200 : 404, request.path);

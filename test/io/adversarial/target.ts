@@ -12,6 +12,7 @@ import { expect } from 'vitest';
 import { sleep, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { HttpError, HttpServer, type HttpHandler, type HttpServerOptions } from '../../../src/io/http.js';
+import { TEST_BODY_BOUND, runWithin, until as untilWithin, within } from '../bounded.js';
 
 /** How much bigger than in `npm test` the attacks are (1, or SOAK_SCALE under `npm run soak`). */
 export const SCALE = process.env.SOAK === '1' ? Number(process.env.SOAK_SCALE ?? 25) : 1;
@@ -40,6 +41,22 @@ export const routes: HttpHandler = function* (request, response) {
       throw new HttpError(404, 'no such page');
   }
 };
+
+/**
+ * Wait until `condition()` holds, yielding to the event loop, at most `ms` (10 s, times
+ * the scale); raise if it never does (a test must not hang on a count it will not reach).
+ */
+export function until(condition: () => boolean, what: string, ms = 10_000 * SCALE): GreenletBody<void> {
+  return untilWithin(condition, what, ms);
+}
+
+/**
+ * `run(body)` for an attack: its task gets at most 15 s times the scale (at scale 1 each
+ * body takes about 2 s on an idle machine), then a `TestBoundExceeded` is raised in it.
+ */
+export function runAttack<R>(body: () => GreenletBody<R>): Promise<R> {
+  return runWithin(TEST_BODY_BOUND * SCALE, body);
+}
 
 /** Start the target with `options` (small timeouts, so that attacks end quickly). */
 export function* startTarget(options: HttpServerOptions = {}): GreenletBody<HttpServer> {
@@ -87,7 +104,7 @@ export async function openConnections(port: number, count: number): Promise<net.
           socket.on('error', (error) => (socket.connecting ? reject(error) : undefined));
         }),
     );
-    sockets.push(...(await Promise.all(batch)));
+    sockets.push(...(await within(Promise.all(batch), 5000 * SCALE, `${batch.length} connections to 127.0.0.1:${port}`)));
   }
   return sockets;
 }
