@@ -5,9 +5,10 @@
  * largest head, the connection limit (refused cleanly, counted), and the descriptor limit
  * the connection limit is derived from.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { run, sleep, type GreenletBody } from 'greenlet-ts';
+import { sleep, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { HttpServer, type HttpHandler, type HttpServerOptions } from '../../src/io/http.js';
 import { StreamServer } from '../../src/io/server.js';
@@ -21,8 +22,9 @@ import {
   defaultMaxConnections,
   fileDescriptorLimit,
 } from '../../src/io/server-limits.js';
-import { connect } from '../../src/io/socket.js';
+import { LineTooLong, connect } from '../../src/io/socket.js';
 import { checkEachTest, rawConnect, rawExchange, statusLine } from './http-helpers.js';
+import { TestBoundExceeded, runBounded, until, within } from './bounded.js';
 
 checkEachTest();
 
@@ -36,7 +38,7 @@ const hello: HttpHandler = function* (request, response) {
 };
 
 function withServer<R>(options: HttpServerOptions, body: (server: HttpServer) => GreenletBody<R>): Promise<R> {
-  return run(function* () {
+  return runBounded(function* () {
     const server = yield* new HttpServer(hello, options).start();
     try {
       return yield* body(server);
@@ -46,19 +48,30 @@ function withServer<R>(options: HttpServerOptions, body: (server: HttpServer) =>
   });
 }
 
-/** Everything a raw connection receives after sending `data`, and how long after that it closed. */
-function sendAndWatch(port: number, data: string): Promise<{ received: string; closedAfterMs: number; reset: boolean }> {
-  return new Promise((resolve) => {
+/**
+ * Everything a raw connection receives after sending `data`, and how long after that it
+ * closed; rejects if it has not closed within `timeoutMs` (default 7 s: 5 times the
+ * longest close these tests wait for, a keep-alive timeout plus Node's extra second).
+ */
+function sendAndWatch(port: number, data: string, timeoutMs = 7000): Promise<{ received: string; closedAfterMs: number; reset: boolean }> {
+  return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let reset = false;
     const t0 = performance.now();
     const socket = net.connect(port, '127.0.0.1', () => socket.write(data));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TestBoundExceeded(`the server did not close the connection within ${timeoutMs} ms`));
+    }, timeoutMs);
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', () => {
       reset = true;
     });
     socket.on('end', () => socket.end());
-    socket.on('close', () => resolve({ received: Buffer.concat(chunks).toString('latin1'), closedAfterMs: performance.now() - t0, reset }));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ received: Buffer.concat(chunks).toString('latin1'), closedAfterMs: performance.now() - t0, reset });
+    });
   });
 }
 
@@ -84,6 +97,11 @@ describe('HttpServer: limits', () => {
       10_000, 30_000, 5_000, 1_000, 16_384,
     ]);
     expect([server.maxBodySize, server.maxDrainSize]).toEqual([1 << 20, 256 << 10]);
+    // Node's own, as docs/io.md's table has them.
+    const plain = http.createServer() as http.Server & { connectionsCheckingInterval: number };
+    expect([plain.headersTimeout, plain.requestTimeout, plain.keepAliveTimeout, plain.connectionsCheckingInterval, http.maxHeaderSize]).toEqual([
+      60_000, 300_000, 5_000, 30_000, 16_384,
+    ]);
   });
 
   it('keeps the head timeout within a shorter request timeout given alone', () => {
@@ -111,13 +129,14 @@ describe('HttpServer: limits', () => {
     expect(outcome.inFlight).toBe(0);
   });
 
-  it('closes an idle keep-alive connection after keepAliveTimeout', async () => {
+  it('closes an idle keep-alive connection after keepAliveTimeout, plus the second Node adds', async () => {
     const outcome = await withServer({ keepAliveTimeout: 200 }, function* (server) {
       return yield* waitFor(sendAndWatch(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
     });
     expect(statusLine(outcome.received)).toBe('HTTP/1.1 200 OK');
-    expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(150);
-    expect(outcome.closedAfterMs).toBeLessThan(3000);
+    // Node's socket timeout is keepAliveTimeout + 1000 ms (its keep-alive buffer); ~1.25 s idle.
+    expect(outcome.closedAfterMs).toBeGreaterThanOrEqual(1150);
+    expect(outcome.closedAfterMs).toBeLessThan(6500);
   });
 
   it('answers 431 to a head over maxHeaderSize (16 KiB by default) and serves one under it', async () => {
@@ -132,24 +151,28 @@ describe('HttpServer: limits', () => {
   it('answers 503 with Retry-After to connections beyond maxConnections, counts them, and keeps serving the others', async () => {
     const outcome = await withServer({ maxConnections: 2 }, function* (server) {
       const kept = [yield* waitFor(rawConnect(server.port)), yield* waitFor(rawConnect(server.port))];
-      while (server.connections < 2) yield* sleep(1);
+      yield* until(() => server.connections >= 2);
       const refused = yield* waitFor(sendAndWatch(server.port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
       // The two open connections are still served.
       const answers: string[] = [];
       for (const socket of kept) {
         answers.push(
           yield* waitFor(
-            new Promise<string>((resolve) => {
-              socket.once('data', (c: Buffer) => resolve(statusLine(c.toString('latin1'))));
-              socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
-            }),
+            within(
+              new Promise<string>((resolve) => {
+                socket.once('data', (c: Buffer) => resolve(statusLine(c.toString('latin1'))));
+                socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+              }),
+              5000,
+              'an answer on a connection within the limit',
+            ),
           ),
         );
       }
       const counts = { accepted: server.accepted, rejected: server.rejected };
       // Once one goes, a new connection is served.
       (kept[0] as net.Socket).destroy();
-      while (server.connections > 1) yield* sleep(1);
+      yield* until(() => server.connections <= 1);
       const later = yield* waitFor(rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
       (kept[1] as net.Socket).destroy();
       return { refused, answers, counts, later: statusLine(later) };
@@ -174,13 +197,37 @@ describe('StreamServer: limits', () => {
     expect(new StreamServer(() => {}, { idleTimeout: 50 }).idleTimeout).toBe(50);
   });
 
+  it('raises LineTooLong in a handler whose client sends a line over 64 KiB, the default maxLength of readLine()', async () => {
+    const outcome = await runBounded(function* () {
+      let failure: unknown = null;
+      const server = new StreamServer(function* (socket) {
+        try {
+          for (let line; (line = yield* socket.readLine()) !== null; ) yield* socket.write(`${line.length}\n`);
+        } catch (error) {
+          failure = error;
+        }
+      });
+      yield* server.start();
+      try {
+        const answer = yield* waitFor(rawExchange(server.address.port, `${'a'.repeat(64 << 10)}\n${'b'.repeat((64 << 10) + 1)}\n`, { end: true }));
+        yield* until(() => failure !== null);
+        return { answer, failure };
+      } finally {
+        yield* server.stop(0);
+      }
+    });
+    expect(outcome.answer).toBe('65536\n');
+    expect(outcome.failure).toBeInstanceOf(LineTooLong);
+    expect((outcome.failure as LineTooLong).maxLength).toBe(64 << 10);
+  });
+
   it('refuses a connection beyond maxConnections cleanly: the client reads the end of the stream, not a reset', async () => {
     const server = new StreamServer(function* (socket) {
       for (let line; (line = yield* socket.readLine()) !== null; ) yield* socket.write(`${line}\n`);
     }, { maxConnections: 1 });
     await server.listen();
     try {
-      const outcome = await run(function* () {
+      const outcome = await runBounded(function* () {
         using first = yield* connect(server.address.port);
         yield* first.write('one\n');
         const echoed = yield* first.readLine();
