@@ -27,7 +27,6 @@ import {
   sleep,
   spawn,
   waitFor,
-  type GreenletBody,
   type HubReport,
   type SwitchOp,
 } from 'greenlet-ts';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BlockingError, DONE, run, sleep, waitFor, type GreenletBody } from 'greenlet-ts';
+import { BlockingError, DONE, sleep, waitFor, type GreenletBody } from 'greenlet-ts';
 import { appendFile, copyFile, readFile, readLines, writeFile } from '../../src/io/files.js';
 import { HttpServer, httpFetch, type HttpFetchResponse, type HttpRequest, type HttpResponse } from '../../src/io/http.js';
 import { LineReader } from '../../src/io/line-reader.js';
@@ -18,6 +18,7 @@ import { runProcess, spawnProcess } from '../../src/io/process.js';
 import { StreamServer } from '../../src/io/server.js';
 import { Socket, connect } from '../../src/io/socket.js';
 import { expectMissingYield, slipBeside } from '../slip.js';
+import { runBounded, until } from './bounded.js';
 import { checkEachTest, nodeRequest } from './http-helpers.js';
 
 checkEachTest();
@@ -57,13 +58,13 @@ async function startPeer(): Promise<Peer> {
 function* connected(peer: Peer): GreenletBody<[Socket, net.Socket]> {
   const before = peer.connections.length;
   const socket = yield* connect(peer.port);
-  while (peer.connections.length === before) yield* sleep(1);
+  yield* until(() => peer.connections.length > before, 'the peer to accept the connection');
   return [socket, peer.connections[before] as net.Socket];
 }
 
 /** Wait until `socket` has buffered `n` bytes from the peer. */
 function* buffered(socket: Socket, n: number): GreenletBody<void> {
-  while (socket.bufferedLength < n) yield* sleep(1);
+  yield* until(() => socket.bufferedLength >= n, `${n} bytes from the peer`);
 }
 
 describe('sockets', () => {
@@ -74,7 +75,7 @@ describe('sockets', () => {
   afterEach(() => peer.close());
 
   it('connect() made without yield* opens no connection, and names itself', async () => {
-    const { error, accepted } = await run(function* () {
+    const { error, accepted } = await runBounded(function* () {
       const error = yield* slipBeside(() => {
         const handles = resources('TCPSocketWrap', 'TCPConnectWrap');
         connect(peer.port);
@@ -95,7 +96,7 @@ describe('sockets', () => {
     ['socket.readExactly()', (s: Socket) => s.readExactly(4)],
     ['socket.readUntil()', (s: Socket) => s.readUntil('\n')],
   ])('%s made without yield* takes no byte from the buffer', async (name, read) => {
-    const { error, bufferedAtSlip, line } = await run(function* () {
+    const { error, bufferedAtSlip, line } = await runBounded(function* () {
       const [socket, other] = yield* connected(peer);
       other.write('one\ntwo\n');
       yield* buffered(socket, 8);
@@ -114,7 +115,7 @@ describe('sockets', () => {
   });
 
   it('socket.write() made without yield* sends nothing', async () => {
-    const { error, received } = await run(function* () {
+    const { error, received } = await runBounded(function* () {
       const [socket, other] = yield* connected(peer);
       const chunks: Buffer[] = [];
       other.on('data', (c: Buffer) => chunks.push(c));
@@ -138,7 +139,7 @@ describe('sockets', () => {
 
 describe('StreamServer', () => {
   it('server.start() and server.serveForever() made without yield* listen on nothing', async () => {
-    const errors = await run(function* () {
+    const errors = await runBounded(function* () {
       const server = new StreamServer(() => {});
       const errors: unknown[] = [];
       for (const make of [() => server.start(), () => server.serveForever()]) {
@@ -159,7 +160,7 @@ describe('StreamServer', () => {
   });
 
   it('server.stop() made without yield* leaves the server serving', async () => {
-    const { error, answer } = await run(function* () {
+    const { error, answer } = await runBounded(function* () {
       const server = new StreamServer(function* (socket) {
         yield* socket.write(`${yield* socket.readLine()}\n`);
       });
@@ -183,7 +184,7 @@ describe('StreamServer', () => {
 
 describe('HttpServer', () => {
   it('server.start(), server.listen() and server.serveForever() made without yield* listen on nothing', async () => {
-    const errors = await run(function* () {
+    const errors = await runBounded(function* () {
       const server = new HttpServer((_request, response) => response.send(200, 'ok'));
       const errors: unknown[] = [];
       for (const make of [() => server.start(), () => server.listen(), () => server.serveForever()]) {
@@ -206,7 +207,7 @@ describe('HttpServer', () => {
   });
 
   it('server.stop() made without yield* leaves the server serving', async () => {
-    await run(function* () {
+    await runBounded(function* () {
       const server = yield* new HttpServer((_request, response) => response.send(200, 'ok')).start();
       const error = yield* slipBeside(() => {
         server.stop();
@@ -238,7 +239,7 @@ describe('HttpServer', () => {
     ['request.text()', (r: HttpRequest) => r.text()],
     ['request.json()', (r: HttpRequest) => r.json()],
   ])('%s made without yield* reads no byte of the body', async (name, read) => {
-    const { error, body } = await run(() =>
+    const { error, body } = await runBounded(() =>
       echoAfterSlip((request) => {
         read(request);
         expect(request.bytesRead).toBe(0);
@@ -249,7 +250,7 @@ describe('HttpServer', () => {
   });
 
   it('response.write() made without yield* sends nothing', async () => {
-    const { error, body } = await run(() =>
+    const { error, body } = await runBounded(() =>
       echoAfterSlip((_request, response) => {
         response.write('lost ');
         expect(response.headersSent).toBe(false);
@@ -262,7 +263,7 @@ describe('HttpServer', () => {
 
 describe('httpFetch', () => {
   it('httpFetch() made without yield* sends no request', async () => {
-    await run(function* () {
+    await runBounded(function* () {
       let requests = 0;
       const server = yield* new HttpServer((_request, response) => {
         requests++;
@@ -285,7 +286,7 @@ describe('httpFetch', () => {
     ['response.bytes()', (r: HttpFetchResponse) => r.bytes()],
     ['response.read()', (r: HttpFetchResponse) => r.read()],
   ])('%s made without yield* leaves the body unread', async (name, read) => {
-    await run(function* () {
+    await runBounded(function* () {
       const server = yield* new HttpServer((_request, response) => response.send(200, { hello: 'world' })).start();
       const res = yield* httpFetch(`${server.url}/`);
       const error = yield* slipBeside(() => {
@@ -307,7 +308,7 @@ describe('LineReader', () => {
     ['reader.readLine()', (r: LineReader) => r.readLine()],
     ['reader.read()', (r: LineReader) => r.read()],
   ])('%s made without yield* takes nothing from the stream', async (name, read) => {
-    const { error, bytesRead, line } = await run(function* () {
+    const { error, bytesRead, line } = await runBounded(function* () {
       using reader = new LineReader(Readable.from([Buffer.from('first\nsecond\n')]));
       let bytesRead = -1;
       const error = yield* slipBeside(() => {
@@ -340,7 +341,7 @@ describe('files', () => {
   ])('%s made without yield* starts no file system call', async (name, make) => {
     const p = path.join(dir, `${name.replace('()', '')}.txt`);
     fs.writeFileSync(p, 'kept\n');
-    const error = await run(() =>
+    const error = await runBounded(() =>
       slipBeside(() => {
         const requests = resources(...FS_REQUESTS);
         make(p);
@@ -358,7 +359,7 @@ describe('processes', () => {
     ['spawnProcess()', () => spawnProcess('true')],
     ['runProcess()', () => runProcess('true')],
   ])('%s made without yield* starts no child', async (name, make) => {
-    const error = await run(() =>
+    const error = await runBounded(() =>
       slipBeside(() => {
         const children = resources('ProcessWrap');
         make();
@@ -369,7 +370,7 @@ describe('processes', () => {
   });
 
   it('child.write() made without yield* writes nothing to the child', async () => {
-    const { error, lines } = await run(function* () {
+    const { error, lines } = await runBounded(function* () {
       const child = yield* spawnProcess('cat', [], { stderr: 'ignore' });
       const error = yield* slipBeside(() => {
         child.write('lost\n');
@@ -386,7 +387,7 @@ describe('processes', () => {
   });
 
   it('child.stop() and child.wait() made without yield* leave the child running', async () => {
-    const { errors, status } = await run(function* () {
+    const { errors, status } = await runBounded(function* () {
       const child = yield* spawnProcess('sleep', ['30'], { stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' });
       const errors: unknown[] = [];
       for (const make of [() => child.stop(), () => child.wait()]) {
@@ -417,7 +418,7 @@ describe('from plain code, and after the error', () => {
   });
 
   it('a task can go on after catching the error: the operation is not left pending', async () => {
-    const { caught, line } = await run(function* () {
+    const { caught, line } = await runBounded(function* () {
       using reader = new LineReader(Readable.from(['only line\n']));
       let caught: unknown = null;
       try {

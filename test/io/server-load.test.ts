@@ -10,7 +10,7 @@
  * test__example_echoserver.py (clients in greenlets of the test process).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getHub, printReport, sleep, spawn, type GreenletBody, type HubReport, type Task } from 'greenlet-ts';
+import { getHub, printReport, spawn, type GreenletBody, type HubReport, type Task } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { StreamServer } from '../../src/io/server.js';
 import { ConnectionReset, connect, type Socket } from '../../src/io/socket.js';
