@@ -203,5 +203,5 @@ describe.concurrent('examples', () => {
     expect(headings.map((heading) => heading.slice(3, heading.indexOf(':'))).sort()).toEqual([...examples].sort());
     expect(output).toContain('\n    12\n    56\n    34\n');
     expect(output).not.toContain('FAILED');
-  }, 90_000); // every example one after the other: ~8 s on an idle machine, 20 s at a load of 8 on 2 cores
+  }, 90_000); // every example one after the other: 11.6 s at a load of 3.5, 20 s at a load of 8 (2 cores)
 });
