@@ -5,17 +5,52 @@
  *
  * `npm test` runs the suite at scale 1 (each file a few seconds on 2 cores); `npm run
  * soak` runs it at `SOAK_SCALE` (default 25): 25 times the connections and requests, and
- * longer attacks. Everything stays on 127.0.0.1.
+ * longer attacks, once the descriptor limit is known to be enough for them. Everything
+ * stays on 127.0.0.1.
  */
 import net from 'node:net';
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { sleep, type GreenletBody } from 'greenlet-ts';
 import { waitFor } from '../../../src/interop/wait.js';
 import { HttpError, HttpServer, type HttpHandler, type HttpServerOptions } from '../../../src/io/http.js';
+import { fileDescriptorLimit } from '../../../src/io/server-limits.js';
 import { TEST_BODY_BOUND, runWithin, until as untilWithin, within } from '../bounded.js';
 
 /** How much bigger than in `npm test` the attacks are (1, or SOAK_SCALE under `npm run soak`). */
-export const SCALE = process.env.SOAK === '1' ? Number(process.env.SOAK_SCALE ?? 25) : 1;
+export const SCALE = soakScale(process.env, fileDescriptorLimit());
+
+// Under the soak, each test's task is bounded by TEST_BODY_BOUND times the scale (see
+// runAttack); vitest gives the test 30 s more for its cleanup, instead of its 20 s.
+if (SCALE > 1) vi.setConfig({ testTimeout: TEST_BODY_BOUND * SCALE + 30_000 });
+
+/**
+ * The scale `env` asks for (`SOAK=1`, `SOAK_SCALE`, default 25), checked against the
+ * process's descriptor limit (`limit`, null if unknown): raises, saying what to do, if
+ * the scale is not a whole number >= 1 or the limit is too low for it.
+ */
+export function soakScale(env: Record<string, string | undefined>, limit: number | null): number {
+  if (env.SOAK !== '1') return 1;
+  const scale = Number(env.SOAK_SCALE ?? 25);
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`SOAK_SCALE takes a whole number >= 1 (how many times larger), not ${env.SOAK_SCALE}`);
+  const needed = descriptorsNeeded(scale);
+  if (limit !== null && limit < needed) {
+    throw new Error(
+      `npm run soak at scale ${scale} holds up to ${needed} file descriptors in one process (both ends of ${200 * scale} connections): ` +
+        `the limit is ${limit}. Raise it (ulimit -n ${needed}) or lower SOAK_SCALE`,
+    );
+  }
+  return scale;
+}
+
+/**
+ * File descriptors the suite at `scale` holds at most in one process, with 200 to spare:
+ * the largest attacks (slowloris) hold 200 connections per unit of scale, both of their
+ * ends in this process (the server's default connection limit, 80 % of the descriptor
+ * limit, is then above them too).
+ */
+export function descriptorsNeeded(scale: number): number {
+  return 400 * scale + 200;
+}
 
 /** The routes under attack: what a small service answers. */
 export const routes: HttpHandler = function* (request, response) {
