@@ -258,15 +258,15 @@ export function demoServer(options: DemoOptions = {}): HttpServer {
 const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
 
 /** What the command line sets: where to listen, and the operator token and /cpu bound. */
-interface CommandLine {
+export interface CommandLine {
   port: number;
   host: string;
   adminToken: string | undefined;
   cpuQueue: number | undefined;
 }
 
-/** Print the index, and what a server on a public address exposes. */
-function printStart(line: CommandLine, port: number, cpuQueue: number): void {
+/** Print the index, and what a server on a public address exposes (both ways of serving print this). */
+export function printStart(line: CommandLine, port: number, cpuQueue: number): void {
   console.log(`listening ${port}`);
   console.log(INDEX.replaceAll('HOST', `${line.host}:${port}`));
   const notice = exposureNotice(line.host, port, line.adminToken, cpuQueue);

@@ -5,10 +5,11 @@
 import { execFile, spawn as spawnChild } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Event, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
 import { httpFetch } from '../src/io/http.js';
-import { exposureNotice, isLoopback, startDemo, type DemoStats } from '../demo/server.js';
+import { defaultMaxConnections } from '../src/io/server-limits.js';
+import { exposureNotice, isLoopback, printStart, startDemo, type DemoStats } from '../demo/server.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -162,7 +163,7 @@ describe('the demo service as a production setup', () => {
         yield* sleep(100); // the first job is on the pool
         const second = yield* getWith(`${server.url}/cpu?ms=10`);
         const stats = JSON.parse((yield* getWith(`${server.url}/stats`))[1]) as DemoStats;
-        return { first: (yield* first.get())[0], second, cpu: stats.cpu };
+        return { first: (yield* first.get())[0], second, cpu: stats.cpu, connections: stats.connections };
       } finally {
         yield* server.stop(100);
       }
@@ -172,6 +173,9 @@ describe('the demo service as a production setup', () => {
     expect(result.second[2]).toBe('1');
     expect(result.second[1]).toMatch(/^1 \/cpu jobs are waiting or running, the most this process takes/);
     expect(result.cpu).toEqual({ jobs: 1, limit: 1, refused: 1 });
+    // The connection limit and its refusals are in /stats too.
+    expect(result.connections).toMatchObject({ rejected: 0, limit: defaultMaxConnections() });
+    expect(result.connections.accepted).toBeGreaterThanOrEqual(2);
   });
 
   it('says what a --host other than loopback exposes, and nothing on loopback', () => {
@@ -185,6 +189,21 @@ describe('the demo service as a production setup', () => {
       ].join('\n'),
     );
     expect(exposureNotice('0.0.0.0', 8080, 't', 8)).toMatch(/answer only requests with Authorization: Bearer <the --admin-token>\.$/);
+  });
+
+  it('prints that notice at start after the index, for a --host other than loopback only', () => {
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((text: string) => void printed.push(text));
+    try {
+      printStart({ port: 0, host: '0.0.0.0', adminToken: undefined, cpuQueue: undefined }, 8080, 8);
+      const publicStart = printed.splice(0);
+      printStart({ port: 0, host: '127.0.0.1', adminToken: undefined, cpuQueue: undefined }, 8080, 8);
+      expect(publicStart).toEqual(['listening 8080', expect.stringContaining('GET /fast') as string, exposureNotice('0.0.0.0', 8080, undefined, 8)]);
+      expect(printed).toHaveLength(2);
+      expect(printed.join('\n')).not.toContain('NOTE');
+    } finally {
+      log.mockRestore();
+    }
   });
 
   it('keeps /stats and /runinfo cheap and small with 100,000 parked tasks', { timeout: 120_000 }, async () => {
