@@ -1083,6 +1083,18 @@ export function clearInterrupt(task: Schedulable, error: unknown): void {
   if (task[INTERRUPT] === error) task[INTERRUPT] = NO_INTERRUPT;
 }
 
+/**
+ * A deadline `timer` of `task` fired: whether the task still waits in `parking` (then it
+ * is unparked, and the caller readies it with the wait's outcome).
+ */
+function endWait(timer: Timer, task: Schedulable, parking: Parking): boolean {
+  if (task[DEADLINE] !== timer) return false;
+  task[DEADLINE] = null;
+  if (task[SCHED] !== PARKED || task[WAIT] !== parking) return false;
+  parking.unpark(task);
+  return true;
+}
+
 /** Ends a timed wait. */
 class WaitDeadline extends Timer {
   constructor(
@@ -1094,12 +1106,7 @@ class WaitDeadline extends Timer {
     super();
   }
   fire(): void {
-    const task = this.task;
-    if (task[DEADLINE] !== this) return;
-    task[DEADLINE] = null;
-    if (task[SCHED] !== PARKED || task[WAIT] !== this.parking) return;
-    this.parking.unpark(task);
-    readyTask(getHub(), task, this.throws ? K_THROW : K_VALUE, this.outcome);
+    if (endWait(this, this.task, this.parking)) readyTask(getHub(), this.task, this.throws ? K_THROW : K_VALUE, this.outcome);
   }
 }
 
@@ -1115,12 +1122,7 @@ class PlainDeadline extends Timer {
     super();
   }
   fire(): void {
-    const task = this.task;
-    if (task[DEADLINE] !== this) return;
-    task[DEADLINE] = null;
-    if (task[SCHED] !== PARKED || task[WAIT] !== this.parking) return;
-    this.parking.unpark(task);
-    readyTask(getHub(), task, K_VALUE, undefined);
+    if (endWait(this, this.task, this.parking)) readyTask(getHub(), this.task, K_VALUE, undefined);
   }
 }
 
