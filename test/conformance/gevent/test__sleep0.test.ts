@@ -8,8 +8,8 @@ import { expectNoTimersLeft, inTask } from './harness.js';
 
 expectNoTimersLeft();
 
-describe('test__sleep0', () => {
-  it('(module script): a task looping on sleep(0) under a silent 10 ms timeout ends', async () => {
+describe('(module script)', () => {
+  it('sleep(0) in a loop under Timeout(0.01, False): a task looping on sleep(0) under a silent 10 ms timeout ends', async () => {
     const result = await inTask(function* () {
       return yield* withTimeout({ ms: 10, timeoutValue: 'timed out' }, function* (): GreenletBody<never> {
         for (;;) yield* sleep(0);
