@@ -189,7 +189,8 @@ export class Semaphore implements Waitable, Parking {
   /**
    * Wait until a permit is free, without taking it, at most `timeout` ms if given.
    * Evaluates to the number of free permits when the task resumes, as gevent's does: 0
-   * if the time ran out, and possibly 0 if tasks woken before it took the permits.
+   * if the time ran out, and 0 if acquirers queued behind it took the permits at the
+   * release, before it ran (gevent's waiter runs first and sees them free).
    */
   wait(timeout?: number): SwitchOp<number> {
     return lazy(SEM_WAIT, this, timeout, undefined);

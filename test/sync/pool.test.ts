@@ -19,7 +19,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GreenletExit, Queue, Task, Timeout, getHub, run, sleep, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
+import { Event, GreenletExit, Queue, Task, Timeout, getHub, run, sleep, spawn, withTimeout, type GreenletBody } from 'greenlet-ts';
 import { TaskSet } from '../../src/sync/group.js';
 import { Pool, PoolFull } from '../../src/sync/pool.js';
 import { raisedBy } from '../raised.js';
@@ -208,6 +208,40 @@ describe('basics', () => {
       expect(yield* pool.waitAvailable()).toBe(1);
       expect(pool.freeCount()).toBe(1);
     });
+  });
+
+  it('waitAvailable evaluates to the free places when the task resumes: two members ending before it runs give 2 (as gevent)', async () => {
+    const seen = await run(function* () {
+      const pool = new Pool(2);
+      const go = new Event();
+      yield* pool.spawn(() => go.wait());
+      yield* pool.spawn(() => go.wait());
+      const waiter = spawn(() => pool.waitAvailable());
+      yield* sleep(0);
+      go.set();
+      return yield* waiter.get();
+    });
+    expect(seen).toBe(2);
+  });
+
+  it('waitAvailable is woken only by a place left after the tasks waiting in spawn took theirs (departs from gevent, which wakes it in arrival order)', async () => {
+    const seen = await run(function* () {
+      const pool = new Pool(1);
+      const first = new Event();
+      const second = new Event();
+      const member = yield* pool.spawn(() => first.wait());
+      const waiter = spawn(() => pool.waitAvailable());
+      yield* sleep(0);
+      const spawner = spawn(() => pool.spawn(() => second.wait()));
+      yield* sleep(0);
+      first.set();
+      yield* member.join();
+      yield* spawner.join();
+      const whileTaken = waiter.ready();
+      second.set();
+      return [whileTaken, yield* waiter.get()];
+    });
+    expect(seen).toEqual([false, 1]);
   });
 
   it('spawnNowait raises PoolFull instead of waiting, and works from plain code', async () => {

@@ -446,7 +446,21 @@ describe('wait(), ready() and rawlink', () => {
     expect(result).toEqual(['called']);
   });
 
-  it('wait() evaluates to the free permits when the task resumes: 0 if a task woken before it took the permit (as gevent)', async () => {
+  it('wait() evaluates to the free permits when the task resumes: two releases before it runs give 2 (as gevent)', async () => {
+    const sem = new Semaphore(0);
+    const seen = await run(function* () {
+      const waiter = spawn(() => sem.wait());
+      yield* sleep(0);
+      yield* spawn(() => {
+        sem.release();
+        sem.release();
+      }).join();
+      return yield* waiter.get();
+    });
+    expect(seen).toBe(2);
+  });
+
+  it('wait() with an acquirer queued behind it evaluates to 0: the release hands the permit on before the waiter runs (departs from gevent, whose waiter runs first and sees 1)', async () => {
     const sem = new Semaphore(0);
     const seen = await run(function* () {
       const waiter = spawn(() => sem.wait());
