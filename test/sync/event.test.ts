@@ -339,7 +339,7 @@ describe('wait([...]) and rawlink', () => {
     expect(evt.linkCount()).toBe(0);
   });
 
-  it('set() from a task: the callbacks run in the hub before the tasks it woke, in the order registered', async () => {
+  it('set() from a task: the callbacks run in the hub, in the order registered, before the tasks it woke, even one that waited first (departs from gevent, which runs waiters and callbacks in one order of registration)', async () => {
     const evt = new Event();
     const log: string[] = [];
     await run(function* () {
