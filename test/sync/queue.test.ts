@@ -5,7 +5,7 @@
  * 3.13's Lib/test/test_queue.py where gevent has no test of its own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlockingError, GreenletExit, Task, Timeout, getHub, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { BlockingError, GreenletExit, Task, Timeout, getHub, joinall, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
 import { raisedBy } from '../raised.js';
 import {
   Empty,
@@ -1130,6 +1130,33 @@ describe('first come, first served with a waiting getter', () => {
       return [yield* p.get(), yield* l.get(), priority.toArray(), lifo.toArray()];
     });
     expect(got).toEqual([1, 'b', [5], ['a']]);
+  });
+});
+
+describe('a producer and a consumer on a bounded queue', () => {
+  function* lines(pause: boolean): GreenletBody<string[]> {
+    const q = new Queue<number>(1);
+    const log: string[] = [];
+    const consumer = spawn(function* () {
+      for (let k = 0; k < 4; k++) log.push(`got ${yield* q.get()}`);
+    });
+    const producer = spawn(function* () {
+      for (const i of [3, 1, 4, 2]) {
+        yield* q.put(i);
+        log.push(`put ${i}`);
+        if (pause) yield* sleep(0);
+      }
+    });
+    yield* joinall([consumer, producer]);
+    return log;
+  }
+
+  it('hand over at once, so their lines interleave unlike gevent\'s; the items and their order are the same (departs from gevent)', async () => {
+    expect(await run(() => lines(false))).toEqual(['put 3', 'put 1', 'got 3', 'got 1', 'got 4', 'put 4', 'put 2', 'got 2']);
+  });
+
+  it('a sleep(0) after each put gives gevent\'s lines: put 3, got 3, put 1, got 1, ...', async () => {
+    expect(await run(() => lines(true))).toEqual(['put 3', 'got 3', 'put 1', 'got 1', 'put 4', 'got 4', 'put 2', 'got 2']);
   });
 });
 
