@@ -193,6 +193,27 @@ describe('join', () => {
     });
   });
 
+  it('takes gevent\'s keywords as options: join({ raiseError: true }) raises, join({ timeout }) evaluates to false when the time runs out', async () => {
+    await run(function* () {
+      const failing = new Group();
+      const error = new ExpectedError('boom');
+      failing.spawn(() => {
+        throw error;
+      });
+      let caught: unknown;
+      try {
+        yield* failing.join({ raiseError: true });
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught).toBe(error);
+      const busy = new Group();
+      const task = busy.spawn(sleepFor, FOREVER);
+      expect(yield* busy.join({ timeout: 10 })).toBe(false);
+      yield* task.kill();
+    });
+  });
+
   it('does not raise a member’s error without raiseError', async () => {
     await run(function* () {
       const group = new Group();
