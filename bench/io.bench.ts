@@ -127,8 +127,11 @@ export const ioBenchmarks: Benchmark[] = [
     measure: () => httpRate('http-greenlet.mjs'),
     baseline: 'plain node:http',
     baselineMeasure: () => httpRate('http-plain.mjs'),
-    target: '≥ 0.85',
-    rounds: 3, // as io.echo
+    target: '≥ 0.95',
+    // As io.echo, with five rounds: the ratio moves by ±0.07 from run to run at three.
+    // Instruction counts per request, which the load does not move:
+    // `node --import tsx bench/io/http-instructions.ts` (see docs/benchmarks.md).
+    rounds: 5,
   },
   {
     name: 'io.slowloris.fast_p99',

@@ -88,6 +88,8 @@ export class HttpRequest implements Parking {
   readonly #defaultLimit: number;
   /** The task parked in read(), if any. */
   #waiter: Schedulable | null = null;
+  /** `#deliver` as the stream's listener while a task waits (made by the first wait). */
+  #deliverListener: (() => void) | null = null;
   /** The limit of the read in progress. */
   #limit = Infinity;
   #received = 0;
@@ -187,9 +189,11 @@ export class HttpRequest implements Parking {
     if (item !== PENDING) return immediate(item);
     this.#waiter = task;
     const raw = this.raw;
-    raw.on('readable', this.#deliver);
-    raw.on('end', this.#deliver);
-    raw.on('close', this.#deliver);
+    // Made by the first read that waits: most requests have no body to wait for.
+    const deliver = (this.#deliverListener ??= () => this.#deliver());
+    raw.on('readable', deliver);
+    raw.on('end', deliver);
+    raw.on('close', deliver);
     const timeout = options?.timeout;
     return timeout === undefined ? park(task, this) : park(task, this, timeout, new BodyReadTimeout(timeout), true);
   }
@@ -304,7 +308,7 @@ export class HttpRequest implements Parking {
   }
 
   /** A stream event while a task waits: wake it if there is something for it. */
-  readonly #deliver = (): void => {
+  #deliver(): void {
     const task = this.#waiter;
     if (task === null) return;
     let item: Buffer | null | typeof PENDING;
@@ -318,7 +322,7 @@ export class HttpRequest implements Parking {
     if (item === PENDING) return;
     this.unpark();
     wake(task, item);
-  };
+  }
 
   readonly #onError = (error: unknown): void => {
     if (this.#error === null) this.#error = error;
@@ -389,9 +393,10 @@ export class HttpRequest implements Parking {
     if (this.#waiter === null) return;
     this.#waiter = null;
     const raw = this.raw;
-    raw.removeListener('readable', this.#deliver);
-    raw.removeListener('end', this.#deliver);
-    raw.removeListener('close', this.#deliver);
+    const deliver = this.#deliverListener as () => void;
+    raw.removeListener('readable', deliver);
+    raw.removeListener('end', deliver);
+    raw.removeListener('close', deliver);
   }
 
   /**

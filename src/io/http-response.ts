@@ -64,17 +64,17 @@ export class HttpResponse implements Parking {
 
   /** Node's response object, for what this class does not cover. */
   readonly raw: ServerResponse;
-  /** `GET /path`, for messages. */
-  readonly #label: string;
+  /** What `GET /path` (for messages) is read from, only when a message needs it. */
+  readonly #request: { readonly label: string };
   /** The task parked in write(), waiting for 'drain'. */
   #writer: Schedulable | null = null;
   /** Whether the 'drain' / 'close' listeners are there: added by the first write that waits. */
   #listening = false;
 
   /** @internal Made by the server for each request. */
-  constructor(raw: ServerResponse, label: string) {
+  constructor(raw: ServerResponse, request: { readonly label: string }) {
     this.raw = raw;
-    this.#label = label;
+    this.#request = request;
   }
 
   /** The status code that is or will be sent (200 unless set). */
@@ -156,7 +156,7 @@ export class HttpResponse implements Parking {
   performWrite(chunk: ResponseChunk, options: ResponseWriteOptions | undefined): Performed<void> {
     const task = currentTask('response.write()');
     const raw = this.raw;
-    if (raw.writableEnded) throw new ResponseFinished(`${this.#label}: write() after end(): the response has already ended`);
+    if (raw.writableEnded) throw new ResponseFinished(`${this.#request.label}: write() after end(): the response has already ended`);
     if (raw.destroyed) throw new ClientDisconnected();
     if (this.#writer !== null) {
       throw new GreenletError(
@@ -185,7 +185,7 @@ export class HttpResponse implements Parking {
    * @throws ResponseFinished if it has already ended.
    */
   end(chunk?: ResponseChunk): void {
-    if (this.raw.writableEnded) throw new ResponseFinished(`${this.#label}: end() after end(): the response has already ended`);
+    if (this.raw.writableEnded) throw new ResponseFinished(`${this.#request.label}: end() after end(): the response has already ended`);
     if (chunk === undefined) this.raw.end();
     else this.raw.end(chunk);
   }
@@ -202,7 +202,7 @@ export class HttpResponse implements Parking {
    */
   send(status: number, body?: unknown, headers?: OutgoingHttpHeaders): void {
     const raw = this.raw;
-    if (raw.writableEnded) throw new ResponseFinished(`${this.#label}: send() after end(): the response has already ended`);
+    if (raw.writableEnded) throw new ResponseFinished(`${this.#request.label}: send() after end(): the response has already ended`);
     // A string body is handed to Node as it is (it writes the head and the body in one
     // go); only its byte length is computed.
     let payload: string | Uint8Array | undefined;
@@ -218,9 +218,15 @@ export class HttpResponse implements Parking {
       type = 'application/json';
     }
     const length = payload === undefined ? 0 : typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength;
-    const head: OutgoingHttpHeaders = headers === undefined ? {} : { ...headers };
-    if (type !== undefined && head['content-type'] === undefined && !raw.hasHeader('content-type')) head['content-type'] = type;
-    head['content-length'] = length;
+    let head: OutgoingHttpHeaders;
+    if (headers === undefined) {
+      // The usual call: one object of a fixed shape.
+      head = type !== undefined && !raw.hasHeader('content-type') ? { 'content-type': type, 'content-length': length } : { 'content-length': length };
+    } else {
+      head = { ...headers };
+      if (type !== undefined && head['content-type'] === undefined && !raw.hasHeader('content-type')) head['content-type'] = type;
+      head['content-length'] = length;
+    }
     raw.writeHead(status, head);
     if (payload === undefined) raw.end();
     else raw.end(payload);
@@ -247,7 +253,7 @@ export class HttpResponse implements Parking {
 
   /** For reports: `HttpResponse(GET /path)`; a parked writer shows `HttpResponse(GET /path).write()`. */
   toString(): string {
-    return `HttpResponse(${this.#label})${this.#writer !== null ? '.write()' : ''}`;
+    return `HttpResponse(${this.#request.label})${this.#writer !== null ? '.write()' : ''}`;
   }
 }
 

@@ -158,7 +158,19 @@ const STOPPING = 'stopping';
 const STOPPED = 'stopped';
 type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING | typeof STOPPED;
 
-/** One request in flight: what its task needs. */
+/** Node's response to a request, with the exchange that answers it (null until there is one). */
+class ExchangeResponse extends http.ServerResponse {
+  exchange: Exchange | null = null;
+}
+
+/** A response's 'close' (after its 'finish', or alone when the connection went first). */
+function onResponseClose(this: ExchangeResponse): void {
+  const exchange = this.exchange;
+  if (exchange === null) return;
+  if (!this.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
+  exchange.server.responseDone(exchange);
+}
+
 /**
  * A request in flight: its task, with what the task needs. One object per request (the
  * task is the exchange), so that serving a request allocates as little as possible.
@@ -198,8 +210,27 @@ class Exchange extends Task<void, []> {
     this.#label = String(value);
   }
 
-  override *run(): GreenletBody<void> {
-    yield* serveRequest(this);
+  /**
+   * The task's body. Most handlers answer at once (a plain function that calls `send()`):
+   * those run here to the end without a generator, and the task ends as soon as `run`
+   * returns (two generator objects and a resume fewer per request). Whatever has to block
+   * (a pool, a generator handler, a promise, a failure, an unread body) goes on in
+   * {@link serveRequest}.
+   */
+  override run(): GreenletBody<void> | undefined {
+    if (this.pool !== null) return serveRequest(this, PENDING_HANDLER);
+    let outcome: unknown;
+    try {
+      outcome = this.handler(this.request, this.response);
+    } catch (error) {
+      return finishRequest(this, error);
+    }
+    if (isIterator(outcome) || typeof (outcome as { then?: unknown } | null)?.then === 'function' || !this.request.fullyRead) {
+      return serveRequest(this, outcome);
+    }
+    const raw = this.response.raw;
+    if (!raw.writableEnded && !raw.destroyed) raw.end();
+    return undefined;
   }
 }
 
@@ -280,7 +311,8 @@ export class HttpServer {
     if (requestTimeout > 0 && headersTimeout > requestTimeout && options.headersTimeout === undefined) headersTimeout = requestTimeout;
     this.maxConnections = options.maxConnections ?? defaultMaxConnections();
     this.#backoffOptions = options.acceptBackoff;
-    const server = http.createServer({
+    const server = http.createServer<typeof http.IncomingMessage, typeof ExchangeResponse>({
+      ServerResponse: ExchangeResponse,
       requestTimeout,
       headersTimeout,
       connectionsCheckingInterval: options.connectionsCheckingInterval ?? DEFAULT_CONNECTIONS_CHECKING_INTERVAL,
@@ -294,7 +326,7 @@ export class HttpServer {
       if (this.#state === STOPPING || this.#state === STOPPED) this.#closed.set();
     });
     server.on('error', this.#onServerError);
-    this.nodeServer = server;
+    this.nodeServer = server as unknown as http.Server;
   }
 
   /** The address the server listens on (`{ address, family, port }`), or null when it does not. */
@@ -565,7 +597,7 @@ export class HttpServer {
     },
   };
 
-  readonly #onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  readonly #onRequest = (req: http.IncomingMessage, res: ExchangeResponse): void => {
     const socket = req.socket;
     if (refused.has(socket)) return; // answered 503 already; the connection is closing
     if (this.#state === STOPPED || socket.writableEnded) {
@@ -583,15 +615,14 @@ export class HttpServer {
     }
     if (this.#state === STOPPING) res.setHeader('connection', 'close');
     const request = new HttpRequest(req, this.maxBodySize, target);
-    const response = new HttpResponse(res, request.label);
+    const response = new HttpResponse(res, request);
     const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName);
     this.#unfinished.set(socket, (this.#unfinished.get(socket) ?? 0) + 1);
     // 'close' comes after 'finish' on a response that completed, or alone when the
-    // connection went first: one listener covers both.
-    res.on('close', () => {
-      if (!res.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
-      this.#responseDone(exchange, socket);
-    });
+    // connection went first: one listener covers both, shared by every response (no
+    // closure per request): the response carries its exchange.
+    res.exchange = exchange;
+    res.on('close', onResponseClose);
     if (!request.fullyRead) closeIfBodyTooLongAtHead(exchange);
     this.#tasks.start(exchange);
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
@@ -599,10 +630,12 @@ export class HttpServer {
     getHub().runNow();
   };
 
-  /** A response finished or closed: one fewer unfinished on its connection. */
-  #responseDone(exchange: Exchange, socket: Socket): void {
+  /** @internal A response finished or closed: one fewer unfinished on its connection. */
+  responseDone(exchange: Exchange): void {
     if (!exchange.counted) return;
     exchange.counted = false;
+    // The request keeps its socket; a finished response has let go of it.
+    const socket = exchange.request.raw.socket;
     const left = (this.#unfinished.get(socket) ?? 1) - 1;
     if (this.#unfinished.has(socket)) this.#unfinished.set(socket, left);
     if (left === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
@@ -624,22 +657,34 @@ const STOP = blockingOperation<HttpServer, number, undefined, void>('server.stop
 
 /** Nothing went wrong: the handler returned. */
 const NO_FAILURE: unique symbol = Symbol('no failure');
+/** `serveRequest` calls the handler itself (after the pool let the request in). */
+const PENDING_HANDLER: unique symbol = Symbol('handler not called yet');
 
-/** The body of a request's task. */
-function* serveRequest(exchange: Exchange): GreenletBody<void> {
-  const { request, response } = exchange;
+/**
+ * The body of a request's task past the point where it may block (see `Exchange.run`):
+ * `outcome` is what the handler returned, or PENDING_HANDLER to call it here.
+ */
+function* serveRequest(exchange: Exchange, outcome: unknown): GreenletBody<void> {
   let failure: unknown = NO_FAILURE;
   try {
-    if (exchange.pool !== null) yield* exchange.pool.add(exchange);
-    // Run the handler in this task's own frame: a generator is delegated to, a plain
-    // function's result (a value, a switch, a promise) is used as it is.
-    const outcome: unknown = exchange.handler(request, response);
+    if (outcome === PENDING_HANDLER) {
+      if (exchange.pool !== null) yield* exchange.pool.add(exchange);
+      // Run the handler in this task's own frame: a generator is delegated to, a plain
+      // function's result (a value, a switch, a promise) is used as it is.
+      outcome = exchange.handler(exchange.request, exchange.response);
+    }
     let result: unknown = outcome;
     if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
     if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
   } catch (error) {
     failure = error;
   }
+  yield* finishRequest(exchange, failure);
+}
+
+/** The handler is done (`failure` is what it raised, or NO_FAILURE): answer, drain, end. */
+function* finishRequest(exchange: Exchange, failure: unknown): GreenletBody<void> {
+  const request = exchange.request;
   const answer = failure === NO_FAILURE ? null : failureAnswer(exchange, failure);
   if (answer === NOTHING_TO_ANSWER) return;
   // Before the connection can carry another request, what the handler left of the body
@@ -648,7 +693,7 @@ function* serveRequest(exchange: Exchange): GreenletBody<void> {
   let reusable = false;
   if (answer === null || !answer.close) {
     try {
-      reusable = yield* request.discardRest(exchange.server.maxDrainSize, exchange.server.drainTimeout);
+      reusable = request.fullyRead || (yield* request.discardRest(exchange.server.maxDrainSize, exchange.server.drainTimeout));
     } catch (error) {
       // Killed while draining (stop(), or the client went away).
       const killed = failureAnswer(exchange, error);
@@ -660,7 +705,7 @@ function* serveRequest(exchange: Exchange): GreenletBody<void> {
     sendAnswer(exchange, reusable ? answer : { ...answer, close: true });
     return;
   }
-  const raw = response.raw;
+  const raw = exchange.response.raw;
   if (!reusable) closeAfterResponse(exchange);
   if (!raw.writableEnded && !raw.destroyed) raw.end();
 }

@@ -1,0 +1,120 @@
+/**
+ * Instructions per request of a benchmark HTTP server, counted by callgrind: a figure the
+ * load of a shared machine does not move, where `io.http`'s wall-clock ratio moves by ±15 %.
+ *
+ *     node --import tsx bench/io/http-instructions.ts [SCRIPT...] [--connections 50] [--requests 3000,9000]
+ *
+ * Each server script (default `http-greenlet.mjs` and `http-plain.mjs`, from the build) runs
+ * under `valgrind --tool=callgrind` (node `--single-threaded`, so that GC and compiler work
+ * stay on the counted thread) twice: once serving the smaller number of requests, once the
+ * larger. The client, in this process, keeps `connections` keep-alive connections with one
+ * request in flight each, as autocannon does in `io.http`. The slope between the two totals
+ * is the server's cost per request, start-up and warm-up taken out. The client is fast next
+ * to a server under valgrind (about 50 times slower than native), so each server read finds
+ * about one request per connection waiting: the batching `io.http` sees on a loaded machine.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    connections: { type: 'string', default: '50' },
+    requests: { type: 'string', default: '3000,9000' },
+    /** Keep callgrind's output, per function, in DIR/SCRIPT.REQUESTS.out (for callgrind_annotate). */
+    out: { type: 'string' },
+  },
+});
+const connections = Number(values.connections);
+const [small, large] = values.requests.split(',').map(Number) as [number, number];
+const scripts = positionals.length > 0 ? positionals : ['http-greenlet.mjs', 'http-plain.mjs'];
+
+/** Total instructions of a server process that answered `requests` requests, then stopped. */
+async function instructions(script: string, requests: number): Promise<number> {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  const file = values.out === undefined ? '/dev/null' : `${values.out}/${script}.${requests}.out`;
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += String(chunk)));
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += String(chunk);
+      const match = /listening (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening:\n${stderr}`)));
+  });
+  await load(port, requests);
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+  const match = /Collected : (\d+)/.exec(stderr);
+  if (!match) throw new Error(`${script}: no callgrind total in:\n${stderr}`);
+  return Number(match[1]);
+}
+
+/**
+ * Send `total` GET requests over `connections` keep-alive connections, one in flight on
+ * each. A connection the server closes (under valgrind a request can outlast the server's
+ * timeouts) is replaced, its request sent again; the count stays exact to a few requests.
+ */
+async function load(port: number, total: number): Promise<void> {
+  const request = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  let answered = 0;
+  let failed = 0;
+  let replaced = 0;
+  const connection = (resolve: () => void): void => {
+    let pending = false;
+    let tail = '';
+    const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+    const next = (): void => {
+      if (answered >= total) {
+        socket.end();
+        return;
+      }
+      pending = true;
+      socket.write(request);
+    };
+    socket.on('connect', next);
+    // Both servers write each response in one piece: a status line seen is a response
+    // received (the tail keeps a status line split between two reads).
+    socket.on('data', (chunk: Buffer) => {
+      const text = tail + chunk.toString('latin1');
+      let last = -1;
+      for (let i = text.indexOf('HTTP/1.1 '); i !== -1 && i + 12 <= text.length; i = text.indexOf('HTTP/1.1 ', i + 1)) {
+        if (text.slice(i + 9, i + 12) !== '200') failed++;
+        last = i;
+      }
+      tail = last === -1 ? text.slice(-11) : '';
+      if (last !== -1) {
+        pending = false;
+        answered++;
+        next();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      if (pending || answered < total) {
+        if (++replaced > 1000) throw new Error('the server keeps closing connections');
+        connection(resolve);
+      } else {
+        resolve();
+      }
+    });
+  };
+  await Promise.all(Array.from({ length: connections }, () => new Promise<void>((resolve) => connection(resolve))));
+  if (failed > 0) throw new Error(`${failed} responses were not 200`);
+  if (replaced > 0) console.error(`(${replaced} connections closed by the server were replaced)`);
+}
+
+for (const script of scripts) {
+  const a = await instructions(script, small);
+  const b = await instructions(script, large);
+  console.log(`${script}: ${Math.round((b - a) / (large - small)).toLocaleString('en')} instructions per request (${small} → ${large} requests, ${connections} connections)`);
+}
