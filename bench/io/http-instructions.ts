@@ -2,41 +2,66 @@
  * Instructions per request of a benchmark HTTP server, counted by callgrind: a figure the
  * load of a shared machine does not move, where `io.http`'s wall-clock ratio moves by ±15 %.
  *
- *     node --import tsx bench/io/http-instructions.ts [SCRIPT...] [--connections 50] [--requests 3000,9000]
+ *     node --import tsx bench/io/http-instructions.ts [SCRIPT...] [--connections 50] [--warmup 5000] [--requests 3000,9000]
  *
  * Each server script (default `http-greenlet.mjs` and `http-plain.mjs`, from the build) runs
  * under `valgrind --tool=callgrind` (node `--single-threaded`, so that GC and compiler work
- * stay on the counted thread) twice: once serving the smaller number of requests, once the
- * larger. The client, in this process, keeps `connections` keep-alive connections with one
- * request in flight each, as autocannon does in `io.http`. The slope between the two totals
- * is the server's cost per request, start-up and warm-up taken out. The client is fast next
+ * stay on the counted thread) twice. Each time it first serves `warmup` requests without
+ * counting (callgrind's instrumentation off: the functions get optimized meanwhile), then
+ * counts while it serves the smaller number of requests, or the larger. The client, in this
+ * process, keeps `connections` keep-alive connections with one request in flight each, as
+ * autocannon does in `io.http`. The slope between the two totals is the server's cost per
+ * request, start-up, warm-up and shutdown taken out. The client is fast next
  * to a server under valgrind (about 50 times slower than native), so each server read finds
  * about one request per connection waiting: the batching `io.http` sees on a loaded machine.
+ *
+ *     node --import tsx bench/io/http-instructions.ts --in-process [plain floor greenlet]
+ *
+ * counts the same without the kernel and the network: `http-inprocess.mjs` feeds each
+ * server in-memory connections in one process, so that the figures hold only the
+ * JavaScript path of a request (and no keep-alive timer can close a connection under
+ * valgrind). `floor` is the plain server with a task per request: the least the HTTP
+ * server's design can cost.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     connections: { type: 'string', default: '50' },
     requests: { type: 'string', default: '3000,9000' },
+    warmup: { type: 'string', default: '5000' },
+    'in-process': { type: 'boolean', default: false },
     /** Keep callgrind's output, per function, in DIR/SCRIPT.REQUESTS.out (for callgrind_annotate). */
     out: { type: 'string' },
   },
 });
 const connections = Number(values.connections);
+const warmup = Number(values.warmup);
 const [small, large] = values.requests.split(',').map(Number) as [number, number];
-const scripts = positionals.length > 0 ? positionals : ['http-greenlet.mjs', 'http-plain.mjs'];
+const inProcess = values['in-process'];
+const scripts = positionals.length > 0 ? positionals : inProcess ? ['plain', 'floor', 'greenlet'] : ['http-greenlet.mjs', 'http-plain.mjs'];
+
+/** Total instructions of `http-inprocess.mjs KIND requests`, counted after the warm-up. */
+async function inProcessInstructions(kind: string, requests: number): Promise<number> {
+  const path = fileURLToPath(new URL('http-inprocess.mjs', import.meta.url));
+  const file = values.out === undefined ? '/dev/null' : `${values.out}/${kind}.${requests}.out`;
+  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path, kind, String(requests), String(connections)];
+  const { stderr } = await promisify(execFile)('valgrind', args, { env: { ...process.env, WARMUP: String(warmup) }, maxBuffer: 1 << 24 });
+  const match = /Collected : (\d+)/.exec(stderr);
+  if (!match) throw new Error(`${kind}: no callgrind total in:\n${stderr}`);
+  return Number(match[1]);
+}
 
 /** Total instructions of a server process that answered `requests` requests, then stopped. */
 async function instructions(script: string, requests: number): Promise<number> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const file = values.out === undefined ? '/dev/null' : `${values.out}/${script}.${requests}.out`;
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path], {
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -50,6 +75,8 @@ async function instructions(script: string, requests: number): Promise<number> {
     });
     child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening:\n${stderr}`)));
   });
+  await load(port, warmup);
+  await promisify(execFile)('callgrind_control', ['--instr=on', String(child.pid)]);
   await load(port, requests);
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
@@ -114,7 +141,11 @@ async function load(port: number, total: number): Promise<void> {
 }
 
 for (const script of scripts) {
-  const a = await instructions(script, small);
-  const b = await instructions(script, large);
-  console.log(`${script}: ${Math.round((b - a) / (large - small)).toLocaleString('en')} instructions per request (${small} → ${large} requests, ${connections} connections)`);
+  const count = inProcess ? inProcessInstructions : instructions;
+  const a = await count(script, small);
+  const b = await count(script, large);
+  console.log(
+    `${script}: ${Math.round((b - a) / (large - small)).toLocaleString('en')} instructions per request ` +
+      `(${small} → ${large} requests after ${warmup}, ${connections} connections)`,
+  );
 }

@@ -1,0 +1,135 @@
+// The HTTP servers of io.http without the kernel: Node's http server fed by in-memory
+// sockets, so that an instruction count (bench/io/http-instructions.ts --in-process) holds
+// the JavaScript path of a request and nothing else. Prints what it measured as JSON.
+//
+//     node bench/io/http-inprocess.mjs KIND REQUESTS [CONNECTIONS]
+//
+// KIND: `plain` (bench/io/http-plain.mjs's handler), `floor` (the same node:http server
+// where each request runs in a task of its own: spawn() plus the hub's runNow(), the least
+// a task per request can cost) or `greenlet` (bench/io/http-greenlet.mjs's HttpServer).
+// With WARMUP=N it first serves N requests, then turns callgrind's instrumentation on (run
+// it under `valgrind --tool=callgrind --instr-atstart=no`).
+import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import { Duplex } from 'node:stream';
+
+const [kind, requestsArg, connectionsArg] = process.argv.slice(2);
+const requests = Number(requestsArg);
+const connections = Number(connectionsArg ?? 50);
+const warmup = Number(process.env.WARMUP ?? 0);
+const dist = new URL('../../dist/', import.meta.url).href;
+const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+
+let server;
+let stop;
+if (kind === 'plain') {
+  server = http.createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('hello world');
+  });
+  stop = () => server.close();
+} else if (kind === 'floor') {
+  const { spawn, getHub } = await import(`${dist}index.js`);
+  const hub = getHub();
+  server = http.createServer((_request, response) => {
+    spawn(() => {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 11 }).end('hello world');
+    });
+    hub.runNow();
+  });
+  stop = () => server.close();
+} else if (kind === 'greenlet') {
+  const { run } = await import(`${dist}index.js`);
+  const { HttpServer } = await import(`${dist}io/index.js`);
+  const greenletServer = new HttpServer((_request, response) => {
+    response.send(200, 'hello world');
+  });
+  // Started (it takes requests only while listening); the requests come through the
+  // in-memory sockets below, not through the listener.
+  await new Promise((resolve) => run(function* () {
+    yield* greenletServer.start();
+    resolve();
+  }));
+  server = greenletServer.nodeServer;
+  stop = () => greenletServer.close();
+} else {
+  throw new Error(`KIND is plain, floor or greenlet, not ${kind}`);
+}
+
+let answered = 0;
+
+/** A connection in memory: the client's requests are pushed in, the server's writes counted. */
+class MemorySocket extends Duplex {
+  remoteAddress = '127.0.0.1';
+  remotePort = 1;
+  waiting = false;
+  constructor() {
+    super({ allowHalfOpen: true });
+  }
+  _read() {}
+  _write(chunk, _encoding, callback) {
+    this.received(chunk);
+    callback();
+  }
+  _writev(chunks, callback) {
+    for (const { chunk } of chunks) this.received(chunk);
+    callback();
+  }
+  /** Each response starts a write of its own (head, or head and body). */
+  received(chunk) {
+    const start = typeof chunk === 'string' ? chunk.slice(0, 12) : chunk.latin1Slice(0, Math.min(chunk.length, 12));
+    if (!start.startsWith('HTTP/1.1 ')) return;
+    if (start !== 'HTTP/1.1 200') throw new Error(`not 200: ${start}`);
+    answered++;
+    this.waiting = false;
+  }
+  setTimeout() {
+    return this;
+  }
+  setNoDelay() {
+    return this;
+  }
+  setKeepAlive() {
+    return this;
+  }
+  ref() {}
+  unref() {}
+  destroySoon() {
+    this.destroy();
+  }
+}
+
+const sockets = Array.from({ length: connections }, () => {
+  const socket = new MemorySocket();
+  server.emit('connection', socket);
+  return socket;
+});
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Send `count` requests, one in flight per connection, and wait for every answer. */
+async function serve(count) {
+  const until = answered + count;
+  let sent = 0;
+  while (sent < count) {
+    for (const socket of sockets) {
+      if (socket.waiting || sent === count) continue;
+      socket.waiting = true;
+      sent++;
+      socket.push(REQUEST);
+    }
+    await turn();
+  }
+  while (answered < until) await turn();
+}
+
+if (warmup > 0) {
+  await serve(warmup);
+  execFileSync('callgrind_control', ['--instr=on', String(process.pid)], { stdio: 'ignore' });
+}
+const started = process.hrtime.bigint();
+const cpu = process.cpuUsage();
+await serve(requests);
+const elapsed = Number(process.hrtime.bigint() - started);
+const used = process.cpuUsage(cpu);
+console.log(JSON.stringify({ kind, requests, nsPerRequest: Math.round(elapsed / requests), cpuNsPerRequest: Math.round(((used.user + used.system) * 1000) / requests) }));
+for (const socket of sockets) socket.destroy();
+stop();
