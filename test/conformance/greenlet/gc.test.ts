@@ -348,9 +348,19 @@ describe('docs/greenlet_gc.rst', () => {
     expect(out).toEqual(['Beginning greenlet', 'Switching to parent', 'Got GreenletExit; quitting']);
   });
 
+  /**
+   * The registries of `cycles()`, kept until the test ends. A FinalizationRegistry that is
+   * itself garbage calls nothing: reachable only from the greenlet's frames, it could go
+   * with them in the gc() that runs before its cleanup task (a round's timer can come
+   * first when the machine is loaded), and its finalizers would then never run.
+   */
+  const registries = new Set<FinalizationRegistry<string>>();
+  afterEach(() => registries.clear());
+
   /** The doc's `Cycle` (a class with `__del__`) and `run()`, with their output in `out`. */
   function cycles(out: string[]) {
     const finalizers = new FinalizationRegistry<string>((held) => out.push(held));
+    registries.add(finalizers); // Python's __del__ belongs to the class, which lives on
     class Cycle {
       cycle: Cycle | null = null;
       constructor() {
