@@ -114,7 +114,9 @@ describe('ClusteredServer: two workers under a primary', () => {
     primary = new Primary({ FIXTURE_WORKERS: '2' });
     const started = await primary.next((e) => e.event === 'started');
     port = started.port as number;
-  });
+    // A primary and two workers, each a `node --import tsx` process: the limit only stops
+    // a hang (the 10 s default was reached at a load of 8-23 on 2 cores).
+  }, 60_000);
 
   afterAll(() => primary.kill());
 
@@ -215,7 +217,7 @@ describe.concurrent('ClusteredServer: supervision', () => {
     } finally {
       primary.kill();
     }
-  });
+  }, 60_000); // 13-16 s at a load of 12 (2 cores), the two tests side by side; the limit only stops a hang
 
   it('start() fails with ClusterStartError, carrying the worker\'s error, and stops the other workers', async () => {
     const primary = new Primary({ FIXTURE_WORKERS: '2', FIXTURE_MODE: 'fail-start' });
@@ -228,5 +230,5 @@ describe.concurrent('ClusteredServer: supervision', () => {
     } finally {
       primary.kill();
     }
-  });
+  }, 60_000); // 13-16 s at a load of 12 (2 cores), the two tests side by side; the limit only stops a hang
 });
