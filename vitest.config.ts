@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -16,13 +17,20 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // vitest's default is one worker less than the cores: a single worker on 2 cores, and
+    // most test files spend much of their time waiting (child processes, sockets, timers),
+    // so one file at a time left a core idle. Two at least: the run took 276-289 s with one
+    // worker on an idle 2-core machine.
+    maxWorkers: Math.max(2, availableParallelism()),
     // The garbage-collection tests (killing unreachable greenlets, memory returning)
     // call global.gc().
     execArgv: ['--expose-gc'],
     typecheck: {
       enabled: true,
       include: ['test/**/*.test-d.ts'],
-      tsconfig: './tsconfig.json',
+      // Only the type tests and what they import: `npm run typecheck` checks the whole
+      // project just before, and vitest runs tsc beside the test files.
+      tsconfig: './test/tsconfig.test-d.json',
     },
     testTimeout: 20_000,
   },
