@@ -21,17 +21,21 @@ const REPOSITORY = 'https://github.com/greenlet-ts/greenlet-ts';
 let work: string;
 let tarball: string;
 let consumer: string;
+/** The consumer's `npm install`, started as soon as the tarball is packed (see below). */
+let installed: Promise<void>;
 
 /** The version of a package installed in the repository. */
 function installedVersion(name: string): string {
   return (JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-/** Run a command; on failure, the error carries its whole output. */
-async function sh(file: string, args: string[], cwd: string): Promise<string> {
+/**
+ * Run a command; on failure, the error carries its whole output. Killed after `timeout` ms,
+ * before the time limit of the test or hook that runs it, so that no process outlives it.
+ */
+async function sh(file: string, args: string[], cwd: string, timeout = 110_000): Promise<string> {
   try {
-    // Killed before the test's own time limit, so that no process outlives the test.
-    const { stdout } = await exec(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout: 110_000 });
+    const { stdout } = await exec(file, args, { cwd, maxBuffer: 64 * 1024 * 1024, timeout });
     return stdout;
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
@@ -42,15 +46,57 @@ async function sh(file: string, args: string[], cwd: string): Promise<string> {
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'greenlet-ts-package-'));
   // `npm pack` runs `prepack`, which builds dist/ from a clean slate.
-  const packed = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', work], repoRoot)) as { filename: string }[];
+  const packed = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', work], repoRoot, 290_000)) as { filename: string }[];
   tarball = join(work, packed[0]!.filename);
   consumer = join(work, 'consumer');
   mkdirSync(consumer);
-}, 180_000);
+  // The consumer's install (mostly waiting on npm's cache and the disk) goes on while the
+  // tarball's own tests run; the consumer's tests wait for it.
+  installed = installConsumer();
+  installed.catch(() => {}); // reported by the consumer's beforeAll, which awaits it
+  // The build takes about 20 s on an idle machine and went past 110 s at a load of 20 (2
+  // cores): the limits only stop a hang.
+}, 300_000);
 
 afterAll(() => {
   if (work !== undefined) rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
 });
+
+/** The consumer's program: the package's entry points, a pool thread, a file read. */
+const program = `
+import { Queue, run, spawn } from 'greenlet-ts';
+import { readFile } from 'greenlet-ts/io';
+import { CpuPool } from 'greenlet-ts/workers';
+import type square from './square.mjs';
+
+const pool = new CpuPool<typeof square>({ filename: new URL('./square.mjs', import.meta.url), maxThreads: 1 });
+const answer: string = await run(function* () {
+  const text = yield* readFile(new URL('../message.txt', import.meta.url), 'utf8');
+  const results = new Queue<number>();
+  const worker = spawn(function* () {
+    results.putNowait(yield* pool.run(7));
+  });
+  yield* worker.join();
+  const squared = yield* results.get();
+  yield* pool.destroy();
+  return \`\${text.trim()} \${squared}\`;
+});
+console.log(answer);
+`;
+
+/** The consumer project: its files, then `npm install` of the tarball and of ESLint. */
+async function installConsumer(): Promise<void> {
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  writeFileSync(join(consumer, 'message.txt'), 'seven squared is\n');
+  mkdirSync(join(consumer, 'src'));
+  writeFileSync(join(consumer, 'src', 'main.ts'), program);
+  writeFileSync(join(consumer, 'src', 'square.mjs'), 'export default function square(n) { return n * n; }\n');
+  writeFileSync(join(consumer, 'src', 'square.d.mts'), 'export default function square(n: number): number;\n');
+  // Offline where it can be: dependencies come from npm's cache, which `npm ci` filled.
+  // ESLint, typescript-eslint and TypeScript for the lint rule, at the repository's versions.
+  const linting = ['eslint', 'typescript-eslint', 'typescript'].map((name) => `${name}@${installedVersion(name)}`);
+  await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...linting], consumer, 290_000);
+}
 
 describe('the packed tarball', () => {
   it('holds the built entry points, their types, the sources their maps point to, README and LICENSE, and no tests', async () => {
@@ -108,39 +154,7 @@ describe('the README on the registry page', () => {
 });
 
 describe('a consumer project installing the tarball', () => {
-  const program = `
-import { Queue, run, spawn } from 'greenlet-ts';
-import { readFile } from 'greenlet-ts/io';
-import { CpuPool } from 'greenlet-ts/workers';
-import type square from './square.mjs';
-
-const pool = new CpuPool<typeof square>({ filename: new URL('./square.mjs', import.meta.url), maxThreads: 1 });
-const answer: string = await run(function* () {
-  const text = yield* readFile(new URL('../message.txt', import.meta.url), 'utf8');
-  const results = new Queue<number>();
-  const worker = spawn(function* () {
-    results.putNowait(yield* pool.run(7));
-  });
-  yield* worker.join();
-  const squared = yield* results.get();
-  yield* pool.destroy();
-  return \`\${text.trim()} \${squared}\`;
-});
-console.log(answer);
-`;
-
-  beforeAll(async () => {
-    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-    writeFileSync(join(consumer, 'message.txt'), 'seven squared is\n');
-    mkdirSync(join(consumer, 'src'));
-    writeFileSync(join(consumer, 'src', 'main.ts'), program);
-    writeFileSync(join(consumer, 'src', 'square.mjs'), 'export default function square(n) { return n * n; }\n');
-    writeFileSync(join(consumer, 'src', 'square.d.mts'), 'export default function square(n: number): number;\n');
-    // Offline where it can be: dependencies come from npm's cache, which `npm ci` filled.
-    // ESLint, typescript-eslint and TypeScript for the lint rule, at the repository's versions.
-    const linting = ['eslint', 'typescript-eslint', 'typescript'].map((name) => `${name}@${installedVersion(name)}`);
-    await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball, ...linting], consumer);
-  }, 180_000);
+  beforeAll(() => installed, 300_000);
 
   /** tsc with the repository's TypeScript and Node types, and the consumer's node_modules. */
   function tsconfig(resolution: 'node16' | 'bundler', emit: boolean): string {

@@ -12,27 +12,24 @@
  */
 import { createHash } from 'node:crypto';
 import os from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BlockingError,
   GreenletExit,
   Timeout,
-  getHub,
-  printReport,
   run,
   sleep,
   spawn,
   waitFor,
   type GreenletBody,
-  type HubReport,
   type SwitchOp,
   type Task,
 } from 'greenlet-ts';
+import { JOBS, RUNS, expectEachTestToLeaveNothing, newFlags, type Count } from './pool-fixture.js';
 import { expectThreadsBackTo, osThreads } from './threads.js';
 import { CpuPool, CpuPoolClosed, WorkerCrashedError, WorkerJobError, type CpuPoolOptions } from '../../src/workers/cpu-pool.js';
 
 const HASH_WORKER = new URL('./fixtures/hash-worker.mjs', import.meta.url);
-const JOBS = new URL('./fixtures/jobs.mjs', import.meta.url);
 
 // The worker functions of the fixtures, as the pool sees them.
 type Hash = (input: { text: string; rounds: number }) => string;
@@ -40,7 +37,6 @@ type Echo = (data: unknown) => { data: unknown; threadId: number };
 type Spin = (ms: number) => number;
 type SpinUntilReleased = () => boolean;
 type Rendezvous = (parties: number) => [boolean, number];
-type Count = (id: number) => number;
 type Fail = (input: unknown) => number;
 type Exit = (code: number) => never;
 type Crash = () => Promise<never>;
@@ -51,11 +47,6 @@ const STARTED = 2;
 const RELEASE = 3;
 const FINISHED = 4;
 const SPIN_THREAD = 5;
-const RUNS = 16;
-
-function newFlags(): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(64 * Int32Array.BYTES_PER_ELEMENT));
-}
 
 function jobsPool(flags: Int32Array, options: Partial<CpuPoolOptions> = {}): CpuPool<Echo> {
   return new CpuPool<Echo>({ filename: JOBS, workerData: { flags: flags.buffer }, ...options });
@@ -92,22 +83,7 @@ function* results<T>(tasks: Task<T>[]): GreenletBody<T[]> {
   return out;
 }
 
-let reports: HubReport[] = [];
-let baseline = { live: 0, threads: 0 };
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-  baseline = { live: getHub().liveCount, threads: osThreads() };
-});
-
-afterEach(async () => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(getHub().liveCount).toBe(baseline.live);
-  await expectThreadsBackTo(baseline.threads);
-  expect(reports).toEqual([]);
-});
+expectEachTestToLeaveNothing();
 
 describe('CpuPool: results', () => {
   it('runs a job on a worker thread and evaluates to what the worker function returns', async () => {

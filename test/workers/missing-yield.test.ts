@@ -5,42 +5,23 @@
  * bystander task that was ready runs to its end.
  */
 import cluster from 'node:cluster';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BlockingError, getHub, printReport, run, sleep, type HubReport } from 'greenlet-ts';
+import { describe, expect, it } from 'vitest';
+import { BlockingError, run, sleep, type HubReport } from 'greenlet-ts';
 import { HttpServer } from '../../src/io/http.js';
 import { ClusterError, ClusteredServer } from '../../src/workers/cluster.js';
 import { CpuPool } from '../../src/workers/cpu-pool.js';
 import { startWorker } from '../../src/workers/worker.js';
 import { expectMissingYield, slipBeside } from '../slip.js';
-import { expectThreadsBackTo, osThreads } from './threads.js';
+import { JOBS, RUNS, expectEachTestToLeaveNothing, newFlags, reports, type Count } from './pool-fixture.js';
 
-const JOBS = new URL('./fixtures/jobs.mjs', import.meta.url);
 const runner = new URL('./fixtures/bootstrap.mjs', import.meta.url);
 const fixture = (name: string): URL => new URL(`./fixtures/${name}.ts`, import.meta.url);
 
-type Count = (id: number) => number;
-const RUNS = 16; // the slots of fixtures/jobs.mjs: RUNS + id counts the runs of count(id)
-
-let reports: HubReport[] = [];
-let baseline = { live: 0, threads: 0 };
-
-beforeEach(() => {
-  reports = [];
-  getHub().reporter = (report) => reports.push(report);
-  baseline = { live: getHub().liveCount, threads: osThreads() };
-});
-
-afterEach(async () => {
-  getHub().reporter = printReport;
-  expect(getHub().timers.size).toBe(0);
-  expect(getHub().liveCount).toBe(baseline.live);
-  await expectThreadsBackTo(baseline.threads);
-  expect(reports).toEqual([]);
-});
+expectEachTestToLeaveNothing();
 
 describe('CpuPool', () => {
   it('pool.run() made without yield* submits no job', async () => {
-    const flags = new Int32Array(new SharedArrayBuffer(64 * Int32Array.BYTES_PER_ELEMENT));
+    const flags = newFlags();
     // One thread: jobs run in the order they were submitted.
     const pool = new CpuPool<Count>({ filename: JOBS, name: 'count', maxThreads: 1, workerData: { flags: flags.buffer } });
     const { error, ran } = await run(function* () {
@@ -60,7 +41,7 @@ describe('CpuPool', () => {
   });
 
   it('pool.destroy() made without yield* leaves the pool serving', async () => {
-    const flags = new Int32Array(new SharedArrayBuffer(64 * Int32Array.BYTES_PER_ELEMENT));
+    const flags = newFlags();
     const pool = new CpuPool<Count>({ filename: JOBS, name: 'count', maxThreads: 1, workerData: { flags: flags.buffer } });
     const { error, ran } = await run(function* () {
       const error = yield* slipBeside(() => {
