@@ -447,18 +447,20 @@ describe('timeouts', () => {
   it('data arriving within the idle timeout keeps a long read alive', async () => {
     const peer = await startPeer();
     const line = await withConnection(peer, function* (socket, remote) {
-      socket.setIdleTimeout(100);
+      socket.setIdleTimeout(400);
       const reader = spawn(function* () {
         return yield* socket.readLine();
       });
-      // Six pieces, each well within the idle timeout, 150 ms or more in all.
-      for (const piece of ['a', 'b', 'c', 'd', 'e', 'f\n']) {
+      // Twenty pieces, each 25 ms after the last, well within the idle timeout (16 times:
+      // 4 times was missed at a load of 15 on 2 cores), 500 ms or more in all.
+      const pieces = [...'abcdefghijklmnopqrs', 't\n'];
+      for (const piece of pieces) {
         yield* sleep(25);
         remote.write(piece);
       }
       return yield* reader.get();
     });
-    expect(line).toBe('abcdef');
+    expect(line).toBe('abcdefghijklmnopqrst');
   });
 
   it('a write timeout raises SocketTimeout while the peer does not read (test__socket.py::TestTCP::test_sendall_timeout)', async () => {

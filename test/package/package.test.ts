@@ -6,7 +6,8 @@
  * ESLint, set up as the README says, runs `greenlet-ts/eslint-plugin`.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,9 +59,9 @@ beforeAll(async () => {
   // cores): the limits only stop a hang.
 }, 300_000);
 
-afterAll(() => {
-  if (work !== undefined) rmSync(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
-});
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+}, 60_000); // the consumer's node_modules: past vitest's 10 s default at a load of 15 (2 cores)
 
 /** The consumer's program: the package's entry points, a pool thread, a file read. */
 const program = `
