@@ -83,7 +83,7 @@ describe("docs/workers.md's snippets, run as written", () => {
     const cwd = project({ 'hash-worker.mjs': worker, 'main.ts': main });
     const { createHash } = await import('node:crypto');
     let digest = 'greenlets';
-    for (let i = 0; i < 100_000; i++) digest = createHash('sha256').update(digest).digest('hex');
+    for (let i = 0; i < 10_000; i++) digest = createHash('sha256').update(digest).digest('hex');
     expect(await tsx(cwd, 'main.ts')).toBe(`${digest}\n`);
   }, 90_000);
 
