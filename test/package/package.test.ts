@@ -115,7 +115,7 @@ describe('the packed tarball', () => {
   it('passes publint with warnings counted as errors', async () => {
     const output = await sh(bin('publint'), ['run', tarball, '--strict'], work);
     expect(output).toContain('All good!');
-  });
+  }, 120_000); // beside the consumer's npm install (see beforeAll)
 
   it('passes @arethetypeswrong/cli for ESM consumers (node16 from ESM, bundler)', async () => {
     // ESM only, as the README says: CommonJS `require` is not offered (node10, node16-cjs).
@@ -125,7 +125,7 @@ describe('the packed tarball', () => {
       (p) => p.resolutionKind !== 'node10' && p.resolutionKind !== 'node16-cjs',
     );
     expect(problems).toEqual([]);
-  });
+  }, 120_000); // 7 s at a load of 12; past the 20 s default beside the consumer's npm install at a load of 8
 
   it('has a license, a repository, a homepage and an issue tracker in package.json', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
