@@ -261,6 +261,44 @@ async function parkedTaskBytes(): Promise<number> {
   return (after - before) / PARKED_COUNT;
 }
 
+/**
+ * The smallest parked task, for hub.memory.parked.floor: a record with only the seven
+ * fields a parked task cannot do without (a greenlet's four: state, body, parent,
+ * context; and its scheduling state, what it waits on, what it resumes with), whose body
+ * is `parkOn`'s own generator suspended in `yield*` of a one-shot wait, listed by the
+ * thing it waits on. No hub, no timers, no links, no name.
+ */
+class FloorParked {
+  state = 1;
+  body: unknown = null;
+  parent: unknown = null;
+  context: unknown = null;
+  sched = 3;
+  wait: unknown = null;
+  wake: unknown = 0;
+}
+
+/** A wait that suspends its generator once (never resumed here). */
+const FLOOR_SUSPEND: Iterator<undefined, void> = { next: () => ({ done: false, value: undefined }) };
+const floorEvent = {
+  waiters: [] as FloorParked[],
+  wait: () => ({ [Symbol.iterator]: () => FLOOR_SUSPEND }),
+};
+
+function floorParkedBytes(): number {
+  const perItem = bytesPerItem(PARKED_COUNT, () => {
+    const task = new FloorParked();
+    const body = parkOn(floorEvent as unknown as Event);
+    body.next();
+    task.body = body;
+    task.wait = floorEvent;
+    floorEvent.waiters.push(task);
+    return task;
+  });
+  floorEvent.waiters = [];
+  return perItem;
+}
+
 const TASK_COUNT = 1_000_000;
 
 function* parkForever(): GreenletBody<void> {
@@ -331,6 +369,21 @@ export const lifecycleBenchmarks: Benchmark[] = [
         return g;
       }),
     target: '≤ 2.3',
+    isolate: true,
+  },
+  {
+    name: 'hub.memory.parked.floor',
+    unit: 'B/item',
+    what: `stripped experiment: ${PARKED_COUNT.toLocaleString('en')} of the smallest parked task (a 7-field record, the same generator in yield*, in a waiters array)`,
+    measure: floorParkedBytes,
+    baseline: 'a raw suspended generator',
+    baselineMeasure: () =>
+      bytesPerItem(PARKED_COUNT, (i) => {
+        const g = rawSuspendOnce(i);
+        g.next();
+        return g;
+      }),
+    target: 'report',
     isolate: true,
   },
   {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { DEADLINE, NEXT, PARKED, PARKED_AT, SCHED, WAIT, getHub, type Schedulable } from '../hub/hub.js';
+import { NEXT, PARKED, SCHED, WAIT, deadlineOf, getHub, parkedAt, type Schedulable } from '../hub/hub.js';
 import type { BlockedTask } from '../hub/errors.js';
 import { now } from '../hub/timers.js';
 
@@ -58,18 +58,18 @@ export function summariseParked(options: ParkedSummaryOptions = {}): ParkedSumma
     const kind = ctor === undefined || ctor === Object ? String(wait) : (ctor.name ?? 'unknown');
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     if (keep === 0) continue;
-    const at = task[PARKED_AT];
-    if (oldest.length === keep && at >= (oldest[keep - 1] as Schedulable)[PARKED_AT]) continue;
+    const at = parkedAt(task);
+    if (oldest.length === keep && at >= parkedAt(oldest[keep - 1] as Schedulable)) continue;
     let i = oldest.length;
-    while (i > 0 && (oldest[i - 1] as Schedulable)[PARKED_AT] > at) i--;
+    while (i > 0 && parkedAt(oldest[i - 1] as Schedulable) > at) i--;
     oldest.splice(i, 0, task);
     if (oldest.length > keep) oldest.pop();
   }
   const t = now();
   const longest = oldest.map((task): BlockedTask => {
-    const deadline = task[DEADLINE];
+    const deadline = deadlineOf(task);
     const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
-    return { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - task[PARKED_AT]) };
+    return { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
   });
   const waitingOn = [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, tasks]) => ({ kind, tasks }));
   return { liveTasks: hub.liveCount, parkedTasks: parked, waitingOn, longest };

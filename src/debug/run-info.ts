@@ -22,16 +22,16 @@
 import type { Greenlet } from '../core/greenlet.js';
 import { getCurrentGreenlet, getMainGreenlet, switchCount } from '../core/switcher.js';
 import {
-  DEADLINE,
   NEW,
   NEXT,
   PARKED,
-  PARKED_AT,
   READY,
   RUNNING,
   SCHED,
   WAIT,
+  deadlineOf,
   getHub,
+  parkedAt,
   type Schedulable,
 } from '../hub/hub.js';
 import { now } from '../hub/timers.js';
@@ -229,8 +229,8 @@ function describeTask(task: Schedulable, t: number, waitSites: boolean, spawnSit
   let head = `${task.name}: ${STATE_WORDS[state] as string}`;
   const lines: string[] = [];
   if (state === PARKED) {
-    head += ` for ${Math.max(0, Math.round(t - task[PARKED_AT]))} ms on ${String(task[WAIT])}`;
-    const deadline = task[DEADLINE];
+    head += ` for ${Math.max(0, Math.round(t - parkedAt(task)))} ms on ${String(task[WAIT])}`;
+    const deadline = deadlineOf(task);
     if (deadline !== null && deadline.pending) head += `, until ${Math.max(0, Math.round(deadline.deadline - t))} ms from now`;
     const site = waitSites ? waitSiteOf(task) : undefined;
     if (site !== undefined) lines.push(...labelled('waiting at ', site));

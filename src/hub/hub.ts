@@ -35,8 +35,10 @@
  * Invariants: a READY task is on the run queue (a task killed before it started may stay
  * there, DONE, and is skipped); a PARKED task is
  * registered with exactly one Parking (`task[WAIT]`), which can forget it (`unpark`);
- * only the hub and parking tasks resume tasks; `task[DEADLINE]` is the timer of a timed
- * wait, pending exactly while the task is parked on that wait.
+ * only the hub and parking tasks resume tasks; while a task is PARKED, `task[INTERRUPT]`
+ * is the timer of its wait if the wait is timed (NO_INTERRUPT if not), pending exactly
+ * while the task is parked on that wait; a task that is not PARKED has no such timer, and
+ * there `task[INTERRUPT]` is an interrupt to raise at its next park, or NO_INTERRUPT.
  *
  * @module
  */
@@ -63,14 +65,20 @@ import { Timer, TimerHeap, now, useTimeSource } from './timers.js';
 export const SCHED: unique symbol = Symbol('greenlet-ts.sched');
 /** How to resume: K_ARGS (start with the arguments), K_VALUE or K_THROW. */
 export const WAKE_KIND: unique symbol = Symbol('greenlet-ts.wakeKind');
+/**
+ * What the task resumes with while READY (its arguments before it starts); while PARKED,
+ * when it parked (see {@link parkedAt}); once ended, its result (task.ts). One field for
+ * three uses that never overlap: every field is paid by every task.
+ */
 export const WAKE: unique symbol = Symbol('greenlet-ts.wake');
 /** The Parking the task waits on while PARKED. */
 export const WAIT: unique symbol = Symbol('greenlet-ts.wait');
-/** When it parked (ms, monotonic), for reports. */
-export const PARKED_AT: unique symbol = Symbol('greenlet-ts.parkedAt');
-/** The timer of a timed wait, or null. */
-export const DEADLINE: unique symbol = Symbol('greenlet-ts.deadline');
-/** An error to raise at the task's next park (a kill or timeout that found it READY). */
+/**
+ * Not PARKED: an error to raise at the task's next park (a kill or timeout that found it
+ * READY or RUNNING), or NO_INTERRUPT. PARKED: the timer that ends its wait (a timed wait;
+ * see {@link deadlineOf}), or NO_INTERRUPT. One field for both: a parked task can have no
+ * interrupt pending (an interrupt wakes it), and only a parked task has a deadline.
+ */
 export const INTERRUPT: unique symbol = Symbol('greenlet-ts.interrupt');
 /** The hub's list of live tasks. */
 export const PREV: unique symbol = Symbol('greenlet-ts.prev');
@@ -93,8 +101,6 @@ export interface Schedulable extends Greenlet {
   [WAKE_KIND]: number;
   [WAKE]: unknown;
   [WAIT]: Parking | null;
-  [PARKED_AT]: number;
-  [DEADLINE]: Timer | null;
   [INTERRUPT]: unknown;
   [PREV]: Schedulable | null;
   [NEXT]: Schedulable | null;
@@ -541,15 +547,12 @@ export class Hub extends Greenlet<[], never> {
 
   /** @internal Take a task out of the scheduler for good. */
   finish(task: Schedulable): void {
+    const timer = deadlineOf(task);
+    if (timer !== null) this.timers.remove(timer);
     task[SCHED] = DONE;
     task[WAIT] = null;
     task[WAKE] = undefined;
     task[INTERRUPT] = NO_INTERRUPT;
-    const timer = task[DEADLINE];
-    if (timer !== null) {
-      this.timers.remove(timer);
-      task[DEADLINE] = null;
-    }
     // Unlink from the live list.
     const prev = task[PREV];
     const next = task[NEXT];
@@ -758,9 +761,9 @@ export class Hub extends Greenlet<[], never> {
   private describeTasks(tasks: Schedulable[]): BlockedTask[] {
     const t = now();
     return tasks.map((task) => {
-      const deadline = task[DEADLINE];
+      const deadline = deadlineOf(task);
       const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
-      const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - task[PARKED_AT]) };
+      const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
       const waitSite = this.monitor?.waitSite?.(task);
       return waitSite === undefined ? blocked : { ...blocked, waitSite };
     });
@@ -914,10 +917,11 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
   task[WAIT] = null;
   task[WAKE_KIND] = kind;
   task[WAKE] = value;
-  const timer = task[DEADLINE];
-  if (timer !== null) {
-    hub.timers.remove(timer);
-    task[DEADLINE] = null;
+  // Only PARKED tasks are readied: the field holds the wait's timer, if any.
+  const timer = task[INTERRUPT];
+  if (timer !== NO_INTERRUPT) {
+    hub.timers.remove(timer as Timer);
+    task[INTERRUPT] = NO_INTERRUPT;
   }
   hub.enqueue(task);
 }
@@ -990,14 +994,25 @@ export function park<T>(
   // Reading the clock on every park costs more than the rest of it: reports use the time
   // the current pass began, exact to within a pass. Whole milliseconds, so that the field
   // holds a small integer in place rather than a boxed double per task.
-  task[PARKED_AT] = hub.passStartedAt;
+  task[WAKE] = hub.passStartedAt;
   if (ms !== undefined) {
     const timer =
-      onTimeout === undefined && !timeoutThrows ? new PlainDeadline(task, parking) : new WaitDeadline(task, parking, onTimeout, timeoutThrows);
-    task[DEADLINE] = timer;
+      onTimeout === undefined && !timeoutThrows ? new PlainDeadline(task) : new WaitDeadline(task, onTimeout, timeoutThrows);
+    task[INTERRUPT] = timer;
     hub.timers.add(timer, ms);
   }
   return switchAway(hub) as Performed<T>;
+}
+
+/** The timer that ends `task`'s wait, if it is PARKED on a timed wait; otherwise null. */
+export function deadlineOf(task: Schedulable): Timer | null {
+  const timer = task[INTERRUPT];
+  return task[SCHED] === PARKED && timer !== NO_INTERRUPT ? (timer as Timer) : null;
+}
+
+/** When PARKED `task` parked (ms, monotonic; the start of the hub's pass then), for reports. */
+export function parkedAt(task: Schedulable): number {
+  return task[WAKE] as number;
 }
 
 /**
@@ -1084,14 +1099,15 @@ export function clearInterrupt(task: Schedulable, error: unknown): void {
 }
 
 /**
- * A deadline `timer` of `task` fired: whether the task still waits in `parking` (then it
- * is unparked, and the caller readies it with the wait's outcome).
+ * A deadline `timer` of `task` fired: whether the task still waits in the wait that made
+ * it (then it is unparked, and the caller readies it with the wait's outcome). The
+ * timer need not remember that wait: `task[INTERRUPT]` is the timer exactly while the
+ * task is parked on the wait that armed it (the invariant above), so the task's WAIT is it.
  */
-function endWait(timer: Timer, task: Schedulable, parking: Parking): boolean {
-  if (task[DEADLINE] !== timer) return false;
-  task[DEADLINE] = null;
-  if (task[SCHED] !== PARKED || task[WAIT] !== parking) return false;
-  parking.unpark(task);
+function endWait(timer: Timer, task: Schedulable): boolean {
+  if (task[INTERRUPT] !== timer || task[SCHED] !== PARKED) return false;
+  task[INTERRUPT] = NO_INTERRUPT;
+  (task[WAIT] as Parking).unpark(task);
   return true;
 }
 
@@ -1099,14 +1115,13 @@ function endWait(timer: Timer, task: Schedulable, parking: Parking): boolean {
 class WaitDeadline extends Timer {
   constructor(
     readonly task: Schedulable,
-    readonly parking: Parking,
     readonly outcome: unknown,
     readonly throws: boolean,
   ) {
     super();
   }
   fire(): void {
-    if (endWait(this, this.task, this.parking)) readyTask(getHub(), this.task, this.throws ? K_THROW : K_VALUE, this.outcome);
+    if (endWait(this, this.task)) readyTask(getHub(), this.task, this.throws ? K_THROW : K_VALUE, this.outcome);
   }
 }
 
@@ -1115,14 +1130,11 @@ class WaitDeadline extends Timer {
  * than a WaitDeadline, which a million sleeping tasks notice.
  */
 class PlainDeadline extends Timer {
-  constructor(
-    readonly task: Schedulable,
-    readonly parking: Parking,
-  ) {
+  constructor(readonly task: Schedulable) {
     super();
   }
   fire(): void {
-    if (endWait(this, this.task, this.parking)) readyTask(getHub(), this.task, K_VALUE, undefined);
+    if (endWait(this, this.task)) readyTask(getHub(), this.task, K_VALUE, undefined);
   }
 }
 

@@ -26,13 +26,11 @@ import {
 } from '../core/switcher.js';
 import { Operation, lazy } from '../core/operation.js';
 import {
-  DEADLINE,
   INTERRUPT,
   NEW,
   NEXT,
   NO_INTERRUPT,
   PARKED,
-  PARKED_AT,
   PREV,
   READY,
   SCHED,
@@ -110,6 +108,35 @@ export const PEEK_OUTCOME: unique symbol = Symbol('greenlet-ts.peekOutcome');
  */
 export const JOIN_QUIETLY: unique symbol = Symbol('greenlet-ts.joinQuietly');
 
+// Task's own methods that are not its API. Symbol keys rather than #private methods: a
+// class with #private methods stamps a brand on each instance, one field more per task.
+const CANCEL_START_TIMER: unique symbol = Symbol('cancelStartTimer');
+const ADD_JOINER: unique symbol = Symbol('addJoiner');
+const KILL_NOW: unique symbol = Symbol('killNow');
+const END_BEFORE_START: unique symbol = Symbol('endBeforeStart');
+const NOTIFY_LINKS: unique symbol = Symbol('notifyLinks');
+const SHIFT_LINK: unique symbol = Symbol('shiftLink');
+const PUSH_LINK: unique symbol = Symbol('pushLink');
+const FIRE_LINK: unique symbol = Symbol('fireLink');
+const START_LINK_TASK: unique symbol = Symbol('startLinkTask');
+const ADD_LINK: unique symbol = Symbol('addLink');
+const EXTRAS: unique symbol = Symbol('extras');
+
+const OUTCOME = 3; // the bits of #status that hold the outcome
+const OBSERVED = 4; // the bit of #status set once the outcome counts as looked at
+
+/** What few tasks need, kept off the task record until one does (see Task's fields). */
+class TaskExtras {
+  constructor(
+    /** What the task's `#origin` held before: its function, or once it has ended, the function's name. */
+    public fn: unknown,
+  ) {}
+  /** A name given with `task.name = ...`, or null. */
+  name: string | null = null;
+  /** The timer of startLater(), or null. */
+  startTimer: StartTimer | null = null;
+}
+
 /** A task parked in join() or get() of another task. */
 class Joiner implements Parking {
   constructor(
@@ -154,19 +181,23 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   /** @internal */ declare [WAKE_KIND]: number;
   /** @internal */ declare [WAKE]: unknown;
   /** @internal */ declare [WAIT]: Parking | null;
-  /** @internal */ declare [PARKED_AT]: number;
-  /** @internal */ declare [DEADLINE]: Timer | null;
   /** @internal */ declare [INTERRUPT]: unknown;
   /** @internal */ declare [PREV]: Schedulable | null;
   /** @internal */ declare [NEXT]: Schedulable | null;
-  #outcome = OUTCOME_PENDING;
-  #result: unknown = undefined;
-  #links: (Link | Joiner)[] | null = null;
-  #name: string | null = null;
-  #observed = false;
-  #startTimer: StartTimer | null = null;
-  /** The name of the function, kept for `name` (the function itself is dropped at start). */
-  readonly #fnName: string;
+  /** The outcome (OUTCOME_*) and whether it was looked at (OBSERVED), in one small integer. */
+  #status = OUTCOME_PENDING;
+  /**
+   * The links and waiting joins, in the order registered: none (null), one (the usual
+   * case: a join), or an array of several. (The result, once there is one, is kept in the
+   * hub's WAKE field, which a task that has ended no longer uses.)
+   */
+  #links: Link | Joiner | (Link | Joiner)[] | null = null;
+  /**
+   * The function until the task ends (its name is read only if `name` is), then that
+   * name; or, in the few tasks that need more (a name given, a start timer), a
+   * TaskExtras that holds it with the rest.
+   */
+  #origin: unknown;
   /** A small number unique among this thread's tasks (gevent's `minimal_ident`). */
   readonly id: number;
 
@@ -180,14 +211,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     const hub = getHub();
     super(run, hub);
     this.id = nextId++;
-    this.#fnName = typeof run === 'function' ? run.name : '';
+    this.#origin = run;
     this[SCHED] = NEW;
     this[WAKE_KIND] = K_ARGS;
     // A task with no arguments (the usual case) keeps none: EMPTY is shared.
     this[WAKE] = args.length === 0 ? EMPTY : args;
     this[WAIT] = null;
-    this[PARKED_AT] = 0;
-    this[DEADLINE] = null;
     this[INTERRUPT] = NO_INTERRUPT;
     this[PREV] = null;
     this[NEXT] = null;
@@ -201,7 +230,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   /** Schedule the task to start on the hub's next pass. Does nothing if already started. */
   start(): this {
     if (this[SCHED] === NEW) {
-      this.#cancelStartTimer();
+      this[CANCEL_START_TIMER]();
       this[SCHED] = READY;
       getHub().enqueue(this);
     }
@@ -210,29 +239,43 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** Start the task `ms` milliseconds from now. */
   startLater(ms: number): this {
-    if (this[SCHED] === NEW && this.#startTimer === null) {
-      this.#startTimer = new StartTimer(this);
-      getHub().timers.add(this.#startTimer, ms);
+    if (this[SCHED] === NEW) {
+      const extras = this[EXTRAS]();
+      if (extras.startTimer === null) {
+        extras.startTimer = new StartTimer(this);
+        getHub().timers.add(extras.startTimer, ms);
+      }
     }
     return this;
   }
 
-  #cancelStartTimer(): void {
-    if (this.#startTimer !== null) {
-      getHub().timers.remove(this.#startTimer);
-      this.#startTimer = null;
+  private [CANCEL_START_TIMER](): void {
+    const extras = this.#origin;
+    if (extras instanceof TaskExtras && extras.startTimer !== null) {
+      getHub().timers.remove(extras.startTimer);
+      extras.startTimer = null;
     }
   }
 
   /** The task's name, for reports: the function's name and the id, unless set. */
   get name(): string {
-    if (this.#name !== null) return this.#name;
-    const fnName = this.#fnName !== '' ? this.#fnName : this.constructor.name;
-    return `${fnName}-${this.id}`;
+    let fn = this.#origin;
+    if (fn instanceof TaskExtras) {
+      if (fn.name !== null) return fn.name;
+      fn = fn.fn;
+    }
+    const fnName = typeof fn === 'function' ? (fn.name as unknown) : fn;
+    return `${typeof fnName === 'string' && fnName !== '' ? fnName : this.constructor.name}-${this.id}`;
   }
 
   set name(value: string) {
-    this.#name = String(value);
+    this[EXTRAS]().name = String(value);
+  }
+
+  private [EXTRAS](): TaskExtras {
+    const origin = this.#origin;
+    if (origin instanceof TaskExtras) return origin;
+    return (this.#origin = new TaskExtras(origin));
   }
 
   /**
@@ -240,7 +283,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * gevent's `bool(g)`. False for a task that was never started, and once it has ended.
    */
   override get active(): boolean {
-    return this[SCHED] !== NEW && this.#outcome === OUTCOME_PENDING;
+    return this[SCHED] !== NEW && (this.#status & OUTCOME) === OUTCOME_PENDING;
   }
 
   /**
@@ -254,24 +297,24 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** True once the task has ended, however: its result is known. */
   ready(): boolean {
-    return this.#outcome !== OUTCOME_PENDING;
+    return (this.#status & OUTCOME) !== OUTCOME_PENDING;
   }
 
   /** True if the task ended without an error (a kill by GreenletExit counts as success). */
   successful(): boolean {
-    return this.#outcome === OUTCOME_VALUE;
+    return (this.#status & OUTCOME) === OUTCOME_VALUE;
   }
 
   /** What the task returned (a `GreenletExit` if it was killed), or undefined. */
   get value(): R | undefined {
-    return this.#outcome === OUTCOME_VALUE ? (this.#result as R) : undefined;
+    return (this.#status & OUTCOME) === OUTCOME_VALUE ? (this[WAKE] as R) : undefined;
   }
 
   /** The error the task ended with, or undefined. Reading it counts as handling it. */
   get exception(): unknown {
-    if (this.#outcome !== OUTCOME_ERROR) return undefined;
-    this.#observed = true;
-    return this.#result;
+    if ((this.#status & OUTCOME) !== OUTCOME_ERROR) return undefined;
+    this.#status |= OBSERVED;
+    return this[WAKE];
   }
 
   /**
@@ -284,11 +327,11 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.join}. */
   performJoin(timeout: number | undefined): Performed<boolean> {
-    if (this.#outcome !== OUTCOME_PENDING) {
-      this.#observed = true;
+    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
+      this.#status |= OBSERVED;
       return immediate(true);
     }
-    return this.#wait(false, timeout, false, false) as Performed<boolean>;
+    return this[ADD_JOINER](false, timeout, false, false) as Performed<boolean>;
   }
 
   /**
@@ -302,13 +345,13 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.get}. */
   performGet(timeout: number | undefined, options: { block?: boolean } | undefined): Performed<unknown> {
-    if (this.#outcome !== OUTCOME_PENDING) {
-      this.#observed = true;
-      if (this.#outcome === OUTCOME_ERROR) throw this.#result;
-      return immediate(this.#result);
+    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
+      this.#status |= OBSERVED;
+      if ((this.#status & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
+      return immediate(this[WAKE]);
     }
     if (options?.block === false) return immediate(this.getNowait());
-    return this.#wait(true, timeout, true, new Timeout(timeout));
+    return this[ADD_JOINER](true, timeout, true, new Timeout(timeout));
   }
 
   /**
@@ -316,17 +359,17 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * {@link Timeout} if it has not ended (gevent's `get(block=False)`). Works from anywhere.
    */
   getNowait(): R {
-    if (this.#outcome === OUTCOME_PENDING) {
+    if ((this.#status & OUTCOME) === OUTCOME_PENDING) {
       const timeout = new Timeout(0);
       timeout.message = `${this.name} has not ended yet: getNowait() does not wait; wait with \`yield* task.get()\` in a task, or \`await task\``;
       throw timeout;
     }
-    this.#observed = true;
-    if (this.#outcome === OUTCOME_ERROR) throw this.#result;
-    return this.#result as R;
+    this.#status |= OBSERVED;
+    if ((this.#status & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
+    return this[WAKE] as R;
   }
 
-  #wait(
+  private [ADD_JOINER](
     wantsValue: boolean,
     timeout: number | undefined,
     timeoutThrows: boolean,
@@ -337,24 +380,27 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
     }
-    if (observes) this.#observed = true;
+    if (observes) this.#status |= OBSERVED;
     const joiner = new Joiner(waiter, this, wantsValue, observes);
-    (this.#links ??= []).push(joiner);
+    this[PUSH_LINK](joiner);
     return park(waiter, joiner, timeout, onTimeout, timeoutThrows);
   }
 
   /** @internal See {@link JOIN_QUIETLY}. */
   [JOIN_QUIETLY](timeout?: number): Performed<boolean> {
-    if (this.#outcome !== OUTCOME_PENDING) return immediate(true);
-    return this.#wait(false, timeout, false, false, false) as Performed<boolean>;
+    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) return immediate(true);
+    return this[ADD_JOINER](false, timeout, false, false, false) as Performed<boolean>;
   }
 
   /** @internal */
   removeJoiner(joiner: Joiner): void {
     const links = this.#links;
-    if (links === null) return;
-    const i = links.indexOf(joiner);
-    if (i !== -1) links.splice(i, 1);
+    if (links === joiner) {
+      this.#links = null;
+    } else if (Array.isArray(links)) {
+      const i = links.indexOf(joiner);
+      if (i !== -1) links.splice(i, 1);
+    }
   }
 
   /**
@@ -390,7 +436,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
     const opts = killOptions(errorOrOptions, options);
     if (opts.block === false) {
-      if (this.#outcome === OUTCOME_PENDING) this.#killNow(toError(opts.error));
+      if ((this.#status & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
       return DONE;
     }
     return lazy(KILL, this as Task, opts, undefined);
@@ -398,11 +444,11 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.kill} in the task that waits for the end. */
   performKill(opts: KillOptions): Performed<void> {
-    if (this.#outcome !== OUTCOME_PENDING) return immediate(undefined);
+    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) return immediate(undefined);
     const err = toError(opts.error);
     // Killing itself: at once, where the switch is made.
     if (getCurrentGreenlet() === this) return request(this, K_THROW, err) as Performed<void>;
-    if (!this.#killNow(err)) return immediate(undefined);
+    if (!this[KILL_NOW](err)) return immediate(undefined);
     // A greenlet that is not a task cannot wait: the kill is sent, as from plain code.
     if ((getCurrentGreenlet() as Partial<Schedulable>)[SCHED] === undefined) return immediate(undefined);
     return this[JOIN_QUIETLY](opts.timeout) as Performed<unknown> as Performed<void>;
@@ -410,7 +456,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Made where nothing can wait (plain code, a callback): kill without waiting. */
   killOutside(opts: KillOptions): SwitchOp<void> {
-    if (this.#outcome === OUTCOME_PENDING) this.#killNow(toError(opts.error));
+    if ((this.#status & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
     return DONE;
   }
 
@@ -418,18 +464,18 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * Send the kill; true if the task may still be running (there is an end to wait for).
    * A task killing itself this way gets the error at its next blocking call.
    */
-  #killNow(err: unknown): boolean {
+  private [KILL_NOW](err: unknown): boolean {
     if (this[SCHED] === NEW || (this[SCHED] === READY && this[WAKE_KIND] === K_ARGS)) {
       // Not running yet (maybe queued to start): it never will; the hub skips it.
-      this.#cancelStartTimer();
-      this.#endBeforeStart(err);
+      this[CANCEL_START_TIMER]();
+      this[END_BEFORE_START](err);
       return false;
     }
     interrupt(this, err);
     return true;
   }
 
-  #endBeforeStart(err: unknown): void {
+  private [END_BEFORE_START](err: unknown): void {
     // The greenlet never started: mark it dead without running it (R-38).
     this[STATE] = DEAD;
     this[BODY] = null;
@@ -443,17 +489,21 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal The hub saw the task end: record the outcome, wake waiters, fire links. */
   [SETTLE](failed: boolean, outcome: unknown): void {
-    this.#outcome = failed ? OUTCOME_ERROR : OUTCOME_VALUE;
-    this.#result = outcome;
+    this.#status = (this.#status & OBSERVED) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
+    this[WAKE] = outcome;
     const hub = getHub();
     const rejecters = hub.awaited.get(this);
     if (rejecters !== undefined) hub.awaited.delete(this);
+    // The function is dropped at the end, as a greenlet drops it; `name` needs only its name.
+    const origin = this.#origin;
+    if (typeof origin === 'function') this.#origin = origin.name;
+    else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = origin.fn.name;
     const links = this.#links;
     if (links !== null) {
-      if (links.some((l) => l.observes)) this.#observed = true;
-      this.#notifyLinks();
+      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this.#status |= OBSERVED;
+      this[NOTIFY_LINKS]();
     }
-    if (failed && !this.#observed) hub.unobserved.push(this);
+    if (failed && (this.#status & OBSERVED) === 0) hub.unobserved.push(this);
   }
 
   /**
@@ -463,23 +513,32 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * task has run (until it first blocks, or to its end): gevent switches into a link's
    * greenlet at once, so what it does comes before the later links.
    */
-  #notifyLinks(): void {
-    for (let link = this.#links?.shift(); link !== undefined; link = this.#links?.shift()) {
-      if (this.#fire(link)) return; // a link task resumes the notification
+  private [NOTIFY_LINKS](): void {
+    for (let link = this[SHIFT_LINK](); link !== undefined; link = this[SHIFT_LINK]()) {
+      if (this[FIRE_LINK](link)) return; // a link task resumes the notification
     }
     this.#links = null;
   }
 
+  /** Take the first link off the list (the live list: unlink() may change it meanwhile). */
+  private [SHIFT_LINK](): Link | Joiner | undefined {
+    const links = this.#links;
+    if (links === null) return undefined;
+    if (Array.isArray(links)) return links.shift();
+    this.#links = null;
+    return links;
+  }
+
   /** Fire one link; true if it started a link task that resumes the notification. */
-  #fire(link: Link | Joiner): boolean {
+  private [FIRE_LINK](link: Link | Joiner): boolean {
     if (link instanceof Joiner) {
       if (!link.wantsValue) wake(link.waiter, true);
-      else if (this.#outcome === OUTCOME_ERROR) wakeThrow(link.waiter, this.#result);
-      else wake(link.waiter, this.#result);
+      else if ((this.#status & OUTCOME) === OUTCOME_ERROR) wakeThrow(link.waiter, this[WAKE]);
+      else wake(link.waiter, this[WAKE]);
       return false;
     }
-    if (link.filter === LINK_VALUE && this.#outcome !== OUTCOME_VALUE) return false;
-    if (link.filter === LINK_EXCEPTION && this.#outcome !== OUTCOME_ERROR) return false;
+    if (link.filter === LINK_VALUE && (this.#status & OUTCOME) !== OUTCOME_VALUE) return false;
+    if (link.filter === LINK_EXCEPTION && (this.#status & OUTCOME) !== OUTCOME_ERROR) return false;
     const callback = link.callback;
     if (typeof callback !== 'function') {
       // A link target (an AsyncResult): it takes the outcome at once, and cannot block.
@@ -491,7 +550,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     } else if (link.raw) {
       runRawlink(callback, this, () => `a rawlink callback of ${this.name}`);
     } else {
-      this.#startLinkTask(callback);
+      this[START_LINK_TASK](callback);
       return true;
     }
     return false;
@@ -502,12 +561,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * blocked or ended, or it was killed before it could start), the hub goes on with the
    * rest of the links.
    */
-  #startLinkTask(callback: LinkCallback): void {
+  private [START_LINK_TASK](callback: LinkCallback): void {
     let resumed = false;
     const resume = (): void => {
       if (resumed) return;
       resumed = true;
-      getHub().callSoon(() => this.#notifyLinks());
+      getHub().callSoon(() => this[NOTIFY_LINKS]());
     };
     const source = this;
     const task = spawn(function* linked(): GreenletBody<unknown> {
@@ -520,26 +579,33 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Called by the hub at the end of a pass for a failed task. */
   reportIfUnobserved(): void {
-    if (!this.#observed) {
-      this.#observed = true;
-      getHub().report({ kind: 'task-error', task: this, error: this.#result });
+    if ((this.#status & OBSERVED) === 0) {
+      this.#status |= OBSERVED;
+      getHub().report({ kind: 'task-error', task: this, error: this[WAKE] });
     }
   }
 
-  #addLink(callback: LinkCallback<this> | LinkTarget<R>, filter: number, raw: boolean, observes = true): void {
+  private [ADD_LINK](callback: LinkCallback<this> | LinkTarget<R>, filter: number, raw: boolean, observes = true): void {
     if (typeof callback !== 'function' && typeof (callback as Partial<LinkTarget<R>> | null)?.setFrom !== 'function') {
       throw new TypeError(
         `a link takes a callback function or a link target such as an AsyncResult, not ${callback === null ? 'null' : typeof callback}`,
       );
     }
-    if (observes) this.#observed = true;
+    if (observes) this.#status |= OBSERVED;
     const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
-    if (this.#outcome !== OUTCOME_PENDING) {
+    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
-      getHub().soon(() => this.#fire(link));
+      getHub().soon(() => this[FIRE_LINK](link));
       return;
     }
-    (this.#links ??= []).push(link);
+    this[PUSH_LINK](link);
+  }
+
+  private [PUSH_LINK](link: Link | Joiner): void {
+    const links = this.#links;
+    if (links === null) this.#links = link;
+    else if (Array.isArray(links)) links.push(link);
+    else this.#links = [links, link];
   }
 
   /**
@@ -558,17 +624,17 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * ```
    */
   link(callback: LinkCallback<this> | LinkTarget<R>): void {
-    this.#addLink(callback, LINK_ALL, false);
+    this[ADD_LINK](callback, LINK_ALL, false);
   }
 
   /** Like {@link link}, only if the task ends successfully. */
   linkValue(callback: LinkCallback<this> | LinkTarget<R>): void {
-    this.#addLink(callback, LINK_VALUE, false);
+    this[ADD_LINK](callback, LINK_VALUE, false);
   }
 
   /** Like {@link link}, only if the task ends with an error. */
   linkException(callback: LinkCallback<this> | LinkTarget<R>): void {
-    this.#addLink(callback, LINK_EXCEPTION, false);
+    this[ADD_LINK](callback, LINK_EXCEPTION, false);
   }
 
   /**
@@ -579,17 +645,17 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (typeof callback !== 'function') {
       throw new TypeError(`rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
     }
-    this.#addLink(callback, LINK_ALL, true);
+    this[ADD_LINK](callback, LINK_ALL, true);
   }
 
   /** @internal See {@link WATCH_END}. */
   [WATCH_END](callback: LinkCallback<this>): void {
-    this.#addLink(callback, LINK_ALL, true, false);
+    this[ADD_LINK](callback, LINK_ALL, true, false);
   }
 
   /** @internal See {@link PEEK_OUTCOME}. */
   [PEEK_OUTCOME](): [failed: boolean, result: unknown] {
-    return [this.#outcome === OUTCOME_ERROR, this.#result];
+    return [(this.#status & OUTCOME) === OUTCOME_ERROR, this[WAKE]];
   }
 
   /**
@@ -599,12 +665,18 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   unlink(callback: LinkCallback<this> | LinkTarget<R>): void {
     const links = this.#links;
     if (links === null) return;
-    this.#links = links.filter((l) => !(l instanceof Link && l.callback === callback));
+    const kept = (l: Link | Joiner): boolean => !(l instanceof Link && l.callback === callback);
+    if (!Array.isArray(links)) {
+      if (!kept(links)) this.#links = null;
+      return;
+    }
+    this.#links = links.filter(kept);
   }
 
   /** Whether any link or waiter is registered. */
   hasLinks(): boolean {
-    return this.#links !== null && this.#links.length !== 0;
+    const links = this.#links;
+    return links !== null && (!Array.isArray(links) || links.length !== 0);
   }
 
   /**
@@ -622,15 +694,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** A promise of the task's result (see {@link Task.then}). */
   toPromise(): Promise<R> {
-    this.#observed = true;
+    this.#status |= OBSERVED;
     return new Promise<R>((resolve, reject) => {
       const settle = (): void => {
-        if (this.#outcome === OUTCOME_ERROR) reject(this.#result);
+        if ((this.#status & OUTCOME) === OUTCOME_ERROR) reject(this[WAKE]);
         // A task is a thenable: resolving with itself would make the promise wait on itself.
-        else if (this.#result === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
-        else resolve(this.#result as R);
+        else if (this[WAKE] === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
+        else resolve(this[WAKE] as R);
       };
-      if (this.#outcome !== OUTCOME_PENDING) {
+      if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
         settle();
         return;
       }
@@ -644,8 +716,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   override toString(): string {
     const state =
-      this.#outcome !== OUTCOME_PENDING
-        ? this.#outcome === OUTCOME_ERROR
+      (this.#status & OUTCOME) !== OUTCOME_PENDING
+        ? (this.#status & OUTCOME) === OUTCOME_ERROR
           ? 'failed'
           : 'done'
         : ['new', 'ready', getCurrentGreenlet() === this ? 'running' : 'suspended', 'parked', 'done'][this[SCHED]];

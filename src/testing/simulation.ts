@@ -33,12 +33,12 @@ import { getCurrentGreenlet, getMainGreenlet } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { LoopExit } from '../hub/errors.js';
 import {
-  DEADLINE,
   HOST_WAIT,
   NEW,
   PARKED,
   SCHED,
   WAIT,
+  deadlineOf,
   getHub,
   interrupt,
   type Hub,
@@ -247,7 +247,7 @@ export class Simulation implements HubControl {
   describe(task: Schedulable): string {
     const state = task[SCHED];
     if (state !== PARKED) return `${this.nameOf(task)} is ${state === NEW ? 'not started' : 'ready to run'}`;
-    const deadline = task[DEADLINE];
+    const deadline = deadlineOf(task);
     const until = deadline !== null && deadline.pending ? ` (until ${formatMs(deadline.deadline)})` : '';
     const stack = this.sites.get(task)?.stack;
     const site = stack === undefined ? undefined : describeSite(stack);

@@ -102,6 +102,27 @@ describe('starting', () => {
     b.kill();
   });
 
+  it('keeps its name from its function once it has ended, and a name given before or after', async () => {
+    function* fetchPage() {
+      return 1;
+    }
+    const plain = spawn(fetchPage);
+    const named = spawn(fetchPage);
+    named.name = 'given';
+    const later = new Task(fetchPage).startLater(1);
+    later.name = 'given later';
+    await run(function* () {
+      yield* plain.join();
+      yield* named.join();
+      yield* later.join();
+    });
+    expect(plain.name).toBe(`fetchPage-${plain.id}`);
+    expect(named.name).toBe('given');
+    expect(later.name).toBe('given later');
+    later.name = 'renamed after its end';
+    expect(later.name).toBe('renamed after its end');
+  });
+
   it('is the current greenlet inside its own function', async () => {
     const task: Task = spawn(function* () {
       return getcurrent() === task;
@@ -497,6 +518,26 @@ describe('links (gevent: TestLink, TestUnlink, TestReturn_link, TestRaise_link)'
       yield* sleep(0);
     });
     expect(fired).toEqual([]);
+  });
+
+  it('unlink() of its only link leaves none, and a join then waits alone', async () => {
+    const fired: string[] = [];
+    const callback = () => {
+      fired.push('fired');
+    };
+    const task = spawn(function* () {
+      yield* sleep(0);
+      return 'done';
+    });
+    task.rawlink(callback);
+    task.unlink(callback);
+    expect(task.hasLinks()).toBe(false);
+    const value = await run(function* () {
+      return yield* task.get();
+    });
+    expect(value).toBe('done');
+    expect(fired).toEqual([]);
+    expect(task.hasLinks()).toBe(false);
   });
 
   it('a link callback may block: it runs in a task of its own', async () => {
