@@ -745,6 +745,11 @@ export class ChannelIterator<T> implements Parking, ReceiverWaiter<T> {
     return lazy(ITER_NEXT, this as ChannelIterator<unknown>, timeout, undefined);
   }
 
+  /** @internal How users write {@link ChannelIterator.next} on this iterator, for messages. */
+  get nextName(): string {
+    return 'channel iterator next()';
+  }
+
   /** @internal Performs {@link ChannelIterator.next}. */
   performNext(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('channel iterator next()');
@@ -853,4 +858,5 @@ class ChannelAsyncIterator<T> implements AsyncIterableIterator<T> {
 const ITER_NEXT = blockingOperation<ChannelIterator<unknown>, number | undefined, undefined, boolean>(
   'channel iterator next()',
   (it, timeout) => it.performNext(timeout),
+  (it) => it.nextName,
 );

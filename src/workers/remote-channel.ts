@@ -1286,11 +1286,15 @@ class ReceiverIterator<T> extends ChannelIterator<T> {
     super(receiver);
   }
 
+  override get nextName(): string {
+    return 'remoteReceiver iterator next()';
+  }
+
   /** @internal Performs `next()`. */
   override performNext(timeout: number | undefined): Performed<boolean> {
     const rx = this.receiver;
     if (rx.length !== 0) return super.performNext(undefined);
-    currentTask('remote channel iterator next()');
+    currentTask('remoteReceiver iterator next()');
     rx.throwIfFailed();
     if (rx.closed) return super.performNext(undefined);
     return this.#wait(timeout) as Performed<boolean>;

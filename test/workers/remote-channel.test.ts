@@ -728,7 +728,7 @@ describe('an operation made without yield*', () => {
     });
     expectMissingYield(result.errors[0], 'remoteReceiver.recvOk()');
     expectMissingYield(result.errors[1], 'remoteReceiver.forEach()');
-    expectMissingYield(result.errors[2], 'channel iterator next()');
+    expectMissingYield(result.errors[2], 'remoteReceiver iterator next()');
     expect(result.buffered).toBe(1);
     expect(result.seen).toEqual([7]);
   });
