@@ -7,7 +7,7 @@
 export { Greenlet, getcurrent } from './greenlet.js';
 export type { GreenletBody, RunFunction, Switched, ErrorClass } from './greenlet.js';
 export { GreenletExit, GreenletError, MissingYieldError, isGreenletExit } from './errors.js';
-export { Operation, lazy } from './operation.js';
+export { Operation, lazy, recordOperationSites } from './operation.js';
 export type { Outside } from './operation.js';
 export { call } from './call.js';
 export type { Callable, CallResult } from './call.js';

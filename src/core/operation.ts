@@ -100,8 +100,15 @@ export class Operation<Self, A = undefined, B = undefined, R = unknown> implemen
    * Called by the `yield*` that consumes the operation (see {@link lazy}): empty the slot
    * and perform. Lives here, not in the switcher, so that a park made by a perform has
    * no switcher frame above the greenlet's own frames (the debug layer's wait sites stop
-   * at the switcher). Each kind of operation is its own object, so a `yield*` site sees
-   * one object, and V8 can inline this method and the perform behind it.
+   * at the switcher).
+   *
+   * Every kind shares this method, so its call of `this.perform` sees every kind's
+   * perform, and V8 makes it a generic call with nothing inlined behind it (measured with
+   * callgrind: about 50 instructions per operation, 6 % of a channel round trip). A kind
+   * on a hot path of the library overrides this method with a copy that calls its
+   * perform method directly (channel.send(), queue.get(), ...): the same five steps, on
+   * the switcher's slot (`SWITCHER` of core/switcher.ts). Calling a shared helper for
+   * the steps gave most of the gain back.
    */
   [Symbol.iterator](): Iterator<SwitchSignal, R, unknown> {
     // Throws only in functions of their own, so that V8 inlines this method (see Port's).
@@ -130,9 +137,16 @@ export class Operation<Self, A = undefined, B = undefined, R = unknown> implemen
 
 Object.defineProperty(Operation.prototype, LAZY_OP, { value: true });
 
-function opReused(): never {
+/**
+ * @internal Raises the error of an operation consumed twice, or by another greenlet: for
+ * the `[Symbol.iterator]` of a hot kind (see {@link Operation}'s), which calls it as
+ * `return operationReused()` so that it stays small enough to inline.
+ */
+export function operationReused(): never {
   throw performedTwice('an operation');
 }
+
+const opReused = operationReused;
 
 function refuseOutside(name: string): (self: unknown, a: unknown, b: unknown, where: Outside) => never {
   return (_self, _a, _b, where) => {
@@ -167,9 +181,55 @@ export function lazy<Self, A, B, R>(op: Operation<Self, A, B, R>, self: Self, a:
     S.opSelf = self;
     S.opA = a;
     S.opB = b;
+    if (S.opSites) recordSite(op, self);
     return op;
   }
   return lazySlow(op, self, a, b);
+}
+
+/** While {@link recordOperationSites} is on: where the pending operation was made. Apart, so that `lazy` stays small. */
+function recordSite<Self>(op: Operation<Self, never, never, unknown>, self: Self): void {
+  S.opSite = new OperationSite(op.describe(self));
+}
+
+/**
+ * Where an operation was made, recorded while {@link recordOperationSites} is on: the
+ * `cause` of the {@link MissingYieldError} that reports the operation, with the stack of
+ * the call that made it.
+ */
+class OperationSite extends Error {
+  static {
+    this.prototype.name = 'OperationSite';
+  }
+  constructor(name: string) {
+    super(`${name} was made here`);
+  }
+}
+
+/**
+ * Record where each operation is made, so that a {@link MissingYieldError} can show the
+ * line of the slip itself: its `cause` is an error whose stack is that of the call that
+ * made the operation (as Python's tracemalloc gives the line of a coroutine that was
+ * never awaited). Without it, the error's stack shows where the slip was found: the next
+ * operation or switch of the same greenlet, or (for a slip at the end of a task) the
+ * switcher. It captures a stack at every operation: turn it on while hunting a slip, or
+ * in tests, not in production.
+ *
+ * ```ts
+ * recordOperationSites();
+ * // ... MissingYieldError: queue.get() was never performed: ... (its cause holds the line that made it)
+ * //     [cause]: OperationSite: queue.get() was made here
+ * //         at consumer (app.ts:12:7)
+ * ```
+ *
+ * @param on - `false` turns recording off again.
+ * @returns whether recording was on before.
+ */
+export function recordOperationSites(on = true): boolean {
+  const was = S.opSites;
+  S.opSites = on;
+  if (!on) S.opSite = null;
+  return was;
 }
 
 /** {@link lazy} when the slot is taken or nothing can perform: apart, so that `lazy` stays small. */

@@ -160,6 +160,10 @@ export class SwitcherState {
   opSelf: unknown = undefined;
   opA: unknown = undefined;
   opB: unknown = undefined;
+  /** Whether {@link lazy} records where each operation was made (recordOperationSites). */
+  opSites = false;
+  /** Where the pending operation was made, when opSites is on. */
+  opSite: Error | null = null;
   /**
    * The greenlet whose death made the latest delivery to its parent. The hub reads it
    * to learn which of its tasks ended without wrapping every task in a frame of its own.
@@ -412,11 +416,28 @@ function isLazy(x: unknown): x is Iterable<unknown> {
 /** The operation a greenlet made and did not perform, as an error; empties the slot. */
 export function forgottenOperation(): MissingYieldError {
   const name = (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf);
+  const site = takeSite();
   clearRequest();
   return new MissingYieldError(
     `${name} was never performed: write \`yield* ${name}\` where you make it. ` +
-      'An operation does nothing until `yield*` runs it; one made without `yield*` is dropped unperformed',
+      'An operation does nothing until `yield*` runs it; one made without `yield*` is dropped unperformed' +
+      siteHint(site),
+    site === null ? undefined : { cause: site },
   );
+}
+
+/** Where the pending operation was made (recordOperationSites), taken from the slot. */
+function takeSite(): Error | null {
+  const site = S.opSite;
+  S.opSite = null;
+  return site;
+}
+
+/** The end of a MissingYieldError's message: where to look for the line that made it. */
+function siteHint(site: Error | null): string {
+  return site === null
+    ? ' (call recordOperationSites() before it happens to have the line that made it in the error\'s cause)'
+    : ' (its cause holds the line that made it)';
 }
 
 export function performedTwice(what: string): GreenletError {
@@ -709,10 +730,12 @@ function bareYield(g: Greenlet, value: unknown): GreenletError {
       S.reqState === OP_PENDING
         ? (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf)
         : describeRequest(S.reqKind, S.reqTarget);
+    const site = S.reqState === OP_PENDING ? takeSite() : null;
     clearRequest();
     return new MissingYieldError(
       `${describe(g)} yielded ${what} with a bare \`yield\`, which does not perform it: write \`yield*\` in its place. ` +
         'Inside a greenlet every operation and every switch is performed by `yield*`',
+      site === null ? undefined : { cause: site },
     );
   }
   if (isThenable(value)) {
@@ -755,10 +778,13 @@ function isThenable(v: unknown): boolean {
 function danglingRequest(dead: Greenlet): GreenletError {
   if (S.reqState === OP_PENDING) {
     const name = (S.op as Operation<unknown, unknown, unknown, unknown>).describe(S.opSelf);
+    const site = takeSite();
     clearRequest();
     return new MissingYieldError(
       `${describe(dead)} finished with ${name} made and never performed: write \`yield* ${name}\` where you ` +
-        'make it. An operation does nothing until `yield*` runs it',
+        'make it. An operation does nothing until `yield*` runs it' +
+        siteHint(site),
+      site === null ? undefined : { cause: site },
     );
   }
   const forgotten = S.reqTarget;

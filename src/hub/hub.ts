@@ -929,13 +929,17 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
 /**
  * A kind of operation that blocks the task performing it: made where no task can perform
  * it (the main greenlet, a callback), it raises a {@link BlockingError} naming it.
+ *
+ * @param kind - a subclass of {@link Operation} with its own `[Symbol.iterator]`, for an
+ *   operation on a hot path (see the `[Symbol.iterator]` of {@link Operation}).
  */
 export function blockingOperation<Self, A, B, R>(
   name: string,
   perform: (self: Self, a: A, b: B) => Iterator<SwitchSignal, R, unknown>,
   label: ((self: Self) => string) | null = null,
+  kind: OperationKind<Self, A, B, R> = Operation,
 ): Operation<Self, A, B, R> {
-  return new Operation(
+  return new kind(
     name,
     perform,
     (self, _a, _b, where) => {
@@ -944,6 +948,14 @@ export function blockingOperation<Self, A, B, R>(
     label,
   );
 }
+
+/** A subclass of {@link Operation}, for {@link blockingOperation}. */
+export type OperationKind<Self, A, B, R> = new (
+  name: string,
+  perform: (self: Self, a: A, b: B) => Iterator<SwitchSignal, R, unknown>,
+  outside: (self: Self, a: A, b: B, where: Outside) => SwitchOp<R>,
+  label: ((self: Self) => string) | null,
+) => Operation<Self, A, B, R>;
 
 /** The error for `operation` made where nothing can block: main, a callback, or a greenlet that is not a task. */
 export function blockingError(operation: string, where: Outside | Greenlet): BlockingError {

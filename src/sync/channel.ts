@@ -45,8 +45,8 @@
  *
  * @module
  */
-import { lazy } from '../core/operation.js';
-import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
+import { Operation, lazy, operationReused } from '../core/operation.js';
+import { REQ_IDLE, REQ_OP_PENDING, SWITCHER, immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { HOST_WAIT, blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
@@ -681,15 +681,59 @@ export class Channel<T> implements AsyncIterable<T>, RecvSelectable<T>, SendSele
 
 }
 
-const SEND = blockingOperation<Channel<unknown>, unknown, number | undefined, void>('channel.send()', (ch, value, timeout) =>
-  ch.performSend(value, timeout),
+// send, recv and recvOk are the hot path of every channel: each calls its perform from an
+// iterator of its own, a copy of Operation's (see there why).
+const S = SWITCHER;
+const IDLE = REQ_IDLE;
+const OP_PENDING = REQ_OP_PENDING;
+const SEND = blockingOperation<Channel<unknown>, unknown, number | undefined, void>(
+  'channel.send()',
+  (ch, value, timeout) => ch.performSend(value, timeout),
+  null,
+  class extends Operation<Channel<unknown>, unknown, number | undefined, void> {
+    override [Symbol.iterator](): Performed<void> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const ch = S.opSelf as Channel<unknown>;
+      const value = S.opA;
+      const timeout = S.opB as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = S.opB = undefined;
+      return ch.performSend(value, timeout);
+    }
+  },
 );
-const RECV = blockingOperation<Channel<unknown>, number | undefined, undefined, unknown>('channel.recv()', (ch, timeout) =>
-  ch.performRecv(timeout),
+const RECV = blockingOperation<Channel<unknown>, number | undefined, undefined, unknown>(
+  'channel.recv()',
+  (ch, timeout) => ch.performRecv(timeout),
+  null,
+  class extends Operation<Channel<unknown>, number | undefined, undefined, unknown> {
+    override [Symbol.iterator](): Performed<unknown> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const ch = S.opSelf as Channel<unknown>;
+      const timeout = S.opA as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = undefined;
+      return ch.performRecv(timeout);
+    }
+  },
 );
 const RECV_OK = blockingOperation<Channel<unknown>, number | undefined, undefined, RecvResult<unknown>>(
   'channel.recvOk()',
   (ch, timeout) => ch.performRecvOk(timeout),
+  null,
+  class extends Operation<Channel<unknown>, number | undefined, undefined, RecvResult<unknown>> {
+    override [Symbol.iterator](): Performed<RecvResult<unknown>> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const ch = S.opSelf as Channel<unknown>;
+      const timeout = S.opA as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = undefined;
+      return ch.performRecvOk(timeout);
+    }
+  },
 );
 const FOR_EACH = blockingOperation<Channel<unknown>, (value: unknown) => unknown, undefined, void>(
   'channel.forEach()',

@@ -57,8 +57,8 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
-import { lazy } from '../core/operation.js';
-import { immediate, isGenerator, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
+import { Operation, lazy, operationReused } from '../core/operation.js';
+import { REQ_IDLE, REQ_OP_PENDING, SWITCHER, immediate, isGenerator, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import {
   SCHED,
   WAIT,
@@ -1099,11 +1099,43 @@ class QueueAsyncIterator<T> implements AsyncIterator<T, undefined> {
   }
 }
 
-const PUT_OP = blockingOperation<SimpleQueue<unknown>, unknown, number | undefined, void>('queue.put()', (q, item, timeout) =>
-  q.performPut(item, timeout),
+// put and get are the hot path of every queue: each calls its perform from an iterator of
+// its own, a copy of Operation's (see there why).
+const S = SWITCHER;
+const IDLE = REQ_IDLE;
+const OP_PENDING = REQ_OP_PENDING;
+const PUT_OP = blockingOperation<SimpleQueue<unknown>, unknown, number | undefined, void>(
+  'queue.put()',
+  (q, item, timeout) => q.performPut(item, timeout),
+  null,
+  class extends Operation<SimpleQueue<unknown>, unknown, number | undefined, void> {
+    override [Symbol.iterator](): Performed<void> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const q = S.opSelf as SimpleQueue<unknown>;
+      const item = S.opA;
+      const timeout = S.opB as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = S.opB = undefined;
+      return q.performPut(item, timeout);
+    }
+  },
 );
-const GET_OP = blockingOperation<SimpleQueue<unknown>, number | undefined, undefined, unknown>('queue.get()', (q, timeout) =>
-  q.performGet(timeout),
+const GET_OP = blockingOperation<SimpleQueue<unknown>, number | undefined, undefined, unknown>(
+  'queue.get()',
+  (q, timeout) => q.performGet(timeout),
+  null,
+  class extends Operation<SimpleQueue<unknown>, number | undefined, undefined, unknown> {
+    override [Symbol.iterator](): Performed<unknown> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const q = S.opSelf as SimpleQueue<unknown>;
+      const timeout = S.opA as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = undefined;
+      return q.performGet(timeout);
+    }
+  },
 );
 const PEEK_OP = blockingOperation<SimpleQueue<unknown>, number | undefined, undefined, unknown>('queue.peek()', (q, timeout) =>
   q.performPeek(timeout),

@@ -3,9 +3,10 @@
  * name in the task that made the slip, and never harms another task. Each misuse runs
  * beside a bystander task that must still finish.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BlockingError,
+  Channel,
   Event,
   Greenlet,
   GreenletError,
@@ -13,6 +14,7 @@ import {
   MissingYieldError,
   Queue,
   getHub,
+  recordOperationSites,
   run,
   settrace,
   sleep,
@@ -190,6 +192,133 @@ describe('an operation made without yield* has no effect', () => {
     expect((error as Error).message).toMatch(/consumed by `yield\*` twice/);
     expect(q.qsize()).toBe(1);
   });
+
+  it('without recordOperationSites(), the message says how to have the line that made the operation', async () => {
+    const error = await run(function* () {
+      const slip = spawn(function* () {
+        new Queue<number>().get();
+        yield* sleep(0);
+      });
+      return yield* failureOf(slip);
+    });
+    expect((error as Error).message).toMatch(
+      / \(call recordOperationSites\(\) before it happens to have the line that made it in the error's cause\)$/,
+    );
+    expect((error as Error).cause).toBeUndefined();
+  });
+
+  describe('recordOperationSites()', () => {
+    /** "file:line" of the caller's call of here(). */
+    function here(): string {
+      const frame = (new Error().stack ?? '').split('\n')[2] ?? '';
+      const m = /([^/\\( ]+:\d+):\d+\)?$/.exec(frame);
+      if (m === null) throw new Error(`no file:line in ${frame}`);
+      return m[1]!;
+    }
+    let was = false;
+    beforeEach(() => {
+      was = recordOperationSites();
+    });
+    afterEach(() => {
+      recordOperationSites(was);
+    });
+
+    it('the cause of the error found at the next operation holds the line of the slip, not that of the next operation', async () => {
+      const q = new Queue<number>(undefined, [1]);
+      const lines = { slip: '', next: '' };
+      const error = await run(function* () {
+        const slip = spawn(function* () {
+          // prettier-ignore
+          lines.slip = here(); q.get();
+          // prettier-ignore
+          lines.next = here(); yield* sleep(0);
+        });
+        return yield* failureOf(slip);
+      });
+      expect(error).toBeInstanceOf(MissingYieldError);
+      expect((error as Error).message).toMatch(/^queue\.get\(\) was never performed: .* \(its cause holds the line that made it\)$/);
+      const cause = (error as Error).cause as Error;
+      expect(cause.name).toBe('OperationSite');
+      expect(cause.message).toBe('queue.get() was made here');
+      expect(cause.stack).toContain(lines.slip);
+      expect(cause.stack).not.toContain(lines.next);
+      expect((error as Error).stack).toContain(lines.next);
+      expect(q.qsize()).toBe(1);
+    });
+
+    it('a slip that ends its task: the cause holds its line', async () => {
+      let slipLine = '';
+      const error = await run(function* () {
+        const ev = new Event();
+        const slip = spawn(function* () {
+          // prettier-ignore
+          slipLine = here(); ev.wait();
+        });
+        return yield* failureOf(slip);
+      });
+      expect(error).toBeInstanceOf(MissingYieldError);
+      expect((error as Error).message).toMatch(/finished with event\.wait\(\) made and never performed: .* \(its cause holds the line that made it\)$/);
+      expect(((error as Error).cause as Error).stack).toContain(slipLine);
+      expect((error as Error).stack).not.toContain(slipLine);
+    });
+
+    it('turned off, it records nothing more', async () => {
+      recordOperationSites(false);
+      const error = await run(function* () {
+        const slip = spawn(function* () {
+          new Queue<number>().get();
+          yield* sleep(0);
+        });
+        return yield* failureOf(slip);
+      });
+      expect((error as Error).cause).toBeUndefined();
+    });
+  });
+
+  // queue.put()/get() and channel.send()/recv()/recvOk() are consumed by iterators of
+  // their own (a copy of Operation's, for speed): the same protocol, kind by kind.
+  // [name, make it, queue size and channel length after it was performed once]
+  const hotKinds: [string, (q: Queue<number>, ch: Channel<number>) => unknown, [number, number]][] = [
+    ['queue.put()', (q) => q.put(9), [3, 1]],
+    ['queue.get()', (q) => q.get(), [1, 1]],
+    ['channel.send()', (_q, ch) => ch.send(9), [2, 2]],
+    ['channel.recv()', (_q, ch) => ch.recv(), [2, 0]],
+    ['channel.recvOk()', (_q, ch) => ch.recvOk(), [2, 0]],
+  ];
+  for (const [name, make, after] of hotKinds) {
+    it(`${name}: made and dropped is named at the next operation; performed twice is refused; nothing moves either time`, async () => {
+      const q = new Queue<number>(undefined, [1, 2]);
+      const ch = new Channel<number>(2);
+      ch.trySend(1);
+      const [slip, twice] = await run(function* () {
+        let slip: unknown = null;
+        try {
+          make(q, ch);
+          yield* sleep(0);
+        } catch (e) {
+          slip = e;
+        }
+        const op = make(q, ch) as Iterable<unknown>;
+        yield* op as Generator<never, unknown>;
+        try {
+          yield* op as Generator<never, unknown>;
+        } catch (e) {
+          return [slip, e];
+        }
+        return [slip, null];
+      });
+      expect(slip).toBeInstanceOf(MissingYieldError);
+      expect((slip as Error).message).toBe(
+        `${name} was never performed: write \`yield* ${name}\` where you make it. ` +
+          'An operation does nothing until `yield*` runs it; one made without `yield*` is dropped unperformed ' +
+          "(call recordOperationSites() before it happens to have the line that made it in the error's cause)",
+      );
+      expect(twice).toBeInstanceOf(GreenletError);
+      expect((twice as Error).message).toMatch(/consumed by `yield\*` twice/);
+      // Performed once only: the queue held 2 items, the channel 1 value.
+      expect([q.qsize(), ch.length]).toEqual(after);
+    });
+  }
 
   it('a bare yield of an operation is named and performs nothing', async () => {
     const q = new Queue<number>(undefined, [1]);
