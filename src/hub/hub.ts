@@ -429,9 +429,17 @@ const scheduleMacrotask: (fn: () => void) => void =
             channel.port2.postMessage(null);
           };
         })()
-      : (fn) => {
-          setTimeout(fn, 0);
-        };
+      : (() => {
+          // Each timer runs the oldest function waiting, not its own, so that these run in
+          // the order they were scheduled even where timers of equal delay may not fire in
+          // the order they were set (HTML orders them; a bare engine's shell promises nothing).
+          const queue: (() => void)[] = [];
+          const runOldest = (): void => (queue.shift() as () => void)();
+          return (fn: () => void) => {
+            queue.push(fn);
+            setTimeout(runOldest, 0);
+          };
+        })();
 
 /**
  * The hub of this thread: created when the module loads; {@link getHub} returns it.
