@@ -1,15 +1,17 @@
 /**
- * The task-lifecycle workloads of docs/benchmarks.md's callgrind counts, one per process:
+ * The workloads of docs/benchmarks.md's callgrind counts (the task lifecycle, and the hot
+ * operations of "Build against build"), one per process:
  *
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
  *     node --single-threaded bench/lifecycle-instructions.mjs DIST WORKLOAD N
  *
  * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, sleep0, kill,
- * killall, N the number of tasks. Instructions per task are the slope between two N
- * ("Collected" of each run): (count(N2) - count(N1)) / (N2 - N1).
+ * killall (N tasks), channel, queue (N ping-pong round trips), getready (N gets of a ready
+ * item). Instructions per task or round trip are the slope between two N ("Collected" of
+ * each run): (count(N2) - count(N1)) / (N2 - N1).
  */
 const [, , dist, workload, count] = process.argv;
-const { run, spawn, sleep, killall } = await import(`${dist}/index.js`);
+const { run, spawn, sleep, killall, Queue, Channel } = await import(`${dist}/index.js`);
 const N = Number(count);
 let cleanups = 0;
 function* returnAtOnce() {
@@ -51,6 +53,41 @@ const workloads = {
       for (let i = 0; i < N; i++) tasks.push(spawn(sleepAnHour));
       yield* sleep(0);
       yield* killall(tasks);
+    }),
+  // two channels, two tasks: send, receive the answer
+  channel: () =>
+    run(function* () {
+      const ping = new Channel();
+      const pong = new Channel();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < N; i++) yield* pong.send((yield* ping.recv()) + 1);
+      });
+      for (let i = 0; i < N; i++) {
+        yield* ping.send(i);
+        yield* pong.recv();
+      }
+      yield* ponger.join();
+    }),
+  // two queues, two tasks: putNowait, get the answer
+  queue: () =>
+    run(function* () {
+      const ping = new Queue();
+      const pong = new Queue();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < N; i++) pong.putNowait((yield* ping.get()) + 1);
+      });
+      for (let i = 0; i < N; i++) {
+        ping.putNowait(i);
+        yield* pong.get();
+      }
+      yield* ponger.join();
+    }),
+  // get() that finds its item, in one task
+  getready: () =>
+    run(function* () {
+      const q = new Queue();
+      q.putNowait(0);
+      for (let i = 0; i < N; i++) q.putNowait((yield* q.get()) + 1);
     }),
 };
 await workloads[workload]();

@@ -209,8 +209,7 @@ class OperationSite extends Error {
 /**
  * Record where each operation is made, so that a {@link MissingYieldError} can show the
  * line of the slip itself: its `cause` is an error whose stack is that of the call that
- * made the operation (as Python's tracemalloc gives the line of a coroutine that was
- * never awaited). Without it, the error's stack shows where the slip was found: the next
+ * made the operation. Without it, the error's stack shows where the slip was found: the next
  * operation or switch of the same greenlet, or (for a slip at the end of a task) the
  * switcher. It captures a stack at every operation: turn it on while hunting a slip, or
  * in tests, not in production.

@@ -28,22 +28,13 @@ import {
   connect,
   type NatsConnection,
 } from 'greenlet-ts/nats';
-import { expectCleanHub, useNatsServer } from './nats-test-server.js';
+import { expectCleanHub, useNatsServer, withConnectionTo } from './nats-test-server.js';
 
 const server = useNatsServer({ jetstream: false });
 const reports = expectCleanHub();
 
 /** Run `body` in a task with a fresh connection, closed at the end. */
-function withConnection<T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> {
-  return run(function* () {
-    const nc = yield* connect({ servers: server().url });
-    try {
-      return yield* body(nc);
-    } finally {
-      yield* nc.close();
-    }
-  });
-}
+const withConnection = <T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> => withConnectionTo(server, body);
 
 describe('request/reply', () => {
   it('answers a request with what the service handler returns', async () => {

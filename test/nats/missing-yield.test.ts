@@ -11,7 +11,7 @@ import { run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import { NoResponders, connect, workQueue, type Job, type NatsConnection } from 'greenlet-ts/nats';
 import { raisedBy } from '../raised.js';
 import { expectMissingYield, slipBeside } from '../slip.js';
-import { expectCleanHub, useNatsServer } from './nats-test-server.js';
+import { expectCleanHub, useNatsServer, withConnectionTo } from './nats-test-server.js';
 
 const server = useNatsServer({ jetstream: true });
 expectCleanHub();
@@ -20,16 +20,7 @@ let subjects = 0;
 const fresh = (prefix: string): string => `${prefix}${++subjects}`;
 
 /** Run `body` in a task with a fresh connection, closed at the end. */
-function withConnection<T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> {
-  return run(function* () {
-    const nc = yield* connect({ servers: server().url });
-    try {
-      return yield* body(nc);
-    } finally {
-      yield* nc.close();
-    }
-  });
-}
+const withConnection = <T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> => withConnectionTo(server, body);
 
 /** Node's TCP handles and connect requests: what a connection would have opened. */
 const tcpResources = (): number =>

@@ -4,7 +4,8 @@
  * it in .ci/run): the tests are never skipped silently.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
-import { getHub, printReport, type HubReport } from 'greenlet-ts';
+import { getHub, printReport, run, type GreenletBody, type HubReport } from 'greenlet-ts';
+import { connect, type NatsConnection } from 'greenlet-ts/nats';
 import { startNatsServer, type NatsServer, type NatsServerOptions } from '../../demo/nats-server.js';
 
 /** Start a server before the file's tests, stop it after; `server()` is the running one. */
@@ -40,4 +41,16 @@ export function expectCleanHub(): HubReport[] {
     expect(reports).toEqual([]);
   });
   return reports;
+}
+
+/** Run `body` in a task with a fresh connection to `server()`, closed at the end. */
+export function withConnectionTo<T>(server: () => NatsServer, body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> {
+  return run(function* () {
+    const nc = yield* connect({ servers: server().url });
+    try {
+      return yield* body(nc);
+    } finally {
+      yield* nc.close();
+    }
+  });
 }

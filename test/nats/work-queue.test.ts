@@ -8,7 +8,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { Channel, Event, recvCase, run, select, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import { MalformedPayload, NatsTimeout, connect, workQueue, type Job, type NatsConnection } from 'greenlet-ts/nats';
-import { expectCleanHub, useNatsServer } from './nats-test-server.js';
+import { expectCleanHub, useNatsServer, withConnectionTo } from './nats-test-server.js';
 
 const server = useNatsServer({ jetstream: true });
 const reports = expectCleanHub();
@@ -17,16 +17,8 @@ let streams = 0;
 /** A fresh stream name per test, so that tests never see each other's jobs. */
 const freshStream = (): string => `JOBS${++streams}`;
 
-function withConnection<T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> {
-  return run(function* () {
-    const nc = yield* connect({ servers: server().url });
-    try {
-      return yield* body(nc);
-    } finally {
-      yield* nc.close();
-    }
-  });
-}
+/** Run `body` in a task with a fresh connection, closed at the end. */
+const withConnection = <T>(body: (nc: NatsConnection) => GreenletBody<T>): Promise<T> => withConnectionTo(server, body);
 
 /** Jobs left in the stream, and the consumer's jobs pending and delivered-but-unacked. */
 function* queueState(nc: NatsConnection, stream: string): GreenletBody<{ messages: number; pending: number; unacked: number }> {
