@@ -25,11 +25,18 @@ describe('the demo service', () => {
       try {
         const order: string[] = [];
         const slow = spawn(function* () {
-          const [status] = yield* get(`${server.url}/slow?ms=300`);
+          const [status] = yield* get(`${server.url}/slow?ms=1500`);
           order.push(`slow ${status}`);
         });
-        yield* sleep(50); // the slow request is in flight
-        const [statsStatus, statsBody] = yield* get(`${server.url}/stats`);
+        // Until /stats shows the slow request parked (at most ~100 looks): a fixed sleep
+        // could end before the request reached the server on a loaded machine.
+        let statsStatus = 0;
+        let statsBody = '';
+        for (let look = 0; look < 100; look++) {
+          [statsStatus, statsBody] = yield* get(`${server.url}/stats`);
+          if ((JSON.parse(statsBody) as DemoStats).parked.some((p) => p.name.startsWith('GET /slow'))) break;
+          yield* sleep(20);
+        }
         const [fastStatus, fastBody] = yield* get(`${server.url}/fast`);
         order.push(`fast ${fastStatus}`);
         yield* slow.join();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getHub, printReport, sleep, spawn, type GreenletBody, type HubReport } from 'greenlet-ts';
 import { StreamServer, type StreamServerOptions } from '../../src/io/server.js';
-import { connect, type ConnectOptions, type Socket } from '../../src/io/socket.js';
+import { ConnectionReset, connect, type ConnectOptions, type Socket } from '../../src/io/socket.js';
 import { settledHandles, tcpHandles } from './handles.js';
 import { runBounded, until } from './bounded.js';
 
@@ -173,11 +173,19 @@ describe('TLS', () => {
     const server = await tlsServer(echo, { idleTimeout: 30 });
     const got = await runBounded(function* () {
       using socket = yield* connect(server.address.port); // no TLS
-      const answer = yield* socket.read();
+      let answer: unknown;
+      try {
+        answer = yield* socket.read();
+      } catch (error) {
+        answer = error;
+      }
       return { answer, after: yield* tlsClient(server.address.port, 'still serving') };
     });
     await server.stopAsync();
-    expect(got).toEqual({ answer: null, after: 'still serving' });
+    // The server's end of the connection goes away: the client reads the end of the stream,
+    // or, as seen on a loaded machine (3 full runs in 5), a reset.
+    if (got.answer !== null) expect(got.answer).toBeInstanceOf(ConnectionReset);
+    expect(got.after).toBe('still serving');
     expect(reports).toEqual([]);
   });
 
