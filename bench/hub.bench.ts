@@ -24,6 +24,76 @@ export async function spawnSleepJoin(lib: Library = greenletTs): Promise<number>
   return (ms * 1e6) / SPAWN_COUNT;
 }
 
+/**
+ * The floor of hub.spawn_sleep0_join, a stripped experiment: the least a design with
+ * deferred-start generator tasks pays for this workload. A spawn is a record (the
+ * function, the body, whether it ended, the result) on a run queue; a pass starts each body, a generator
+ * that suspends in `yield*` of a shared `sleep(0)` iterator (it allocates nothing, as
+ * the hub's does not); the suspended tasks go on the next pass's list; the event loop
+ * gets one turn (`setImmediate`), as `sleep(0)` promises; the next pass resumes each to
+ * its end and stores the result; the "join" reads the results. No hub, no switcher, no
+ * live list, no pass budget, no checks.
+ */
+class FloorSleepTask {
+  body: Iterator<unknown, unknown> | null = null;
+  ended = false;
+  result: unknown = undefined;
+  constructor(readonly fn: () => Iterator<unknown, unknown>) {}
+}
+
+/** Set by the "scheduler" before it resumes a task parked in the floor's sleep(0). */
+let floorResuming = false;
+const FLOOR_SUSPEND: IteratorYieldResult<undefined> = { done: false, value: undefined };
+const FLOOR_RESUMED: IteratorReturnResult<undefined> = { done: true, value: undefined };
+const FLOOR_SLEEP0: IterableIterator<undefined, undefined> = {
+  [Symbol.iterator]() {
+    return this;
+  },
+  next() {
+    if (!floorResuming) return FLOOR_SUSPEND;
+    floorResuming = false;
+    return FLOOR_RESUMED;
+  },
+};
+
+function* floorYieldOnce(): Generator<undefined, void, unknown> {
+  yield* FLOOR_SLEEP0;
+}
+
+async function spawnSleepJoinFloor(): Promise<number> {
+  const ms = await medianMs(async () => {
+    const tasks: FloorSleepTask[] = new Array(SPAWN_COUNT);
+    for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = new FloorSleepTask(floorYieldOnce);
+    const nextPass: FloorSleepTask[] = [];
+    for (let i = 0; i < SPAWN_COUNT; i++) {
+      const task = tasks[i] as FloorSleepTask;
+      const body = task.fn();
+      task.body = body;
+      const r = body.next();
+      if (r.done === true) {
+        task.ended = true;
+        task.result = r.value;
+      } else {
+        nextPass.push(task);
+      }
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (let i = 0; i < nextPass.length; i++) {
+      const task = nextPass[i] as FloorSleepTask;
+      floorResuming = true;
+      const r = (task.body as Iterator<unknown, unknown>).next();
+      if (r.done === true) {
+        task.ended = true;
+        task.result = r.value;
+      }
+    }
+    let ended = 0;
+    for (let i = 0; i < SPAWN_COUNT; i++) if ((tasks[i] as FloorSleepTask).ended) ended++;
+    if (ended !== SPAWN_COUNT) throw new Error(`${ended} of the floor's ${SPAWN_COUNT} tasks ended`);
+  });
+  return (ms * 1e6) / SPAWN_COUNT;
+}
+
 const PINGPONG_ROUNDS = 200_000;
 
 /**
@@ -172,6 +242,15 @@ export const hubBenchmarks: Benchmark[] = [
     measure: () => spawnSleepJoin(),
     baseline: 'core.spawn',
     target: '≤ 400 ns',
+  },
+  {
+    name: 'hub.spawn_sleep0_join.floor',
+    unit: 'ns/op',
+    what: 'stripped experiment: deferred-start tasks (a 4-field record, a generator), sleep(0) as a next-pass list',
+    measure: spawnSleepJoinFloor,
+    baseline: 'hub.spawn_sleep0_join, interleaved',
+    baselineMeasure: () => spawnSleepJoin(),
+    target: 'report',
   },
   {
     name: 'hub.channel.pingpong',

@@ -3,15 +3,21 @@
  * operations of "Build against build"), one per process:
  *
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
- *     node --single-threaded bench/lifecycle-instructions.mjs DIST WORKLOAD N
+ *     node --single-threaded bench/lifecycle-instructions.mjs DIST WORKLOAD N [REPS]
  *
  * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, sleep0, kill,
- * killall (N tasks), channel, queue (N ping-pong round trips), getready (N gets of a ready
- * item). Instructions per task or round trip are the slope between two N ("Collected" of
- * each run): (count(N2) - count(N1)) / (N2 - N1).
+ * killall, waitfor (N tasks), channel, queue (N ping-pong round trips), getready (N gets of
+ * a ready item); or, for the fan-outs of interop.waitfor_fanout and hub.spawn_sleep0_join,
+ * spawnall (spawn N tasks that return at once, then join them all), waitfor.async (that
+ * benchmark's baseline), waitfor.floor and sleep0.floor (the stripped experiments of
+ * bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not use DIST). Instructions per
+ * task or round trip are the slope between two N ("Collected" of each run):
+ * (count(N2) - count(N1)) / (N2 - N1). With REPS (default 1) the workload runs that many
+ * times in the process: with N fixed, (count(R2) - count(R1)) / ((R2 - R1) * N) is the
+ * count once the JIT has compiled the hot code, which a single short run mostly is not.
  */
-const [, , dist, workload, count] = process.argv;
-const { run, spawn, sleep, killall, Queue, Channel } = await import(`${dist}/index.js`);
+const [, , dist, workload, count, reps = '1'] = process.argv;
+const { run, spawn, sleep, killall, waitFor, Queue, Channel } = await import(`${dist}/index.js`);
 const N = Number(count);
 let cleanups = 0;
 function* returnAtOnce() {
@@ -54,6 +60,129 @@ const workloads = {
       yield* sleep(0);
       yield* killall(tasks);
     }),
+  // spawn N tasks that each waitFor() a resolved promise, then join them all (interop.waitfor_fanout)
+  waitfor: () => {
+    const resolved = Promise.resolve(1);
+    const waiter = () => waitFor(resolved);
+    return run(function* () {
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(waiter));
+      for (const t of tasks) yield* t.join();
+    });
+  },
+  // spawn N tasks that return at once, then join them all
+  spawnall: () =>
+    run(function* () {
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(returnAtOnce));
+      for (const t of tasks) yield* t.join();
+    }),
+  // interop.waitfor_fanout's baseline: N async functions awaiting a resolved promise, Promise.all
+  'waitfor.async': async () => {
+    const resolved = Promise.resolve(1);
+    const waiter = async () => await resolved;
+    const calls = [];
+    for (let i = 0; i < N; i++) calls.push(waiter());
+    await Promise.all(calls);
+  },
+  // interop.waitfor_fanout.floor (bench/lifecycle.bench.ts): records, iterator bodies, one reaction each
+  'waitfor.floor': async () => {
+    const resolved = Promise.resolve(1);
+    let ready = [];
+    let values = [];
+    let draining = false;
+    let left = N;
+    let allEnded;
+    const ended = new Promise((resolve) => (allEnded = resolve));
+    let current = null;
+    const step = (task, value) => {
+      const r = task.body.next(value);
+      if (r.done === true) {
+        task.result = r.value;
+        if (--left === 0) allEnded();
+      }
+    };
+    const drain = () => {
+      draining = false;
+      const tasks = ready;
+      const vs = values;
+      ready = [];
+      values = [];
+      for (let i = 0; i < tasks.length; i++) step(tasks[i], vs[i]);
+    };
+    const wake = (task, value) => {
+      ready.push(task);
+      values.push(value);
+      if (!draining) {
+        draining = true;
+        queueMicrotask(drain);
+      }
+    };
+    class FloorWait {
+      constructor(promise) {
+        this.promise = promise;
+        this.started = false;
+      }
+      next(value) {
+        if (this.started) return { done: true, value };
+        this.started = true;
+        const task = current;
+        this.promise.then((v) => wake(task, v), (e) => wake(task, e));
+        return { done: false, value: undefined };
+      }
+    }
+    const waiter = () => new FloorWait(resolved);
+    const tasks = [];
+    for (let i = 0; i < N; i++) tasks.push({ fn: waiter, body: null, result: undefined });
+    for (const task of tasks) {
+      current = task;
+      task.body = task.fn();
+      step(task, undefined);
+    }
+    current = null;
+    await ended;
+  },
+  // hub.spawn_sleep0_join.floor (bench/hub.bench.ts): records, generators, a next-pass list
+  'sleep0.floor': async () => {
+    let resuming = false;
+    const suspend = { done: false, value: undefined };
+    const resumed = { done: true, value: undefined };
+    const sleep0 = {
+      [Symbol.iterator]() {
+        return this;
+      },
+      next() {
+        if (!resuming) return suspend;
+        resuming = false;
+        return resumed;
+      },
+    };
+    function* yieldOnce() {
+      yield* sleep0;
+    }
+    const tasks = [];
+    for (let i = 0; i < N; i++) tasks.push({ fn: yieldOnce, body: null, ended: false, result: undefined });
+    const nextPass = [];
+    for (const task of tasks) {
+      task.body = task.fn();
+      const r = task.body.next();
+      if (r.done === true) {
+        task.ended = true;
+        task.result = r.value;
+      } else {
+        nextPass.push(task);
+      }
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    for (const task of nextPass) {
+      resuming = true;
+      const r = task.body.next();
+      if (r.done === true) {
+        task.ended = true;
+        task.result = r.value;
+      }
+    }
+  },
   // two channels, two tasks: send, receive the answer
   channel: () =>
     run(function* () {
@@ -90,5 +219,7 @@ const workloads = {
       for (let i = 0; i < N; i++) q.putNowait((yield* q.get()) + 1);
     }),
 };
-await workloads[workload]();
-if ((workload === 'kill' || workload === 'killall') && cleanups !== N) throw new Error(`${cleanups} of ${N} finally blocks ran`);
+for (let r = 0; r < Number(reps); r++) await workloads[workload]();
+if ((workload === 'kill' || workload === 'killall') && cleanups !== N * Number(reps)) {
+  throw new Error(`${cleanups} of ${N * Number(reps)} finally blocks ran`);
+}

@@ -236,6 +236,98 @@ async function awaitFanOut(): Promise<number> {
   return (ms * 1e6) / FANOUT_COUNT;
 }
 
+/**
+ * The floor of interop.waitfor_fanout, a stripped experiment: the least a design with
+ * deferred-start generator tasks pays for this workload. A spawn is a record (the
+ * function, the body, the result) on a run queue; a loop starts each body, an iterator
+ * whose first step attaches one reaction (both handlers: a rejection must reach the
+ * task too) and suspends; the reaction puts the task on a ready list, drained from one
+ * microtask per batch, which resumes the body to its end and stores the result; the
+ * "join" reads the results once the last task has ended. No hub, no switcher, no live
+ * list, no wait record, no checks.
+ */
+class FloorWaitTask {
+  body: FloorWait | null = null;
+  result: unknown = undefined;
+  constructor(readonly fn: () => FloorWait) {}
+}
+
+/** The ready list of the floor's "scheduler", and what it resumes each task with. */
+let floorReady: FloorWaitTask[] = [];
+let floorValues: unknown[] = [];
+let floorDraining = false;
+let floorLeft = 0;
+let floorAllEnded: () => void = () => {};
+/** The task being started: the wait's first step reads it (a scheduler's "current task"). */
+let floorCurrent: FloorWaitTask | null = null;
+
+function floorWake(task: FloorWaitTask, value: unknown): void {
+  floorReady.push(task);
+  floorValues.push(value);
+  if (!floorDraining) {
+    floorDraining = true;
+    queueMicrotask(floorDrain);
+  }
+}
+
+function floorDrain(): void {
+  floorDraining = false;
+  const ready = floorReady;
+  const values = floorValues;
+  floorReady = [];
+  floorValues = [];
+  for (let i = 0; i < ready.length; i++) floorStep(ready[i] as FloorWaitTask, values[i]);
+}
+
+function floorStep(task: FloorWaitTask, value: unknown): void {
+  const r = (task.body as FloorWait).next(value);
+  if (r.done === true) {
+    task.result = r.value;
+    if (--floorLeft === 0) floorAllEnded();
+  }
+}
+
+/** `waitFor(promise)` at its least: suspend once, resume with the value. */
+class FloorWait implements Iterator<undefined, unknown> {
+  started = false;
+  constructor(readonly promise: Promise<unknown>) {}
+  next(value?: unknown): IteratorResult<undefined, unknown> {
+    if (this.started) return { done: true, value };
+    this.started = true;
+    const task = floorCurrent as FloorWaitTask;
+    this.promise.then(
+      (v) => floorWake(task, v),
+      (e) => floorWake(task, e), // a real design raises it in the task; never taken here
+    );
+    return { done: false, value: undefined };
+  }
+}
+
+async function waitForFanOutFloor(): Promise<number> {
+  const resolved = Promise.resolve(1);
+  const waiter = (): FloorWait => new FloorWait(resolved);
+  const ms = await medianMs(async () => {
+    const allEnded = new Promise<void>((resolve) => {
+      floorAllEnded = resolve;
+    });
+    floorLeft = FANOUT_COUNT;
+    const tasks: FloorWaitTask[] = new Array(FANOUT_COUNT);
+    for (let i = 0; i < FANOUT_COUNT; i++) tasks[i] = new FloorWaitTask(waiter);
+    for (let i = 0; i < FANOUT_COUNT; i++) {
+      const task = tasks[i] as FloorWaitTask;
+      floorCurrent = task;
+      task.body = task.fn();
+      floorStep(task, undefined);
+    }
+    floorCurrent = null;
+    await allEnded;
+    let sum = 0;
+    for (let i = 0; i < FANOUT_COUNT; i++) sum += (tasks[i] as FloorWaitTask).result as number;
+    if (sum !== FANOUT_COUNT) throw new Error(`the floor's tasks returned ${sum}, not ${FANOUT_COUNT}`);
+  }, 9);
+  return (ms * 1e6) / FANOUT_COUNT;
+}
+
 const PARKED_COUNT = 1_000_000;
 
 function* parkOn(event: Event): GreenletBody<void> {
@@ -355,6 +447,15 @@ export const lifecycleBenchmarks: Benchmark[] = [
     baseline: 'as many async functions awaiting it, Promise.all',
     baselineMeasure: awaitFanOut,
     target: '≤ 1.5',
+  },
+  {
+    name: 'interop.waitfor_fanout.floor',
+    unit: 'ns/op',
+    what: 'stripped experiment: deferred-start tasks (a 3-field record, an iterator body), one reaction each, a ready list',
+    measure: waitForFanOutFloor,
+    baseline: 'as many async functions awaiting it, Promise.all',
+    baselineMeasure: awaitFanOut,
+    target: 'report',
   },
   {
     name: 'hub.memory.parked',
