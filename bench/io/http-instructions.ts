@@ -22,6 +22,13 @@
  * JavaScript path of a request (and no keep-alive timer can close a connection under
  * valgrind). `floor` is the plain server with a task per request: the least the HTTP
  * server's design can cost.
+ *
+ * `--semi-space MB` gives V8's young generation a fixed size (`--min-semi-space-size` and
+ * `--max-semi-space-size`). By default V8 grows it as it sees fit, and the cost of the
+ * collections (a few thousand instructions per request, much of it the roots each scavenge
+ * visits) then depends on how far it has grown by the counted requests, which moves a
+ * count by several per cent from one warm-up length to another. With a fixed size, the
+ * collections cost each server in proportion to what it allocates.
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -35,6 +42,7 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '50' },
     requests: { type: 'string', default: '3000,9000' },
     warmup: { type: 'string', default: '5000' },
+    'semi-space': { type: 'string' },
     'in-process': { type: 'boolean', default: false },
     /** Keep callgrind's output, per function, in DIR/SCRIPT.REQUESTS.out (for callgrind_annotate). */
     out: { type: 'string' },
@@ -50,7 +58,8 @@ const scripts = positionals.length > 0 ? positionals : inProcess ? ['plain', 'fl
 async function inProcessInstructions(kind: string, requests: number): Promise<number> {
   const path = fileURLToPath(new URL('http-inprocess.mjs', import.meta.url));
   const file = values.out === undefined ? '/dev/null' : `${values.out}/${kind}.${requests}.out`;
-  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path, kind, String(requests), String(connections)];
+  const semiSpace = values['semi-space'] === undefined ? [] : [`--min-semi-space-size=${values['semi-space']}`, `--max-semi-space-size=${values['semi-space']}`];
+  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', ...semiSpace, path, kind, String(requests), String(connections)];
   const { stderr } = await promisify(execFile)('valgrind', args, { env: { ...process.env, WARMUP: String(warmup) }, maxBuffer: 1 << 24 });
   const match = /Collected : (\d+)/.exec(stderr);
   if (!match) throw new Error(`${kind}: no callgrind total in:\n${stderr}`);

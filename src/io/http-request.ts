@@ -12,8 +12,11 @@
  *   wait's `'readable'`/`'end'`/`'close'` listeners exactly while a task waits, so that,
  *   between reads, Node can still drain an unread body (`resume()` has no effect while a
  *   `'readable'` listener is attached) and keep the connection alive.
- * - A permanent `'error'` listener records the stream's error: a request destroyed
- *   between reads (the client went away) never raises an unhandled `'error'`.
+ * - From the first read on, an `'error'` listener records the stream's error: a request
+ *   destroyed between reads (the client went away) never raises an unhandled `'error'`.
+ *   Before any read there is none (one listener less per request, most never read): Node
+ *   emits `'error'` on a request only if it has a listener, and destroys it quietly
+ *   otherwise; a read then finds it destroyed and raises ClientDisconnected.
  * - `#received` counts every body byte handed out; no read hands out a chunk that takes
  *   it past the read's limit, it raises {@link PayloadTooLarge} instead, and every read
  *   after that raises it again. When `Content-Length` already exceeds the limit, nothing
@@ -96,6 +99,8 @@ export class HttpRequest implements Parking {
   /** The limit that was exceeded, once a read raised PayloadTooLarge. */
   #tooLarge: number | null = null;
   #error: unknown = null;
+  /** Whether the stream has the `'error'` listener (added by the first read). */
+  #errorWatched = false;
   #body: Buffer | null = null;
   readonly #target: RequestTarget;
   #query: URLSearchParams | null = null;
@@ -108,7 +113,6 @@ export class HttpRequest implements Parking {
     this.headers = raw.headers;
     this.#defaultLimit = defaultLimit;
     this.#target = target;
-    raw.on('error', this.#onError);
   }
 
   /**
@@ -185,6 +189,10 @@ export class HttpRequest implements Parking {
     const limit = options?.limit ?? this.#defaultLimit;
     this.#checkDeclaredLength(limit);
     this.#limit = limit;
+    if (!this.#errorWatched) {
+      this.#errorWatched = true;
+      this.raw.on('error', (error: unknown) => this.#onError(error));
+    }
     const item = this.#poll();
     if (item !== PENDING) return immediate(item);
     this.#waiter = task;
@@ -324,10 +332,10 @@ export class HttpRequest implements Parking {
     wake(task, item);
   }
 
-  readonly #onError = (error: unknown): void => {
+  #onError(error: unknown): void {
     if (this.#error === null) this.#error = error;
     this.#deliver();
-  };
+  }
 
   /** Node's errors of a request whose connection went away, as ClientDisconnected. */
   #translate(error: unknown): unknown {

@@ -18,12 +18,16 @@
  * (`close()` goes straight to stopped; a failed start too).
  *
  * Invariants:
- * - `#tasks` (a Group) holds exactly the requests whose task has not ended (`inFlight`):
- *   each request's task is its Exchange; the group forgets it when it ends, whether it
- *   ran, failed or was killed before it started. `stop()` joins and kills the group.
+ * - The list `#first`…`#last` holds exactly the requests whose task has not ended, in
+ *   arrival order, and `#inFlight` counts them: each request's task is its Exchange,
+ *   listed when the request arrives and unlisted (`released`) by its own body as it ends
+ *   (a `finally`), or, for a task killed before it began, by a watcher of its end. (The
+ *   server's own list rather than a `Group`: no `Set` entry and no link per request.)
+ *   `stop()` waits for the list to empty (`#drained`), then kills what is left.
  * - With a pool, at most `pool.capacity` handlers run; the other requests' tasks wait in
  *   `pool.add()` (parked, in arrival order), never in an unbounded side queue.
- * - `#unfinished` counts, per open connection, the responses not yet finished or closed;
+ * - `#connections` holds every open connection with its count of responses not yet
+ *   finished or closed (a `Connection`, which each exchange keeps: one lookup per request);
  *   while stopping, a connection whose count drops to 0 is ended (FIN after its data), so
  *   keep-alive connections do not outlive the stop. Every response sent while stopping
  *   carries `Connection: close`.
@@ -48,9 +52,9 @@ import type { GreenletBody } from '../core/greenlet.js';
 import { lazy } from '../core/operation.js';
 import { isIterator, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import { blockingOperation, getHub } from '../hub/hub.js';
-import { Task, currentTaskOrNull } from '../hub/task.js';
+import { Task, WATCH_END, awaitEnds, currentTaskOrNull } from '../hub/task.js';
+import { now } from '../hub/timers.js';
 import { Event } from '../sync/event.js';
-import { Group } from '../sync/group.js';
 import { Pool } from '../sync/pool.js';
 import { once } from '../interop/events.js';
 import { waitFor } from '../interop/wait.js';
@@ -171,13 +175,27 @@ function onResponseClose(this: ExchangeResponse): void {
   exchange.server.responseDone(exchange);
 }
 
+/** An open connection, with how many of its responses are not finished or closed yet. */
+class Connection {
+  unfinished = 0;
+}
+
 /**
  * A request in flight: its task, with what the task needs. One object per request (the
  * task is the exchange), so that serving a request allocates as little as possible.
  */
 class Exchange extends Task<void, []> {
-  /** Whether the response was counted as unfinished on its connection (see `#unfinished`). */
+  /** Whether the response is still counted as unfinished on its connection. */
   counted = true;
+  /** Whether the task's body has begun: one killed before it begins ends without it. */
+  began = false;
+  /** Whether it is in its server's list of requests in flight. */
+  listed = true;
+  /** Whether `stop()` has killed it (once, as a Group kills a member once). */
+  killedByStop = false;
+  /** Its neighbours in the server's list, in arrival order. */
+  prev: Exchange | null = null;
+  next: Exchange | null = null;
   #label: string | null = null;
   constructor(
     readonly server: HttpServer,
@@ -186,6 +204,7 @@ class Exchange extends Task<void, []> {
     readonly request: HttpRequest,
     readonly response: HttpResponse,
     readonly taskName: ((request: HttpRequest) => string) | null,
+    readonly connection: Connection,
   ) {
     super();
   }
@@ -218,18 +237,23 @@ class Exchange extends Task<void, []> {
    * {@link serveRequest}.
    */
   override run(): GreenletBody<void> | undefined {
-    if (this.pool !== null) return serveRequest(this, PENDING_HANDLER);
+    this.began = true;
+    if (this.pool !== null) return serveRequest(this, PENDING_HANDLER, NO_FAILURE);
     let outcome: unknown;
     try {
       outcome = this.handler(this.request, this.response);
     } catch (error) {
-      return finishRequest(this, error);
+      return serveRequest(this, undefined, error);
     }
     if (isIterator(outcome) || typeof (outcome as { then?: unknown } | null)?.then === 'function' || !this.request.fullyRead) {
-      return serveRequest(this, outcome);
+      return serveRequest(this, outcome, NO_FAILURE);
     }
-    const raw = this.response.raw;
-    if (!raw.writableEnded && !raw.destroyed) raw.end();
+    try {
+      const raw = this.response.raw;
+      if (!raw.writableEnded && !raw.destroyed) raw.end();
+    } finally {
+      this.server.released(this);
+    }
     return undefined;
   }
 }
@@ -277,9 +301,14 @@ export class HttpServer {
   readonly #host: string;
   readonly #port: number;
   #state: State = NEW;
-  readonly #tasks = new Group();
+  /** The requests in flight, oldest first (see the invariants). */
+  #first: Exchange | null = null;
+  #last: Exchange | null = null;
+  #inFlight = 0;
+  /** While stop() waits for the requests in flight: set when the last one ends. */
+  #drained: Event | null = null;
   /** Open connections, with how many of their responses are not finished. */
-  readonly #unfinished = new Map<Socket, number>();
+  readonly #connections = new Map<Socket, Connection>();
   /** Set when the start ended, listening or not. */
   readonly #startEnded = new Event();
   /** Set when the Node server emitted 'close'. */
@@ -349,12 +378,12 @@ export class HttpServer {
 
   /** Requests whose task has not ended: running, or waiting for a place in the pool. */
   get inFlight(): number {
-    return this.#tasks.size;
+    return this.#inFlight;
   }
 
   /** Open client connections. */
   get connections(): number {
-    return this.#unfinished.size;
+    return this.#connections.size;
   }
 
   /** How many connections were accepted since the start (refused ones included). */
@@ -493,21 +522,50 @@ export class HttpServer {
     this.#stopAccepting();
     // A handler that stops its own server is not waited for (it would wait for itself).
     const current = currentTaskOrNull();
-    if (current !== null && this.#tasks.has(current)) this.#tasks.discard(current);
+    if (current instanceof Exchange && current.server === this) this.released(current);
     try {
-      if (this.#tasks.size !== 0 && !(yield* this.#tasks.join(graceMs))) {
-        yield* this.#tasks.kill(undefined, { block: true, timeout: KILL_WAIT });
+      if (this.#inFlight !== 0) {
+        this.#drained = new Event();
+        if (!(yield* this.#drained.performWait(graceMs))) yield* this.#killInFlight();
       }
       this.#destroyConnections();
       yield* this.#closed.wait();
       // Every connection was destroyed; their own 'close' events may still be on their way.
-      this.#unfinished.clear();
+      this.#connections.clear();
     } finally {
       // Also when the stopping task is killed meanwhile: the server is stopped either way.
       this.#destroyConnections();
       this.#state = STOPPED;
       this.#stopped.set();
     }
+  }
+
+  /**
+   * Kill the requests in flight, each once, those that arrive meanwhile too, and wait up
+   * to KILL_WAIT for them to end (a Group's `kill({ timeout })`).
+   */
+  *#killInFlight(): GreenletBody<void> {
+    const deadline = now() + KILL_WAIT;
+    for (;;) {
+      const alive = this.#exchanges().filter((exchange) => !exchange.ready());
+      if (alive.length === 0) return;
+      for (const exchange of alive) {
+        if (exchange.killedByStop) continue;
+        exchange.killedByStop = true;
+        exchange.kill(undefined, { block: false });
+      }
+      const left = deadline - now();
+      if (left <= 0) return;
+      // A kill's wait: an error a request raises as it unwinds is reported, not taken here.
+      if (!(yield* awaitEnds(alive, left))) return;
+    }
+  }
+
+  /** The requests in flight, oldest first, as a list of their own. */
+  #exchanges(): Exchange[] {
+    const list: Exchange[] = [];
+    for (let exchange = this.#first; exchange !== null; exchange = exchange.next) list.push(exchange);
+    return list;
   }
 
   /**
@@ -521,7 +579,7 @@ export class HttpServer {
     this.#state = STOPPING;
     if (!wasNew) {
       this.#stopAccepting();
-      for (const task of [...this.#tasks]) task.kill(undefined, { block: false });
+      for (const exchange of this.#exchanges()) exchange.kill(undefined, { block: false });
       this.#destroyConnections();
     }
     this.#state = STOPPED;
@@ -534,15 +592,15 @@ export class HttpServer {
     this.#backoff?.stop();
     // Also when the accept back-off has closed the listener: Node then emits 'close' once drained.
     server.close();
-    for (const exchange of this.#tasks as Iterable<Exchange>) {
+    for (let exchange = this.#first; exchange !== null; exchange = exchange.next) {
       const raw = exchange.response.raw;
       if (!raw.headersSent && !raw.destroyed) raw.setHeader('connection', 'close');
     }
-    for (const [socket, unfinished] of this.#unfinished) if (unfinished === 0) socket.end();
+    for (const [socket, connection] of this.#connections) if (connection.unfinished === 0) socket.end();
   }
 
   #destroyConnections(): void {
-    for (const socket of [...this.#unfinished.keys()]) socket.destroy();
+    for (const socket of [...this.#connections.keys()]) socket.destroy();
   }
 
   readonly #onConnection = (socket: Socket): void => {
@@ -551,15 +609,15 @@ export class HttpServer {
       return;
     }
     this.#accepted++;
-    if (this.#unfinished.size >= this.maxConnections) {
+    if (this.#connections.size >= this.maxConnections) {
       this.#rejected++;
       refused.add(socket);
       socket.on('error', ignore);
       lingerClose(socket, CONNECTION_LIMIT_ANSWER);
       return;
     }
-    this.#unfinished.set(socket, 0);
-    socket.on('close', () => this.#unfinished.delete(socket));
+    this.#connections.set(socket, new Connection());
+    socket.on('close', () => this.#connections.delete(socket));
   };
 
   readonly #onServerError = (error: Error): void => {
@@ -599,7 +657,8 @@ export class HttpServer {
 
   readonly #onRequest = (req: http.IncomingMessage, res: ExchangeResponse): void => {
     const socket = req.socket;
-    if (refused.has(socket)) return; // answered 503 already; the connection is closing
+    let connection = this.#connections.get(socket);
+    if (connection === undefined && refused.has(socket)) return; // answered 503 already; the connection is closing
     if (this.#state === STOPPED || socket.writableEnded) {
       res.destroy();
       return;
@@ -616,19 +675,51 @@ export class HttpServer {
     if (this.#state === STOPPING) res.setHeader('connection', 'close');
     const request = new HttpRequest(req, this.maxBodySize, target);
     const response = new HttpResponse(res, request);
-    const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName);
-    this.#unfinished.set(socket, (this.#unfinished.get(socket) ?? 0) + 1);
+    if (connection === undefined) {
+      // Not seen by 'connection' (it should have been): counted from here on.
+      connection = new Connection();
+      this.#connections.set(socket, connection);
+    }
+    const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName, connection);
+    connection.unfinished++;
     // 'close' comes after 'finish' on a response that completed, or alone when the
     // connection went first: one listener covers both, shared by every response (no
     // closure per request): the response carries its exchange.
     res.exchange = exchange;
     res.on('close', onResponseClose);
     if (!request.fullyRead) closeIfBodyTooLongAtHead(exchange);
-    this.#tasks.start(exchange);
+    this.#list(exchange);
+    exchange.start();
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
     // in this turn of the event loop, instead of a microtask later.
     getHub().runNow();
+    // Inside a pass (a request emitted by a task) it has not begun: if it is killed before
+    // it does, its body never runs to unlist it, so its end is watched (rare: no cost otherwise).
+    if (!exchange.began) exchange[WATCH_END](releaseAtEnd);
   };
+
+  /** Append a request to the list of requests in flight. */
+  #list(exchange: Exchange): void {
+    const last = this.#last;
+    exchange.prev = last;
+    if (last === null) this.#first = exchange;
+    else last.next = exchange;
+    this.#last = exchange;
+    this.#inFlight++;
+  }
+
+  /** @internal A request's task ends (or is no longer waited for): take it off the list, once. */
+  released(exchange: Exchange): void {
+    if (!exchange.listed) return;
+    exchange.listed = false;
+    const { prev, next } = exchange;
+    if (prev === null) this.#first = next;
+    else prev.next = next;
+    if (next === null) this.#last = prev;
+    else next.prev = prev;
+    exchange.prev = exchange.next = null;
+    if (--this.#inFlight === 0 && this.#drained !== null) this.#drained.set();
+  }
 
   /** @internal A response finished or closed: one fewer unfinished on its connection. */
   responseDone(exchange: Exchange): void {
@@ -636,9 +727,7 @@ export class HttpServer {
     exchange.counted = false;
     // The request keeps its socket; a finished response has let go of it.
     const socket = exchange.request.raw.socket;
-    const left = (this.#unfinished.get(socket) ?? 1) - 1;
-    if (this.#unfinished.has(socket)) this.#unfinished.set(socket, left);
-    if (left === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
+    if (--exchange.connection.unfinished === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
   }
 
   /** `HttpServer(127.0.0.1:8080)`, with the state unless it listens. */
@@ -660,26 +749,38 @@ const NO_FAILURE: unique symbol = Symbol('no failure');
 /** `serveRequest` calls the handler itself (after the pool let the request in). */
 const PENDING_HANDLER: unique symbol = Symbol('handler not called yet');
 
+/** Unlists a request whose task ended before its body began (see `#onRequest`). */
+function releaseAtEnd(task: Task): void {
+  const exchange = task as Exchange;
+  exchange.server.released(exchange);
+}
+
 /**
  * The body of a request's task past the point where it may block (see `Exchange.run`):
- * `outcome` is what the handler returned, or PENDING_HANDLER to call it here.
+ * `outcome` is what the handler returned, or PENDING_HANDLER to call it here; `failure`
+ * what it raised already, or NO_FAILURE. The request leaves the server's list as it ends.
  */
-function* serveRequest(exchange: Exchange, outcome: unknown): GreenletBody<void> {
-  let failure: unknown = NO_FAILURE;
+function* serveRequest(exchange: Exchange, outcome: unknown, failure: unknown): GreenletBody<void> {
   try {
-    if (outcome === PENDING_HANDLER) {
-      if (exchange.pool !== null) yield* exchange.pool.add(exchange);
-      // Run the handler in this task's own frame: a generator is delegated to, a plain
-      // function's result (a value, a switch, a promise) is used as it is.
-      outcome = exchange.handler(exchange.request, exchange.response);
+    if (failure === NO_FAILURE) {
+      try {
+        if (outcome === PENDING_HANDLER) {
+          if (exchange.pool !== null) yield* exchange.pool.add(exchange);
+          // Run the handler in this task's own frame: a generator is delegated to, a plain
+          // function's result (a value, a switch, a promise) is used as it is.
+          outcome = exchange.handler(exchange.request, exchange.response);
+        }
+        let result: unknown = outcome;
+        if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
+        if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
+      } catch (error) {
+        failure = error;
+      }
     }
-    let result: unknown = outcome;
-    if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
-    if (typeof (result as { then?: unknown } | null)?.then === 'function') yield* waitFor(result);
-  } catch (error) {
-    failure = error;
+    yield* finishRequest(exchange, failure);
+  } finally {
+    exchange.server.released(exchange);
   }
-  yield* finishRequest(exchange, failure);
 }
 
 /** The handler is done (`failure` is what it raised, or NO_FAILURE): answer, drain, end. */

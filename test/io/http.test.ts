@@ -9,6 +9,7 @@
  * that the test did not expect.
  */
 import http from 'node:http';
+import { Duplex } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   Event,
@@ -837,5 +838,74 @@ describe('HttpServer: faults', () => {
     const taken = takeReports();
     expect(taken).toHaveLength(1);
     expect((taken[0] as { where: string }).where).toMatch(/handling GET \/half$/);
+  });
+});
+
+/**
+ * A connection in memory, handed to the Node server by hand: a request pushed into it is
+ * parsed, and its 'request' emitted, inside the task that pushes it (a real socket's data
+ * always arrives in a callback of its own, in plain code).
+ */
+class MemorySocket extends Duplex {
+  remoteAddress = '127.0.0.1';
+  remotePort = 1;
+  written = '';
+  constructor() {
+    super({ allowHalfOpen: true });
+  }
+  override _read(): void {}
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    this.written += chunk.toString('latin1');
+    callback();
+  }
+  setTimeout(): this {
+    return this;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  destroySoon(): void {
+    this.destroy();
+  }
+}
+
+describe('HttpServer: a request that arrives while a task runs', () => {
+  const REQUEST = 'GET /inside HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+
+  it('counts it in flight, and forgets it when close() kills it before its task began; the handler never runs', async () => {
+    let ran = 0;
+    const outcome = await runBounded(function* () {
+      const server = yield* new HttpServer(() => {
+        ran++;
+      }).start();
+      const socket = new MemorySocket();
+      server.nodeServer.emit('connection', socket);
+      yield* sleep(0); // the server's 'data' listener takes effect
+      socket.push(REQUEST);
+      const arrived = server.inFlight;
+      server.close();
+      return { arrived, after: server.inFlight };
+    });
+    expect(outcome).toEqual({ arrived: 1, after: 0 });
+    expect(ran).toBe(0);
+  });
+
+  it('runs it once this task lets the hub go on, and counts it out once', async () => {
+    const outcome = await runBounded(function* () {
+      const server = yield* new HttpServer((_request, response) => response.send(200, 'inside')).start();
+      const socket = new MemorySocket();
+      server.nodeServer.emit('connection', socket);
+      yield* sleep(0);
+      socket.push(REQUEST);
+      const arrived = server.inFlight;
+      yield* until(() => socket.written.includes('inside'), 'the answer was written');
+      const after = server.inFlight;
+      yield* server.stop(0);
+      return { arrived, after, status: socket.written.slice(0, 15) };
+    });
+    expect(outcome).toEqual({ arrived: 1, after: 0, status: 'HTTP/1.1 200 OK' });
   });
 });
