@@ -179,13 +179,18 @@ function printRow(b: Benchmark, r: Result): void {
   console.log(cells.map((c, i) => c.padEnd((cols[i] as [string, number])[1])).join(' '));
 }
 
-/** Heap bytes in use after a full collection (needs node --expose-gc). */
+/**
+ * Bytes in use after a full collection (needs node --expose-gc): the JavaScript heap and
+ * the backing stores of ArrayBuffers (typed arrays past a few dozen bytes keep their
+ * elements there, outside `heapUsed`: the timer heap's deadlines, for one).
+ */
 export function heapAfterGc(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error('memory benchmarks need node --expose-gc (npm run bench passes it)');
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
 }
 
 /** Heap bytes per item kept alive by `make(i)` for `count` items. */

@@ -5,13 +5,15 @@
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
  *     node --single-threaded bench/lifecycle-instructions.mjs DIST WORKLOAD N [REPS]
  *
- * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, sleep0, kill,
- * killall, waitfor (N tasks), channel, queue (N ping-pong round trips), getready (N gets of
- * a ready item); or, for the fan-outs of interop.waitfor_fanout and hub.spawn_sleep0_join,
- * spawnall (spawn N tasks that return at once, then join them all), waitfor.async (that
- * benchmark's baseline), waitfor.floor and sleep0.floor (the stripped experiments of
- * bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not use DIST). Instructions per
- * task or round trip are the slope between two N ("Collected" of each run):
+ * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, sleep0, sleep1,
+ * kill, killall, waitfor (N tasks), channel, queue, queuetimeout (N ping-pong round trips),
+ * getready (N gets of a ready item), timerheap (N timers added to and removed from the
+ * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
+ * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
+ * all), waitfor.async (that benchmark's baseline), waitfor.floor and sleep0.floor (the
+ * stripped experiments of bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not
+ * use DIST). Instructions per task or round trip are the slope between two N ("Collected"
+ * of each run):
  * (count(N2) - count(N1)) / (N2 - N1). With REPS (default 1) the workload runs that many
  * times in the process: with N fixed, (count(R2) - count(R1)) / ((R2 - R1) * N) is the
  * count once the JIT has compiled the hot code, which a single short run mostly is not.
@@ -41,6 +43,13 @@ const workloads = {
     run(function* () {
       const tasks = [];
       for (let i = 0; i < N; i++) tasks.push(spawn(function* () { yield* sleep(0); }));
+      for (const t of tasks) yield* t.join();
+    }),
+  // spawn N tasks that each sleep(1), then join them all (the sleeps end at their deadline)
+  sleep1: () =>
+    run(function* () {
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(function* () { yield* sleep(1); }));
       for (const t of tasks) yield* t.join();
     }),
   // kill a task parked in sleep(1 h) and wait for its end, one at a time
@@ -208,6 +217,36 @@ const workloads = {
       for (let i = 0; i < N; i++) {
         ping.putNowait(i);
         yield* pong.get();
+      }
+      yield* ponger.join();
+    }),
+  // the hub's timer heap alone: a Timer added and removed N times beside one other pending
+  timerheap: async () => {
+    const { Timer, TimerHeap } = await import(`${dist}/hub/timers.js`);
+    class Noop extends Timer {
+      fire() {}
+    }
+    const heap = new TimerHeap(() => {}, () => {});
+    const other = new Noop();
+    heap.add(other, 3_600_000);
+    for (let i = 0; i < N; i++) {
+      const timer = new Noop();
+      heap.add(timer, 60_000);
+      heap.remove(timer);
+    }
+    heap.remove(other);
+  },
+  // the queue ping-pong with a timeout on every get() (a timed wait that ends early)
+  queuetimeout: () =>
+    run(function* () {
+      const ping = new Queue();
+      const pong = new Queue();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < N; i++) pong.putNowait((yield* ping.get(60_000)) + 1);
+      });
+      for (let i = 0; i < N; i++) {
+        ping.putNowait(i);
+        yield* pong.get(60_000);
       }
       yield* ponger.join();
     }),

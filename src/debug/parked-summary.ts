@@ -68,7 +68,7 @@ export function summariseParked(options: ParkedSummaryOptions = {}): ParkedSumma
   const t = now();
   const longest = oldest.map((task): BlockedTask => {
     const deadline = deadlineOf(task);
-    const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
+    const until = deadline !== null ? `, until ${Math.round(deadline - t)} ms from now` : '';
     return { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
   });
   const waitingOn = [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, tasks]) => ({ kind, tasks }));

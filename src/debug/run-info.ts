@@ -231,7 +231,7 @@ function describeTask(task: Schedulable, t: number, waitSites: boolean, spawnSit
   if (state === PARKED) {
     head += ` for ${Math.max(0, Math.round(t - parkedAt(task)))} ms on ${String(task[WAIT])}`;
     const deadline = deadlineOf(task);
-    if (deadline !== null && deadline.pending) head += `, until ${Math.max(0, Math.round(deadline.deadline - t))} ms from now`;
+    if (deadline !== null) head += `, until ${Math.max(0, Math.round(deadline - t))} ms from now`;
     const site = waitSites ? waitSiteOf(task) : undefined;
     if (site !== undefined) lines.push(...labelled('waiting at ', site));
   }

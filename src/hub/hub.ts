@@ -36,9 +36,12 @@
  * there, DONE, and is skipped); a PARKED task is
  * registered with exactly one Parking (`task[WAIT]`), which can forget it (`unpark`);
  * only the hub and parking tasks resume tasks; while a task is PARKED, `task[INTERRUPT]`
- * is the timer of its wait if the wait is timed (NO_INTERRUPT if not), pending exactly
- * while the task is parked on that wait; a task that is not PARKED has no such timer, and
- * there `task[INTERRUPT]` is an interrupt to raise at its next park, or NO_INTERRUPT.
+ * says what ends its wait at a deadline if the wait is timed (NO_INTERRUPT if not): its
+ * own position in the timer heap (a number: the task is its own heap entry) or the wait's
+ * timer, pending exactly while the task is parked on that wait; a task that is not PARKED
+ * is in the heap only as a Timer's task (a Timeout, a delayed start), never as its own
+ * entry, and there `task[INTERRUPT]` is an interrupt to raise at its next park, or
+ * NO_INTERRUPT.
  *
  * @module
  */
@@ -58,7 +61,7 @@ import type { GreenletBody } from '../core/greenlet.js';
 import { Operation, callOutside, type Outside } from '../core/operation.js';
 import type { Performed, SwitchSignal } from '../core/switcher.js';
 import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
-import { Timer, TimerHeap, now, useTimeSource } from './timers.js';
+import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from './timers.js';
 
 // --- the fields the hub keeps on every task (see task.ts) -----------------------------
 
@@ -75,11 +78,15 @@ export const WAKE: unique symbol = Symbol('greenlet-ts.wake');
 export const WAIT: unique symbol = Symbol('greenlet-ts.wait');
 /**
  * Not PARKED: an error to raise at the task's next park (a kill or timeout that found it
- * READY or RUNNING), or NO_INTERRUPT. PARKED: the timer that ends its wait (a timed wait;
- * see {@link deadlineOf}), or NO_INTERRUPT. One field for both: a parked task can have no
- * interrupt pending (an interrupt wakes it), and only a parked task has a deadline.
+ * READY or RUNNING), or NO_INTERRUPT. PARKED: what ends its wait at a deadline (a timed
+ * wait; see {@link deadlineOf}), or NO_INTERRUPT: a number, the task's own position in the
+ * timer heap, when the wait resumes with `undefined` (every `sleep(ms)`: the task is its
+ * own entry, with no timer object); otherwise the wait's `WaitDeadline`. One field
+ * for all: a parked task can have no interrupt pending (an interrupt wakes it), and only a
+ * parked task has a deadline. It is the heap's `HEAP_INDEX` key (timers.ts), where the
+ * heap writes an entry's position.
  */
-export const INTERRUPT: unique symbol = Symbol('greenlet-ts.interrupt');
+export const INTERRUPT: typeof HEAP_INDEX = HEAP_INDEX;
 /** The hub's list of live tasks. */
 export const PREV: unique symbol = Symbol('greenlet-ts.prev');
 export const NEXT: unique symbol = Symbol('greenlet-ts.next');
@@ -510,7 +517,7 @@ export class Hub extends Greenlet<[], never> {
 
   constructor() {
     super(undefined, getMainGreenlet());
-    this.timers = new TimerHeap(() => this.runNow());
+    this.timers = new TimerHeap(() => this.runNow(), ownDeadlinePassed);
     hookProcessExit(this);
   }
 
@@ -575,8 +582,7 @@ export class Hub extends Greenlet<[], never> {
 
   /** @internal Take a task out of the scheduler for good. */
   finish(task: Schedulable): void {
-    const timer = deadlineOf(task);
-    if (timer !== null) this.timers.remove(timer);
+    if (task[SCHED] === PARKED && task[INTERRUPT] !== NO_INTERRUPT) cancelDeadline(this, task, task[INTERRUPT]);
     task[SCHED] = DONE;
     task[WAIT] = null;
     task[WAKE] = undefined;
@@ -791,7 +797,7 @@ export class Hub extends Greenlet<[], never> {
     const t = now();
     return tasks.map((task) => {
       const deadline = deadlineOf(task);
-      const until = deadline !== null && deadline.pending ? `, until ${Math.round(deadline.deadline - t)} ms from now` : '';
+      const until = deadline !== null ? `, until ${Math.round(deadline - t)} ms from now` : '';
       const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
       const waitSite = this.monitor?.waitSite?.(task);
       return waitSite === undefined ? blocked : { ...blocked, waitSite };
@@ -946,13 +952,20 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
   task[WAIT] = null;
   task[WAKE_KIND] = kind;
   task[WAKE] = value;
-  // Only PARKED tasks are readied: the field holds the wait's timer, if any.
-  const timer = task[INTERRUPT];
-  if (timer !== NO_INTERRUPT) {
-    hub.timers.remove(timer as Timer);
-    task[INTERRUPT] = NO_INTERRUPT;
-  }
+  // Only PARKED tasks are readied: the field says what ends the wait at its deadline, if anything.
+  const slot = task[INTERRUPT];
+  if (slot !== NO_INTERRUPT) cancelDeadline(hub, task, slot);
   hub.enqueue(task);
+}
+
+/**
+ * PARKED `task` leaves its timed wait early: take what would end the wait at its deadline
+ * (`slot`, its `[INTERRUPT]`: its own position in the heap, or the wait's timer) out of the heap.
+ */
+function cancelDeadline(hub: Hub, task: Schedulable, slot: unknown): void {
+  if (typeof slot === 'number') hub.timers.removeOwn(task);
+  else hub.timers.remove(slot as Timer);
+  task[INTERRUPT] = NO_INTERRUPT;
 }
 
 /**
@@ -1037,18 +1050,23 @@ export function park<T>(
   // holds a small integer in place rather than a boxed double per task.
   task[WAKE] = hub.passStartedAt;
   if (ms !== undefined) {
-    const timer =
-      onTimeout === undefined && !timeoutThrows ? new PlainDeadline(task) : new WaitDeadline(task, onTimeout, timeoutThrows);
-    task[INTERRUPT] = timer;
-    hub.timers.add(timer, ms);
+    // A wait that resumes with undefined (every sleep(ms)) needs nothing but its deadline:
+    // the task is its own heap entry, and the heap writes its position into task[INTERRUPT].
+    if (onTimeout === undefined && !timeoutThrows) hub.timers.addOwn(task, ms);
+    else {
+      const timer = new WaitDeadline(task, onTimeout, timeoutThrows);
+      task[INTERRUPT] = timer;
+      hub.timers.add(timer, ms);
+    }
   }
   return switchAway(hub) as Performed<T>;
 }
 
-/** The timer that ends `task`'s wait, if it is PARKED on a timed wait; otherwise null. */
-export function deadlineOf(task: Schedulable): Timer | null {
-  const timer = task[INTERRUPT];
-  return task[SCHED] === PARKED && timer !== NO_INTERRUPT ? (timer as Timer) : null;
+/** When `task`'s wait ends at the latest (ms, on the clock of `now()`), if it is PARKED on a timed wait; otherwise null. */
+export function deadlineOf(task: Schedulable): number | null {
+  const slot = task[INTERRUPT];
+  if (task[SCHED] !== PARKED || slot === NO_INTERRUPT) return null;
+  return getHub().timers.deadlineOf(typeof slot === 'number' ? task : (slot as Timer)) ?? null;
 }
 
 /** When PARKED `task` parked (ms, monotonic; the start of the hub's pass then), for reports. */
@@ -1152,6 +1170,18 @@ function endWait(timer: Timer, task: Schedulable): boolean {
   return true;
 }
 
+/**
+ * A task that was its own heap entry reached its deadline (the heap has taken it out and
+ * written -1 into its `[INTERRUPT]`): it resumes with undefined. It was PARKED on the wait
+ * that added it, as every other way out of that wait takes it out of the heap first.
+ */
+function ownDeadlinePassed(entry: OwnEntry): void {
+  const task = entry as Schedulable;
+  task[INTERRUPT] = NO_INTERRUPT;
+  (task[WAIT] as Parking).unpark(task);
+  readyTask(getHub(), task, K_VALUE, undefined);
+}
+
 /** Ends a timed wait. */
 class WaitDeadline extends Timer {
   constructor(
@@ -1163,19 +1193,6 @@ class WaitDeadline extends Timer {
   }
   fire(): void {
     if (endWait(this, this.task)) readyTask(getHub(), this.task, this.throws ? K_THROW : K_VALUE, this.outcome);
-  }
-}
-
-/**
- * Ends a timed wait that resumes with `undefined` (every `sleep(ms)`): two fields fewer
- * than a WaitDeadline, which a million sleeping tasks notice.
- */
-class PlainDeadline extends Timer {
-  constructor(readonly task: Schedulable) {
-    super();
-  }
-  fire(): void {
-    if (endWait(this, this.task)) readyTask(getHub(), this.task, K_VALUE, undefined);
   }
 }
 

@@ -10,8 +10,8 @@
  */
 import { getCurrentGreenlet } from '../core/switcher.js';
 import { K_ARGS } from '../core/switcher.js';
-import { PARKED, SCHED, WAIT, WAKE_KIND, type Schedulable } from '../hub/hub.js';
-import type { Timer } from '../hub/timers.js';
+import { PARKED, SCHED, WAIT, WAKE_KIND, getHub, type Schedulable } from '../hub/hub.js';
+import { Timer, type TimerEntry } from '../hub/timers.js';
 import type { Decision, DecisionContext, Schedule, Strategy } from './schedule.js';
 import type { Simulation } from './simulation.js';
 import { describeSite, userFrame } from './sites.js';
@@ -156,9 +156,10 @@ export class DeviationRecorder {
       );
     }
     if (d.kind === 'timer' && context.timers !== undefined) {
-      const chosen = context.timers[d.value] as Timer;
-      const first = context.timers[0] as Timer;
-      return `${head} at ${chosen.deadline} ms, fired ${this.#timer(chosen)} before ${this.#timer(first)}, set first for the same instant`;
+      const chosen = context.timers[d.value] as TimerEntry;
+      const first = context.timers[0] as TimerEntry;
+      // Reported as the decision is made: the timers due are still pending.
+      return `${head} at ${getHub().timers.deadlineOf(chosen)} ms, fired ${this.#timer(chosen)} before ${this.#timer(first)}, set first for the same instant`;
     }
     const task = getCurrentGreenlet() as Schedulable;
     const at = userFrame(new Error('select').stack ?? '');
@@ -173,9 +174,10 @@ export class DeviationRecorder {
     return at === undefined ? 'resumes' : `resumes at ${at}`;
   }
 
-  #timer(timer: Timer): string {
-    const owner = (timer as { task?: Schedulable }).task;
-    const what = TIMER_KINDS[timer.constructor.name] ?? 'a timer';
+  #timer(timer: TimerEntry): string {
+    // An entry that is not a Timer is a task asleep in a timed wait, its own entry.
+    const owner = timer instanceof Timer ? (timer as { task?: Schedulable }).task : (timer as Schedulable);
+    const what = timer instanceof Timer ? (TIMER_KINDS[timer.constructor.name] ?? 'a timer') : 'the timed wait';
     if (owner === undefined) return what;
     const waiting = owner[SCHED] === PARKED ? ` (${this.sim.localize(String(owner[WAIT]))})` : '';
     return `${what} of ${this.sim.nameOf(owner)}${waiting}`;

@@ -31,7 +31,7 @@
  * @module
  */
 import { READY, SCHED, type RunQueueLike, type Schedulable } from '../hub/hub.js';
-import type { Timer } from '../hub/timers.js';
+import type { TimerEntry } from '../hub/timers.js';
 import { Random } from './random.js';
 import type { Decisions } from './simulation.js';
 
@@ -161,7 +161,7 @@ export interface DecisionContext {
   /** For a task decision: the ready tasks, in FIFO order. */
   readonly ready?: readonly Schedulable[];
   /** For a timer decision: the timers due, in the order they were set. */
-  readonly timers?: readonly Timer[];
+  readonly timers?: readonly TimerEntry[];
 }
 
 /**
@@ -175,7 +175,7 @@ export class Scheduler implements Decisions {
   /** Steps so far: resumes of a task, forced or chosen. */
   steps = 0;
   readonly queue: ExploringQueue;
-  readonly chooseTimer: (due: readonly Timer[]) => number;
+  readonly chooseTimer: (due: readonly TimerEntry[]) => number;
   /** Called at each decision, with its context (the final replay's report listens). */
   observe: ((decision: Decision, context: DecisionContext) => void) | null = null;
 
@@ -202,7 +202,7 @@ export class Scheduler implements Decisions {
     this.chooser.spawned?.(task);
   }
 
-  #record(kind: DecisionKind, value: number, options: number, among: readonly (Schedulable | undefined)[] | readonly Timer[] | null): number {
+  #record(kind: DecisionKind, value: number, options: number, among: readonly (Schedulable | undefined)[] | readonly TimerEntry[] | null): number {
     const v = Number.isInteger(value) && value >= 0 && value < options ? value : 0;
     if (this.#length === this.#values.length) {
       const grown = new Int32Array(this.#values.length * 2);
@@ -215,7 +215,7 @@ export class Scheduler implements Decisions {
         kind === 'task'
           ? { ready: (among as readonly Schedulable[]).slice(0, options) }
           : kind === 'timer'
-            ? { timers: (among as readonly Timer[]).slice() }
+            ? { timers: (among as readonly TimerEntry[]).slice() }
             : {};
       this.observe({ kind, value: v, options }, context);
     }

@@ -50,7 +50,7 @@ import {
   type Schedulable,
 } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
-import type { Timer } from '../hub/timers.js';
+import type { TimerEntry } from '../hub/timers.js';
 import { VirtualClock } from './clock.js';
 import { LeakedTaskError, RealIoError, UncaughtTaskError, VirtualTimeLimit } from './errors.js';
 import { describeSite, userFrame } from './sites.js';
@@ -65,7 +65,7 @@ export interface Decisions {
    * Which of the timers due at the same instant (two or more, in the order they were set)
    * fires next; null fires them in that order.
    */
-  readonly chooseTimer: ((due: readonly Timer[]) => number) | null;
+  readonly chooseTimer: ((due: readonly TimerEntry[]) => number) | null;
   /** A task was created in the run (the schedule may give it a priority). */
   spawned?(task: Schedulable): void;
 }
@@ -171,9 +171,9 @@ export class Simulation implements HubControl {
   advance(ms: number): void {
     const hub = getHub();
     const target = this.time + ms;
-    for (let timer = hub.timers.peek(); timer !== undefined && timer.deadline <= target; timer = hub.timers.peek()) {
-      this.time = Math.max(this.time, timer.deadline);
-      this.#fireAt(hub, timer.deadline);
+    for (let first = firstDeadline(hub); first <= target; first = firstDeadline(hub)) {
+      this.time = Math.max(this.time, first);
+      this.#fireAt(hub, first);
     }
     this.time = target;
   }
@@ -248,7 +248,7 @@ export class Simulation implements HubControl {
     const state = task[SCHED];
     if (state !== PARKED) return `${this.nameOf(task)} is ${state === NEW ? 'not started' : 'ready to run'}`;
     const deadline = deadlineOf(task);
-    const until = deadline !== null && deadline.pending ? ` (until ${formatMs(deadline.deadline)})` : '';
+    const until = deadline !== null ? ` (until ${formatMs(deadline)})` : '';
     const stack = this.sites.get(task)?.stack;
     const site = stack === undefined ? undefined : describeSite(stack);
     return `${this.nameOf(task)} waits on ${this.localize(String(task[WAIT]))}${until}${site === undefined ? '' : ` in ${site}`}`;
@@ -279,9 +279,8 @@ export class Simulation implements HubControl {
 
   /** Fire the timers of the next deadline, jumping to it if allowed. False if nothing fired. */
   #fireNext(hub: Hub): boolean {
-    const first = hub.timers.peek();
-    if (first === undefined) return false;
-    const deadline = first.deadline;
+    if (hub.timers.size === 0) return false;
+    const deadline = firstDeadline(hub);
     if (deadline > this.time) {
       if (this.#frozen || !this.options.autojump) return false;
       if (deadline > this.options.limit) {
@@ -298,15 +297,15 @@ export class Simulation implements HubControl {
   #fireAt(hub: Hub, deadline: number): void {
     const choose = this.options.decisions.chooseTimer;
     if (choose === null) {
-      for (let t = hub.timers.peek(); t !== undefined && t.deadline <= deadline; t = hub.timers.peek()) fire(hub, t);
+      while (firstDeadline(hub) <= deadline) fire(hub, hub.timers.peek() as TimerEntry);
       return;
     }
     for (let due = hub.timers.dueAt(deadline); due.length !== 0; due = hub.timers.dueAt(deadline)) {
       while (due.length !== 0) {
         const k = due.length === 1 ? 0 : choose(due);
-        const timer = due.splice(k, 1)[0] as Timer;
+        const timer = due.splice(k, 1)[0] as TimerEntry;
         // Firing one may have cancelled another of the same instant.
-        if (timer.pending) fire(hub, timer);
+        if (hub.timers.has(timer)) fire(hub, timer);
       }
     }
   }
@@ -515,10 +514,16 @@ export class Simulation implements HubControl {
   }
 }
 
-function fire(hub: Hub, timer: Timer): void {
+/** The earliest pending deadline; Infinity when no timer is pending. */
+function firstDeadline(hub: Hub): number {
+  const first = hub.timers.peek();
+  return first === undefined ? Infinity : (hub.timers.deadlineOf(first) as number);
+}
+
+function fire(hub: Hub, timer: TimerEntry): void {
   hub.timers.remove(timer);
   try {
-    timer.fire();
+    hub.timers.fire(timer);
   } catch (error) {
     hub.report({ kind: 'callback-error', where: 'a timer', error });
   }

@@ -3,7 +3,7 @@
  * has passed (heap measured after full collections; vitest runs Node with --expose-gc).
  */
 import { expect, it } from 'vitest';
-import { run, spawn, type Task } from 'greenlet-ts';
+import { killall, run, sleep, spawn, type Task } from 'greenlet-ts';
 import { settledHeapUsed } from '../conformance/greenlet/fixtures/gc-harness.js';
 
 const MB = 1024 * 1024;
@@ -30,5 +30,26 @@ it('the run queue gives back the room a burst of ready tasks took', async () => 
   expect(await burst(count)).toBe((count * (count - 1)) / 2);
   const after = await settledHeapUsed();
   // 300,000 ready at once grow the queue's ring to 2^19 slots (4 MB); kept, it would show here.
+  expect(after - before).toBeLessThan(1 * MB);
+});
+
+it('the timer heap gives back the room a burst of sleeping tasks took', async () => {
+  const sleepers = (count: number) =>
+    run(function* () {
+      const tasks: Task[] = new Array(count);
+      for (let i = 0; i < count; i++) tasks[i] = spawn(sleep, 3_600_000 + i);
+      yield* sleep(0); // every one asleep, its own entry in the heap
+      yield* killall(tasks);
+    });
+  const used = async () => {
+    const heap = await settledHeapUsed();
+    // The heap's deadlines and sequence numbers are typed arrays, outside heapUsed.
+    return heap + process.memoryUsage().arrayBuffers;
+  };
+  await sleepers(1000);
+  const before = await used();
+  await sleepers(200_000);
+  const after = await used();
+  // 200,000 entries grow the heap's arrays to 2^18 slots (5 MB in all); kept, they would show here.
   expect(after - before).toBeLessThan(1 * MB);
 });

@@ -31,6 +31,21 @@ describe('sleep', () => {
     expect(woke).toEqual(deadlines.sort((a, b) => a[1] - b[1]).map(([ms]) => ms));
   });
 
+  it('a sleep cut short leaves the timer heap at once, before its task runs again', async () => {
+    const sizes: number[] = [];
+    await run(function* () {
+      const sleeper = spawn(function* () {
+        yield* sleep(3_600_000);
+      });
+      yield* sleep(0);
+      sizes.push(getHub().timers.size);
+      sleeper.kill({ block: false });
+      sizes.push(getHub().timers.size);
+      yield* sleeper.join();
+    });
+    expect(sizes).toEqual([1, 0]);
+  });
+
   it('sleep(0) lets the other ready tasks run, round robin', async () => {
     const order: string[] = [];
     await run(function* () {

@@ -152,6 +152,28 @@ describe('explore', () => {
     );
   });
 
+  it('explores the order of sleeps due at the same instant', async () => {
+    function* sleepers(): GreenletBody<void> {
+      const woke: string[] = [];
+      const sleeper = (name: string) =>
+        spawn(function* sleeper() {
+          yield* sleep(10);
+          woke.push(name);
+        });
+      // b sleeps once a sleeps: the only choice left is which timer fires first.
+      const a = sleeper('a');
+      yield* sleep(0);
+      yield* joinall([a, sleeper('b')]);
+      if (woke[0] !== 'a') throw new Error(`${String(woke[0])} woke first`);
+    }
+    await expect(virtualTime(sleepers)).resolves.toBeUndefined();
+    const failure = await failureOf(explore(sleepers, { runs: 200, seed: 8 }));
+    expect(failure.schedule).toEqual([1]);
+    expect(failure.deviations[0]?.text).toBe(
+      '  [0] at 10 ms, fired the timed wait of sleeper-3 (sleep()) before the timed wait of sleeper-2 (sleep()), set first for the same instant',
+    );
+  });
+
   it('reports a task error nobody observed, a deadlock and a leaked task as failures', async () => {
     const uncaught = await failureOf(
       explore(function* () {

@@ -86,6 +86,38 @@ describe('virtual time', () => {
     expect(woke).toEqual(['b@10', 'e@10', 'd@20', 'a@30', 'c@30']);
   });
 
+  it('a sleep, a Timeout and a timed wait due at one instant fire in the order they were set', async () => {
+    const order = await virtualTime(function* () {
+      const order: string[] = [];
+      const event = new Event();
+      const tasks = [
+        spawn(function* () {
+          yield* sleep(10);
+          order.push('sleep');
+        }),
+        spawn(function* () {
+          try {
+            yield* withTimeout(10, function* () {
+              yield* event.wait();
+            });
+          } catch (e) {
+            order.push(e instanceof Timeout ? 'Timeout' : String(e));
+          }
+        }),
+        spawn(function* () {
+          order.push((yield* event.wait(10)) ? 'set' : 'timed wait');
+        }),
+        spawn(function* () {
+          yield* sleep(10);
+          order.push('second sleep');
+        }),
+      ];
+      for (const t of tasks) yield* t.join();
+      return order;
+    });
+    expect(order).toEqual(['sleep', 'Timeout', 'timed wait', 'second sleep']);
+  });
+
   it('Timeout and withTimeout strike at their virtual deadline', async () => {
     const result = await virtualTime(function* (clock) {
       let caught: unknown;
