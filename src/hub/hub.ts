@@ -54,6 +54,7 @@ import {
   getMainGreenlet,
   isSwitcherRunning,
   request,
+  setEndHook,
   takeDied,
   type SwitchOp,
 } from '../core/switcher.js';
@@ -519,6 +520,7 @@ export class Hub extends Greenlet<[], never> {
     super(undefined, getMainGreenlet());
     this.timers = new TimerHeap(() => this.runNow(), ownDeadlinePassed);
     hookProcessExit(this);
+    setEndHook(this, (dead, failed, outcome) => this.takeEnd(dead, failed, outcome));
   }
 
   override *run(): GreenletBody<never> {
@@ -564,6 +566,27 @@ export class Hub extends Greenlet<[], never> {
       const died = takeDied();
       if (died !== null) this.ended(died, false, value);
     }
+  }
+
+  /**
+   * @internal The switcher's end hook (`setEndHook`): a task ended in its generator. In a
+   * pass, do here what {@link Hub.run} does when resumed with the end (settle the task, run
+   * the callbacks, resume the next ready task), without resuming the hub's generator: one
+   * transfer per task fewer. The hub itself is resumed only when the pass has nothing
+   * ready left or has spent its budget, as if it had settled the task itself.
+   */
+  takeEnd(dead: Greenlet, failed: boolean, outcome: unknown): SwitchOp<unknown> | false {
+    if (!this.inPass || (dead as Partial<Schedulable>)[SCHED] === undefined) return false;
+    this.ended(dead, failed, outcome);
+    while (this.callbacks.length !== 0) this.runCallbacks();
+    while (this.budget > 0 && this.queue.length !== 0) {
+      const next = this.queue.shift();
+      if (next === undefined) break;
+      if (next[SCHED] !== READY) continue; // killed before it started
+      this.budget--;
+      return resumeRequest(next);
+    }
+    return request(this, K_VALUE, undefined) as SwitchOp<unknown>;
   }
 
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */

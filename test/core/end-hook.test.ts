@@ -1,0 +1,123 @@
+/**
+ * The switcher's end hook (`setEndHook`, internal): how the hub takes the ends of its
+ * tasks without its generator being resumed for each. The hub's own use is pinned in
+ * test/hub/task-end.test.ts.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Greenlet, getcurrent, settrace, switchCount, type GreenletBody } from 'greenlet-ts';
+import { request, setEndHook, K_VALUE, type EndHook } from '../../src/core/switcher.js';
+
+const main = getcurrent();
+// The hub installs its hook when the library loads: put it back after each test.
+const [hubOwner, hubHook] = setEndHook(null, null);
+setEndHook(hubOwner, hubHook);
+
+afterEach(() => {
+  setEndHook(hubOwner, hubHook);
+  settrace(null);
+});
+
+/** An owner that records what reaches its generator, switching back to main after each. */
+function recordingOwner(seen: unknown[]): Greenlet {
+  return new Greenlet(function* (): GreenletBody<void> {
+    let value: unknown = yield* main.switch('owner ready');
+    for (;;) {
+      seen.push(value);
+      value = yield* main.switch('owner resumed');
+    }
+  });
+}
+
+describe('the end hook', () => {
+  it('takes the end of a child of its owner: the transfer it asks for happens, the owner is not resumed', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    const calls: unknown[] = [];
+    setEndHook(owner, (dead, failed, outcome) => {
+      calls.push([dead, failed, outcome, getcurrent() === owner]);
+      return request(main, K_VALUE, 'from the hook');
+    });
+    const child = new Greenlet(function* () {
+      return 42;
+    }, owner);
+    const before = switchCount();
+    expect(child.switch()).toBe('from the hook');
+    expect(calls).toEqual([[child, false, 42, true]]);
+    expect(seen).toEqual([]);
+    expect(child.dead).toBe(true);
+    expect(switchCount() - before).toBe(1); // owner → main only: the child's end went to no generator
+  });
+
+  it('is told of an error that ends the child', () => {
+    const owner = recordingOwner([]);
+    owner.switch();
+    const error = new RangeError('child failed');
+    let got: unknown[] = [];
+    setEndHook(owner, (_dead, failed, outcome) => {
+      got = [failed, outcome];
+      return request(main, K_VALUE, 'handled');
+    });
+    const child = new Greenlet(function* () {
+      throw error;
+    }, owner);
+    expect(child.switch()).toBe('handled');
+    expect(got).toEqual([true, error]);
+  });
+
+  it('that declines leaves the end to the owner, as without a hook', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    let calls = 0;
+    const decline: EndHook = () => {
+      calls++;
+      return false;
+    };
+    setEndHook(owner, decline);
+    const child = new Greenlet(function* () {
+      return 'result';
+    }, owner);
+    expect(child.switch()).toBe('owner resumed');
+    expect(calls).toBe(1);
+    expect(seen).toEqual(['result']);
+  });
+
+  it('is not called for the children of other greenlets', () => {
+    const owner = recordingOwner([]);
+    owner.switch();
+    let calls = 0;
+    setEndHook(owner, () => {
+      calls++;
+      return false;
+    });
+    const child = new Greenlet(function* () {
+      return 'to main';
+    });
+    expect(child.switch()).toBe('to main');
+    expect(calls).toBe(0);
+  });
+
+  it('is not called while a trace function is set: the tracer sees the end go to the owner', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    let calls = 0;
+    setEndHook(owner, () => {
+      calls++;
+      return false;
+    });
+    const events: string[] = [];
+    const child = new Greenlet(function* () {
+      return 'traced';
+    }, owner);
+    settrace((event, [origin, target]) => {
+      const name = (g: Greenlet): string => (g === main ? 'main' : g === owner ? 'owner' : g === child ? 'child' : '?');
+      events.push(`${event} ${name(origin)} -> ${name(target)}`);
+    });
+    expect(child.switch()).toBe('owner resumed');
+    expect(calls).toBe(0);
+    expect(seen).toEqual(['traced']);
+    expect(events).toEqual(['switch main -> child', 'switch child -> owner', 'switch owner -> main']);
+  });
+});
