@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { NEXT, PARKED, SCHED, WAIT, deadlineOf, getHub, parkedAt, type Schedulable } from '../hub/hub.js';
+import { NEXT, PARKED, schedOf, WAIT, deadlineOf, getHub, parkedAt, type Schedulable } from '../hub/hub.js';
 import type { BlockedTask } from '../hub/errors.js';
 import { now } from '../hub/timers.js';
 
@@ -51,7 +51,7 @@ export function summariseParked(options: ParkedSummaryOptions = {}): ParkedSumma
   const oldest: Schedulable[] = [];
   let parked = 0;
   for (let task = hub.liveHead; task !== null; task = task[NEXT]) {
-    if (task[SCHED] !== PARKED) continue;
+    if (schedOf(task) !== PARKED) continue;
     parked++;
     const wait = task[WAIT] as object;
     const ctor = (wait as { constructor?: { name?: string } }).constructor;

@@ -27,11 +27,12 @@ import {
   PARKED,
   READY,
   RUNNING,
-  SCHED,
+  STATUS,
   WAIT,
   deadlineOf,
   getHub,
   parkedAt,
+  schedOf,
   type Schedulable,
 } from '../hub/hub.js';
 import { now } from '../hub/timers.js';
@@ -86,7 +87,7 @@ export function formatRunInfo(options: RunInfoOptions = {}): string {
   const ring: Schedulable[] = []; // the last `maxTasks` seen, as a ring
   let liveCount = 0;
   for (let task = hub.liveHead; task !== null; task = task[NEXT]) {
-    counts[task[SCHED]] = (counts[task[SCHED]] as number) + 1;
+    counts[schedOf(task)] = (counts[schedOf(task)] as number) + 1;
     if (maxTasks !== 0) ring[liveCount % maxTasks] = task;
     liveCount++;
   }
@@ -117,7 +118,7 @@ export function formatRunInfo(options: RunInfoOptions = {}): string {
   const hubSpawnerNode: TreeNode = { label: ['hub'], children: [] };
   nodes.set(main, mainNode);
   nodes.set(hub, hubSpawnerNode);
-  for (const task of shown) nodes.set(task, { label: [`${task.name} (${STATE_WORDS[task[SCHED]] as string})`], children: [] });
+  for (const task of shown) nodes.set(task, { label: [`${task.name} (${STATE_WORDS[schedOf(task)] as string})`], children: [] });
   let unrecorded = 0;
   for (const task of shown) {
     const node = nodes.get(task) as TreeNode;
@@ -134,7 +135,7 @@ export function formatRunInfo(options: RunInfoOptions = {}): string {
     } else if (spawner === undefined) {
       node.label[0] = `${node.label[0] as string} [its spawner has ended]`;
     } else {
-      const why = spawner.dead ? ', which has ended' : (spawner as Partial<Schedulable>)[SCHED] !== undefined ? ', not listed' : '';
+      const why = spawner.dead ? ', which has ended' : (spawner as Partial<Schedulable>)[STATUS] !== undefined ? ', not listed' : '';
       node.label[0] = `${node.label[0] as string} [spawned by ${nameOf(spawner)}${why}]`;
     }
     mainNode.children.push(node);
@@ -225,7 +226,7 @@ function moreNode(hidden: number): TreeNode {
 
 /** The first line says the task's state; the next ones where it waits and was spawned. */
 function describeTask(task: Schedulable, t: number, waitSites: boolean, spawnSites: boolean): string[] {
-  const state = task[SCHED];
+  const state = schedOf(task);
   let head = `${task.name}: ${STATE_WORDS[state] as string}`;
   const lines: string[] = [];
   if (state === PARKED) {

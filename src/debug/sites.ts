@@ -32,7 +32,7 @@
  */
 import type { Greenlet } from '../core/greenlet.js';
 import { getMainGreenlet } from '../core/switcher.js';
-import { Hub, PARKED, SCHED, getHub, greenletOf, park, type Schedulable } from '../hub/hub.js';
+import { Hub, PARKED, STATUS, getHub, schedOf, greenletOf, park, type Schedulable } from '../hub/hub.js';
 import { addHubMonitor, type DebugMonitor } from './monitors.js';
 
 /** What {@link recordSites} records. */
@@ -154,7 +154,7 @@ function recordEnded(task: Schedulable, failed: boolean, outcome: unknown): void
 }
 
 function waitSiteOfParked(task: Schedulable): string | undefined {
-  return task[SCHED] === PARKED ? records.get(task)?.waitSite : undefined;
+  return schedOf(task) === PARKED ? records.get(task)?.waitSite : undefined;
 }
 
 /**
@@ -206,7 +206,8 @@ export function spawnSiteOf(task: Greenlet): string | undefined {
  * ```
  */
 export function waitSiteOf(task: Greenlet): string | undefined {
-  return (task as Partial<Schedulable>)[SCHED] === PARKED ? records.get(task)?.waitSite : undefined;
+  const isTask = (task as Partial<Schedulable>)[STATUS] !== undefined;
+  return isTask && schedOf(task as Schedulable) === PARKED ? records.get(task)?.waitSite : undefined;
 }
 
 /**

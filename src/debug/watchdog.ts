@@ -35,7 +35,7 @@
 import type { Greenlet } from '../core/greenlet.js';
 import type { TraceFunction } from '../core/trace.js';
 import { getCurrentGreenlet, getMainGreenlet } from '../core/switcher.js';
-import { SCHED, getHub, type HubReport, type Schedulable } from '../hub/hub.js';
+import { STATUS, getHub, type HubReport, type Schedulable } from '../hub/hub.js';
 import { now } from '../hub/timers.js';
 import { addSwitchObserver } from './monitors.js';
 
@@ -264,7 +264,7 @@ let nextOtherId = -2;
 function idOf(g: Greenlet): number {
   if (g === getMainGreenlet()) return MAIN_ID;
   if (g === getHub()) return HUB_ID;
-  if ((g as Partial<Schedulable>)[SCHED] !== undefined) return (g as unknown as { id: number }).id;
+  if ((g as Partial<Schedulable>)[STATUS] !== undefined) return (g as unknown as { id: number }).id;
   let id = otherIds.get(g);
   if (id === undefined) {
     id = nextOtherId--;

@@ -16,7 +16,7 @@
  * I/O. A task that calls `sleep(0)` waits for the next pass, after the event loop had its
  * turn: a loop around `sleep(0)` yields to I/O every time.
  *
- * Task scheduling states (`task[SCHED]`):
+ * Task scheduling states (`schedOf(task)`):
  *
  * ```text
  *   NEW ──start()──▶ READY ──resumed──▶ RUNNING ──park()──▶ PARKED
@@ -66,9 +66,15 @@ import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from 
 
 // --- the fields the hub keeps on every task (see task.ts) -----------------------------
 
-export const SCHED: unique symbol = Symbol('greenlet-ts.sched');
-/** How to resume: K_ARGS (start with the arguments), K_VALUE or K_THROW. */
-export const WAKE_KIND: unique symbol = Symbol('greenlet-ts.wakeKind');
+/**
+ * The task's status word, a small integer (so that it costs one field, not three, on
+ * every task): its scheduling state in bits 0-2 (NEW ... DONE: {@link schedOf}), how it
+ * resumes in bits 3-4 (K_ARGS to start with its arguments, K_VALUE or K_THROW:
+ * {@link wakeKindOf}), and from bit {@link TASK_BITS} up the task's own (its outcome and
+ * whether it was looked at: task.ts). Only a task has it: `x[STATUS] === undefined` tells
+ * anything else (a plain greenlet, an async waiter) with one load.
+ */
+export const STATUS: unique symbol = Symbol('greenlet-ts.status');
 /**
  * What the task resumes with while READY (its arguments before it starts); while PARKED,
  * when it parked (see {@link parkedAt}); once ended, its result (task.ts). One field for
@@ -100,13 +106,39 @@ export const RUNNING = 2;
 export const PARKED = 3;
 export const DONE = 4;
 
+// The status word's layout (see STATUS). Module-local: an exported const costs a cell
+// load and a hole check per read on the hot paths.
+const SCHED_BITS = 7;
+const KIND_SHIFT = 3;
+const KIND_BITS = 3 << KIND_SHIFT;
+/** The lowest bit of a task's status word that is the task's (task.ts), not the hub's. */
+export const TASK_BITS = 5;
+
+/** The scheduling state of `task`: NEW, READY, RUNNING, PARKED or DONE. */
+export function schedOf(task: Schedulable): number {
+  return task[STATUS] & SCHED_BITS;
+}
+
+/** How READY `task` resumes: K_ARGS (it starts, with its arguments), K_VALUE or K_THROW. */
+export function wakeKindOf(task: Schedulable): number {
+  return (task[STATUS] & KIND_BITS) >> KIND_SHIFT;
+}
+
+/** Make NEW `task` READY and queue it to start; false (and nothing done) if it is not NEW. */
+export function scheduleStart(task: Schedulable): boolean {
+  const status = task[STATUS];
+  if ((status & SCHED_BITS) !== NEW) return false;
+  task[STATUS] = status | READY;
+  HUB.enqueue(task);
+  return true;
+}
+
 /** No interrupt pending. */
 export const NO_INTERRUPT: unique symbol = Symbol('no interrupt');
 
 /** What the hub needs of a task; Task (task.ts) implements it. */
 export interface Schedulable extends Greenlet {
-  [SCHED]: number;
-  [WAKE_KIND]: number;
+  [STATUS]: number;
   [WAKE]: unknown;
   [WAIT]: Parking | null;
   [INTERRUPT]: unknown;
@@ -530,7 +562,7 @@ export class Hub extends Greenlet<[], never> {
     for (;;) {
       while (this.callbacks.length !== 0) this.runCallbacks();
       const task = this.budget > 0 ? this.queue.shift() : undefined;
-      if (task !== undefined && task[SCHED] !== READY) continue; // killed before it started
+      if (task !== undefined && (task[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
       if (task === undefined) {
         // Virtual time: the event loop's turn is taken here, and the next pass begins at once.
         if (this.control !== null && this.control.turn()) {
@@ -576,13 +608,13 @@ export class Hub extends Greenlet<[], never> {
    * ready left or has spent its budget, as if it had settled the task itself.
    */
   takeEnd(dead: Greenlet, failed: boolean, outcome: unknown): SwitchOp<unknown> | false {
-    if (!this.inPass || (dead as Partial<Schedulable>)[SCHED] === undefined) return false;
+    if (!this.inPass || (dead as Partial<Schedulable>)[STATUS] === undefined) return false;
     this.ended(dead, failed, outcome);
     while (this.callbacks.length !== 0) this.runCallbacks();
     while (this.budget > 0 && this.queue.length !== 0) {
       const next = this.queue.shift();
       if (next === undefined) break;
-      if (next[SCHED] !== READY) continue; // killed before it started
+      if ((next[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
       this.budget--;
       return resumeRequest(next);
     }
@@ -592,11 +624,11 @@ export class Hub extends Greenlet<[], never> {
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
   private ended(g: Greenlet | null, failed: boolean, outcome: unknown): void {
     const task = g as Schedulable | null;
-    if (task === null || task[SCHED] === undefined) {
+    if (task === null || task[STATUS] === undefined) {
       if (failed) this.report({ kind: 'callback-error', where: 'a greenlet whose parent is the hub', error: outcome });
       return;
     }
-    if (task[SCHED] === DONE) return;
+    if ((task[STATUS] & SCHED_BITS) === DONE) return;
     this.finish(task);
     if (failed) nameError(outcome, task.name);
     this.monitor?.ended?.(task, failed, outcome);
@@ -605,8 +637,8 @@ export class Hub extends Greenlet<[], never> {
 
   /** @internal Take a task out of the scheduler for good. */
   finish(task: Schedulable): void {
-    if (task[SCHED] === PARKED && task[INTERRUPT] !== NO_INTERRUPT) cancelDeadline(this, task, task[INTERRUPT]);
-    task[SCHED] = DONE;
+    if ((task[STATUS] & SCHED_BITS) === PARKED && task[INTERRUPT] !== NO_INTERRUPT) cancelDeadline(this, task, task[INTERRUPT]);
+    task[STATUS] = (task[STATUS] & ~SCHED_BITS) | DONE;
     task[WAIT] = null;
     task[WAKE] = undefined;
     task[INTERRUPT] = NO_INTERRUPT;
@@ -715,13 +747,13 @@ export class Hub extends Greenlet<[], never> {
     if (this.deferred.length !== 0) {
       const deferred = this.deferred;
       this.deferred = [];
-      for (const task of deferred) if (task[SCHED] === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
+      for (const task of deferred) if ((task[STATUS] & SCHED_BITS) === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
     }
     // Entries of tasks that left their sleep(0) early (killed) ready nobody: idlers then run.
     if (this.queue.length === 0 && this.idlers.length !== 0) {
       const idlers = this.idlers;
       this.idlers = [];
-      for (const task of idlers) if (task[SCHED] === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
+      for (const task of idlers) if ((task[STATUS] & SCHED_BITS) === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
     }
   }
 
@@ -787,7 +819,8 @@ export class Hub extends Greenlet<[], never> {
     if (this.timers.refCount !== 0) return false;
     for (let task = this.liveHead; task !== null; task = task[NEXT]) {
       // A task not started yet (NEW) runs only if a task or plain code starts it.
-      if (task[SCHED] === READY || task[SCHED] === RUNNING || task[WAIT]?.[HOST_WAIT] === true) return false;
+      const sched = task[STATUS] & SCHED_BITS;
+      if (sched === READY || sched === RUNNING || task[WAIT]?.[HOST_WAIT] === true) return false;
     }
     return hostHasNoOtherWork();
   }
@@ -807,7 +840,7 @@ export class Hub extends Greenlet<[], never> {
   /** Every task that is parked now, oldest first. */
   parkedTasks(): Schedulable[] {
     const list: Schedulable[] = [];
-    for (let task = this.liveHead; task !== null; task = task[NEXT]) if (task[SCHED] === PARKED) list.push(task);
+    for (let task = this.liveHead; task !== null; task = task[NEXT]) if ((task[STATUS] & SCHED_BITS) === PARKED) list.push(task);
     return list.reverse();
   }
 
@@ -963,17 +996,17 @@ export function getHub(): Hub {
 
 /** The request that resumes READY `task` the way its wakeup says. */
 function resumeRequest(task: Schedulable): SwitchOp<unknown> {
-  task[SCHED] = RUNNING;
+  const status = task[STATUS];
+  task[STATUS] = (status & ~SCHED_BITS) | RUNNING;
   const value = task[WAKE];
   task[WAKE] = undefined;
-  return request(task, task[WAKE_KIND], value) as SwitchOp<unknown>;
+  return request(task, (status & KIND_BITS) >> KIND_SHIFT, value) as SwitchOp<unknown>;
 }
 
 function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): void {
   if (hub.monitor !== null) hub.monitor.woken?.(task, kind === K_THROW);
-  task[SCHED] = READY;
+  task[STATUS] = (task[STATUS] & ~(SCHED_BITS | KIND_BITS)) | READY | (kind << KIND_SHIFT);
   task[WAIT] = null;
-  task[WAKE_KIND] = kind;
   task[WAKE] = value;
   // Only PARKED tasks are readied: the field says what ends the wait at its deadline, if anything.
   const slot = task[INTERRUPT];
@@ -1040,7 +1073,7 @@ export function blockingError(operation: string, where: Outside | Greenlet): Blo
 /** The task running now, or a BlockingError naming `operation`. */
 export function currentTask(operation: string): Schedulable {
   const g = getCurrentGreenlet() as Partial<Schedulable>;
-  if (g[SCHED] === undefined) throw blockingError(operation, g === getMainGreenlet() ? 'main' : (g as Greenlet));
+  if (g[STATUS] === undefined) throw blockingError(operation, g === getMainGreenlet() ? 'main' : (g as Greenlet));
   return g as Schedulable;
 }
 
@@ -1066,7 +1099,7 @@ export function park<T>(
     return request(task, K_THROW, pending) as Performed<T>;
   }
   if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
-  task[SCHED] = PARKED;
+  task[STATUS] = (task[STATUS] & ~SCHED_BITS) | PARKED;
   task[WAIT] = parking;
   // Reading the clock on every park costs more than the rest of it: reports use the time
   // the current pass began, exact to within a pass. Whole milliseconds, so that the field
@@ -1088,7 +1121,7 @@ export function park<T>(
 /** When `task`'s wait ends at the latest (ms, on the clock of `now()`), if it is PARKED on a timed wait; otherwise null. */
 export function deadlineOf(task: Schedulable): number | null {
   const slot = task[INTERRUPT];
-  if (task[SCHED] !== PARKED || slot === NO_INTERRUPT) return null;
+  if ((task[STATUS] & SCHED_BITS) !== PARKED || slot === NO_INTERRUPT) return null;
   return getHub().timers.deadlineOf(typeof slot === 'number' ? task : (slot as Timer)) ?? null;
 }
 
@@ -1105,7 +1138,7 @@ function switchAway(hub: Hub): unknown {
   while (hub.budget > 0 && hub.callbacks.length === 0) {
     const next = hub.queue.shift();
     if (next === undefined) break;
-    if (next[SCHED] !== READY) continue; // killed before it started
+    if ((next[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
     hub.budget--;
     return resumeRequest(next);
   }
@@ -1127,7 +1160,7 @@ function noteOutsideWake(task: Schedulable): void {
  * removed it from its own wait list. Returns false if the task was not parked.
  */
 export function wake(task: Schedulable, value: unknown): boolean {
-  if (task[SCHED] !== PARKED) return false;
+  if ((task[STATUS] & SCHED_BITS) !== PARKED) return false;
   noteOutsideWake(task);
   readyTask(getHub(), task, K_VALUE, value);
   return true;
@@ -1135,7 +1168,7 @@ export function wake(task: Schedulable, value: unknown): boolean {
 
 /** Wake a PARKED task by raising `error` at its park. */
 export function wakeThrow(task: Schedulable, error: unknown): boolean {
-  if (task[SCHED] !== PARKED) return false;
+  if ((task[STATUS] & SCHED_BITS) !== PARKED) return false;
   noteOutsideWake(task);
   readyTask(getHub(), task, K_THROW, error);
   return true;
@@ -1149,7 +1182,8 @@ export function wakeThrow(task: Schedulable, error: unknown): boolean {
 export function interrupt(task: Schedulable, error: unknown): void {
   const monitor = getHub().monitor;
   if (monitor !== null) monitor.interrupted?.(task, error);
-  switch (task[SCHED]) {
+  const status = task[STATUS];
+  switch (status & SCHED_BITS) {
     case PARKED: {
       noteOutsideWake(task);
       const parking = task[WAIT] as Parking;
@@ -1158,10 +1192,10 @@ export function interrupt(task: Schedulable, error: unknown): void {
       break;
     }
     case READY:
-      if (task[WAKE_KIND] === K_THROW) break; // already on its way out with an error
-      if (task[WAKE_KIND] === K_ARGS) {
+      if ((status & KIND_BITS) === K_THROW << KIND_SHIFT) break; // already on its way out with an error
+      if ((status & KIND_BITS) === K_ARGS << KIND_SHIFT) {
         // Not started yet: it starts and dies at once without running.
-        task[WAKE_KIND] = K_THROW;
+        task[STATUS] = (status & ~KIND_BITS) | (K_THROW << KIND_SHIFT);
         task[WAKE] = error;
         break;
       }
@@ -1187,7 +1221,7 @@ export function clearInterrupt(task: Schedulable, error: unknown): void {
  * task is parked on the wait that armed it (the invariant above), so the task's WAIT is it.
  */
 function endWait(timer: Timer, task: Schedulable): boolean {
-  if (task[INTERRUPT] !== timer || task[SCHED] !== PARKED) return false;
+  if (task[INTERRUPT] !== timer || (task[STATUS] & SCHED_BITS) !== PARKED) return false;
   task[INTERRUPT] = NO_INTERRUPT;
   (task[WAIT] as Parking).unpark(task);
   return true;

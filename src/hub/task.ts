@@ -33,11 +33,11 @@ import {
   PARKED,
   PREV,
   READY,
-  SCHED,
   SETTLE,
+  STATUS,
+  TASK_BITS,
   WAIT,
   WAKE,
-  WAKE_KIND,
   blockingError,
   blockingOperation,
   currentTask as currentSchedulable,
@@ -46,6 +46,9 @@ import {
   nameError,
   park,
   runRawlink,
+  schedOf,
+  scheduleStart,
+  wakeKindOf,
   wake,
   wakeThrow,
   type Parking,
@@ -75,9 +78,14 @@ export interface KillOptions {
   timeout?: number;
 }
 
+// The task's bits of its status word (hub.ts's STATUS, from bit TASK_BITS up): the
+// outcome, and whether it was looked at.
+const OUTCOME = 3 << TASK_BITS;
 const OUTCOME_PENDING = 0;
-const OUTCOME_VALUE = 1;
-const OUTCOME_ERROR = 2;
+const OUTCOME_VALUE = 1 << TASK_BITS;
+const OUTCOME_ERROR = 2 << TASK_BITS;
+/** Set once the outcome counts as looked at (a join, a get, a link, `exception`). */
+const OBSERVED = 4 << TASK_BITS;
 
 const LINK_ALL = 0;
 const LINK_VALUE = 1;
@@ -122,8 +130,6 @@ const START_LINK_TASK: unique symbol = Symbol('startLinkTask');
 const ADD_LINK: unique symbol = Symbol('addLink');
 const EXTRAS: unique symbol = Symbol('extras');
 
-const OUTCOME = 3; // the bits of #status that hold the outcome
-const OBSERVED = 4; // the bit of #status set once the outcome counts as looked at
 
 /** What few tasks need, kept off the task record until one does (see Task's fields). */
 class TaskExtras {
@@ -193,15 +199,12 @@ function functionName(fn: Function): unknown {
  * @typeParam A - the function's parameters.
  */
 export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet<A, R> implements PromiseLike<R> {
-  /** @internal */ declare [SCHED]: number;
-  /** @internal */ declare [WAKE_KIND]: number;
+  /** @internal */ declare [STATUS]: number;
   /** @internal */ declare [WAKE]: unknown;
   /** @internal */ declare [WAIT]: Parking | null;
   /** @internal */ declare [INTERRUPT]: unknown;
   /** @internal */ declare [PREV]: Schedulable | null;
   /** @internal */ declare [NEXT]: Schedulable | null;
-  /** The outcome (OUTCOME_*) and whether it was looked at (OBSERVED), in one small integer. */
-  #status = OUTCOME_PENDING;
   /**
    * The links and waiting joins, in the order registered: none (null), one (the usual
    * case: a join), or an array of several. (The result, once there is one, is kept in the
@@ -228,8 +231,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     super(run, hub);
     this.id = nextId++;
     this.#origin = run;
-    this[SCHED] = NEW;
-    this[WAKE_KIND] = K_ARGS;
+    // NEW, to start with its arguments (K_ARGS), no outcome yet.
+    this[STATUS] = 0;
     // A task with no arguments (the usual case) keeps none: EMPTY is shared.
     this[WAKE] = args.length === 0 ? EMPTY : args;
     this[WAIT] = null;
@@ -245,17 +248,16 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** Schedule the task to start on the hub's next pass. Does nothing if already started. */
   start(): this {
-    if (this[SCHED] === NEW) {
+    if (schedOf(this) === NEW) {
       this[CANCEL_START_TIMER]();
-      this[SCHED] = READY;
-      getHub().enqueue(this);
+      scheduleStart(this);
     }
     return this;
   }
 
   /** Start the task `ms` milliseconds from now. */
   startLater(ms: number): this {
-    if (this[SCHED] === NEW) {
+    if (schedOf(this) === NEW) {
       const extras = this[EXTRAS]();
       if (extras.startTimer === null) {
         extras.startTimer = new StartTimer(this);
@@ -299,7 +301,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * gevent's `bool(g)`. False for a task that was never started, and once it has ended.
    */
   override get active(): boolean {
-    return this[SCHED] !== NEW && (this.#status & OUTCOME) === OUTCOME_PENDING;
+    return schedOf(this) !== NEW && (this[STATUS] & OUTCOME) === OUTCOME_PENDING;
   }
 
   /**
@@ -313,23 +315,23 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** True once the task has ended, however: its result is known. */
   ready(): boolean {
-    return (this.#status & OUTCOME) !== OUTCOME_PENDING;
+    return (this[STATUS] & OUTCOME) !== OUTCOME_PENDING;
   }
 
   /** True if the task ended without an error (a kill by GreenletExit counts as success). */
   successful(): boolean {
-    return (this.#status & OUTCOME) === OUTCOME_VALUE;
+    return (this[STATUS] & OUTCOME) === OUTCOME_VALUE;
   }
 
   /** What the task returned (a `GreenletExit` if it was killed), or undefined. */
   get value(): R | undefined {
-    return (this.#status & OUTCOME) === OUTCOME_VALUE ? (this[WAKE] as R) : undefined;
+    return (this[STATUS] & OUTCOME) === OUTCOME_VALUE ? (this[WAKE] as R) : undefined;
   }
 
   /** The error the task ended with, or undefined. Reading it counts as handling it. */
   get exception(): unknown {
-    if ((this.#status & OUTCOME) !== OUTCOME_ERROR) return undefined;
-    this.#status |= OBSERVED;
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_ERROR) return undefined;
+    this[STATUS] |= OBSERVED;
     return this[WAKE];
   }
 
@@ -343,8 +345,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.join}. */
   performJoin(timeout: number | undefined): Performed<boolean> {
-    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
-      this.#status |= OBSERVED;
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
+      this[STATUS] |= OBSERVED;
       return immediate(true);
     }
     return this[ADD_JOINER](false, timeout, false, false) as Performed<boolean>;
@@ -361,9 +363,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.get}. */
   performGet(timeout: number | undefined, options: { block?: boolean } | undefined): Performed<unknown> {
-    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
-      this.#status |= OBSERVED;
-      if ((this.#status & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
+      this[STATUS] |= OBSERVED;
+      if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
       return immediate(this[WAKE]);
     }
     if (options?.block === false) return immediate(this.getNowait());
@@ -375,13 +377,13 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * {@link Timeout} if it has not ended (gevent's `get(block=False)`). Works from anywhere.
    */
   getNowait(): R {
-    if ((this.#status & OUTCOME) === OUTCOME_PENDING) {
+    if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) {
       const timeout = new Timeout(0);
       timeout.message = `${this.name} has not ended yet: getNowait() does not wait; wait with \`yield* task.get()\` in a task, or \`await task\``;
       throw timeout;
     }
-    this.#status |= OBSERVED;
-    if ((this.#status & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
+    this[STATUS] |= OBSERVED;
+    if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
     return this[WAKE] as R;
   }
 
@@ -396,7 +398,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
     }
-    if (observes) this.#status |= OBSERVED;
+    if (observes) this[STATUS] |= OBSERVED;
     const joiner = new Joiner(waiter, this, wantsValue, observes);
     this[PUSH_LINK](joiner);
     return park(waiter, joiner, timeout, onTimeout, timeoutThrows);
@@ -404,7 +406,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal See {@link JOIN_QUIETLY}. */
   [JOIN_QUIETLY](timeout?: number): Performed<boolean> {
-    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) return immediate(true);
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) return immediate(true);
     return this[ADD_JOINER](false, timeout, false, false, false) as Performed<boolean>;
   }
 
@@ -452,7 +454,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
     const opts = killOptions(errorOrOptions, options);
     if (opts.block === false) {
-      if ((this.#status & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
+      if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
       return DONE;
     }
     return lazy(KILL, this as Task, opts, undefined);
@@ -460,19 +462,19 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.kill} in the task that waits for the end. */
   performKill(opts: KillOptions): Performed<void> {
-    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) return immediate(undefined);
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) return immediate(undefined);
     const err = toError(opts.error);
     // Killing itself: at once, where the switch is made.
     if (getCurrentGreenlet() === this) return request(this, K_THROW, err) as Performed<void>;
     if (!this[KILL_NOW](err)) return immediate(undefined);
     // A greenlet that is not a task cannot wait: the kill is sent, as from plain code.
-    if ((getCurrentGreenlet() as Partial<Schedulable>)[SCHED] === undefined) return immediate(undefined);
+    if ((getCurrentGreenlet() as Partial<Schedulable>)[STATUS] === undefined) return immediate(undefined);
     return this[JOIN_QUIETLY](opts.timeout) as Performed<unknown> as Performed<void>;
   }
 
   /** @internal Made where nothing can wait (plain code, a callback): kill without waiting. */
   killOutside(opts: KillOptions): SwitchOp<void> {
-    if ((this.#status & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
+    if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
     return DONE;
   }
 
@@ -481,7 +483,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * A task killing itself this way gets the error at its next blocking call.
    */
   private [KILL_NOW](err: unknown): boolean {
-    if (this[SCHED] === NEW || (this[SCHED] === READY && this[WAKE_KIND] === K_ARGS)) {
+    const sched = schedOf(this);
+    if (sched === NEW || (sched === READY && wakeKindOf(this) === K_ARGS)) {
       // Not running yet (maybe queued to start): it never will; the hub skips it.
       this[CANCEL_START_TIMER]();
       this[END_BEFORE_START](err);
@@ -505,7 +508,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal The hub saw the task end: record the outcome, wake waiters, fire links. */
   [SETTLE](failed: boolean, outcome: unknown): void {
-    this.#status = (this.#status & OBSERVED) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
+    this[STATUS] = (this[STATUS] & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
     this[WAKE] = outcome;
     const hub = getHub();
     if (hub.awaited.size !== 0) hub.awaited.delete(this);
@@ -515,10 +518,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = functionName(origin.fn);
     const links = this.#links;
     if (links !== null) {
-      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this.#status |= OBSERVED;
+      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS] |= OBSERVED;
       this[NOTIFY_LINKS]();
     }
-    if (failed && (this.#status & OBSERVED) === 0) hub.unobserved.push(this);
+    if (failed && (this[STATUS] & OBSERVED) === 0) hub.unobserved.push(this);
   }
 
   /**
@@ -548,12 +551,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   private [FIRE_LINK](link: Link | Joiner): boolean {
     if (link instanceof Joiner) {
       if (!link.wantsValue) wake(link.waiter, true);
-      else if ((this.#status & OUTCOME) === OUTCOME_ERROR) wakeThrow(link.waiter, this[WAKE]);
+      else if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) wakeThrow(link.waiter, this[WAKE]);
       else wake(link.waiter, this[WAKE]);
       return false;
     }
-    if (link.filter === LINK_VALUE && (this.#status & OUTCOME) !== OUTCOME_VALUE) return false;
-    if (link.filter === LINK_EXCEPTION && (this.#status & OUTCOME) !== OUTCOME_ERROR) return false;
+    if (link.filter === LINK_VALUE && (this[STATUS] & OUTCOME) !== OUTCOME_VALUE) return false;
+    if (link.filter === LINK_EXCEPTION && (this[STATUS] & OUTCOME) !== OUTCOME_ERROR) return false;
     const callback = link.callback;
     if (typeof callback !== 'function') {
       // A link target (an AsyncResult): it takes the outcome at once, and cannot block.
@@ -594,8 +597,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Called by the hub at the end of a pass for a failed task. */
   reportIfUnobserved(): void {
-    if ((this.#status & OBSERVED) === 0) {
-      this.#status |= OBSERVED;
+    if ((this[STATUS] & OBSERVED) === 0) {
+      this[STATUS] |= OBSERVED;
       getHub().report({ kind: 'task-error', task: this, error: this[WAKE] });
     }
   }
@@ -606,9 +609,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
         `a link takes a callback function or a link target such as an AsyncResult, not ${callback === null ? 'null' : typeof callback}`,
       );
     }
-    if (observes) this.#status |= OBSERVED;
+    if (observes) this[STATUS] |= OBSERVED;
     const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
-    if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
+    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
       getHub().soon(() => this[FIRE_LINK](link));
       return;
@@ -670,7 +673,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal See {@link PEEK_OUTCOME}. */
   [PEEK_OUTCOME](): [failed: boolean, result: unknown] {
-    return [(this.#status & OUTCOME) === OUTCOME_ERROR, this[WAKE]];
+    return [(this[STATUS] & OUTCOME) === OUTCOME_ERROR, this[WAKE]];
   }
 
   /**
@@ -709,15 +712,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** A promise of the task's result (see {@link Task.then}). */
   toPromise(): Promise<R> {
-    this.#status |= OBSERVED;
+    this[STATUS] |= OBSERVED;
     return new Promise<R>((resolve, reject) => {
       const settle = (): void => {
-        if ((this.#status & OUTCOME) === OUTCOME_ERROR) reject(this[WAKE]);
+        if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) reject(this[WAKE]);
         // A task is a thenable: resolving with itself would make the promise wait on itself.
         else if (this[WAKE] === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
         else resolve(this[WAKE] as R);
       };
-      if ((this.#status & OUTCOME) !== OUTCOME_PENDING) {
+      if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
         settle();
         return;
       }
@@ -731,12 +734,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   override toString(): string {
     const state =
-      (this.#status & OUTCOME) !== OUTCOME_PENDING
-        ? (this.#status & OUTCOME) === OUTCOME_ERROR
+      (this[STATUS] & OUTCOME) !== OUTCOME_PENDING
+        ? (this[STATUS] & OUTCOME) === OUTCOME_ERROR
           ? 'failed'
           : 'done'
-        : ['new', 'ready', getCurrentGreenlet() === this ? 'running' : 'suspended', 'parked', 'done'][this[SCHED]];
-    const waiting = this[SCHED] === PARKED ? ` on ${String(this[WAIT])}` : '';
+        : ['new', 'ready', getCurrentGreenlet() === this ? 'running' : 'suspended', 'parked', 'done'][schedOf(this)];
+    const waiting = schedOf(this) === PARKED ? ` on ${String(this[WAIT])}` : '';
     return `<Task "${this.name}" ${state}${waiting}>`;
   }
 
@@ -798,11 +801,7 @@ class StartTimer extends Timer {
     super();
   }
   fire(): void {
-    const task = this.task as Task & { [SCHED]: number };
-    if (task[SCHED] === NEW) {
-      task[SCHED] = READY;
-      getHub().enqueue(task);
-    }
+    scheduleStart(this.task);
   }
 }
 

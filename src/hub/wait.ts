@@ -6,7 +6,7 @@
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import { Operation, lazy } from '../core/operation.js';
 import { immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
-import { blockingOperation, currentTask, park, wake, PARKED, SCHED, WAIT, type Parking, type Schedulable } from './hub.js';
+import { blockingOperation, currentTask, park, wake, PARKED, schedOf, WAIT, type Parking, type Schedulable } from './hub.js';
 import { awaitEnds, killOptions, type KillOptions, type Task } from './task.js';
 import { Timeout } from './timeout.js';
 import { now } from './timers.js';
@@ -56,7 +56,7 @@ export class WaitIterator<T extends Waitable> implements Parking, Disposable {
   readonly #onReady = (w: T): void => {
     if (!this.#pending.delete(w)) return;
     const waiter = this.#waiter;
-    if (waiter !== null && waiter[SCHED] === PARKED && waiter[WAIT] === this) {
+    if (waiter !== null && schedOf(waiter) === PARKED && waiter[WAIT] === this) {
       this.#waiter = null;
       this.#left--;
       this.value = w;

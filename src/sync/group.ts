@@ -43,7 +43,7 @@ import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { ErrorClass, GreenletBody } from '../core/greenlet.js';
 import { Operation, lazy } from '../core/operation.js';
 import { getCurrentGreenlet, immediate, isGenerator, type Performed, type SwitchOp } from '../core/switcher.js';
-import { SCHED, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { STATUS, blockingOperation, currentTask, getHub, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { JOIN_QUIETLY, Task, WATCH_END, awaitEnds, killOptions, spawn, type KillOptions } from '../hub/task.js';
 import { now } from '../hub/timers.js';
 import { joinall } from '../hub/wait.js';
@@ -128,7 +128,7 @@ export class WaitList implements Parking {
 
 /** Whether the code running now is a task (and so may block). */
 function inTask(): boolean {
-  return (getCurrentGreenlet() as Partial<Schedulable>)[SCHED] !== undefined;
+  return (getCurrentGreenlet() as Partial<Schedulable>)[STATUS] !== undefined;
 }
 
 // --- TaskSet -------------------------------------------------------------------------------

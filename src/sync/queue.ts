@@ -60,7 +60,7 @@ import type { GreenletBody } from '../core/greenlet.js';
 import { Operation, lazy, operationReused } from '../core/operation.js';
 import { REQ_IDLE, REQ_OP_PENDING, SWITCHER, immediate, isGenerator, type Performed, type SwitchOp, type SwitchSignal } from '../core/switcher.js';
 import {
-  SCHED,
+  STATUS,
   WAIT,
   blockingOperation,
   currentTask,
@@ -367,7 +367,7 @@ class AsyncWaiter extends Timer {
 function succeed(waiter: Waiter, value: unknown, parking: QueueWait): boolean {
   // A task carries its scheduling state as an own property: testing it is a load, where
   // `instanceof AsyncWaiter` on a task walks its whole prototype chain.
-  if ((waiter as Partial<Schedulable>)[SCHED] === undefined) {
+  if ((waiter as Partial<Schedulable>)[STATUS] === undefined) {
     (waiter as AsyncWaiter).settle(value);
     return true;
   }
@@ -377,7 +377,7 @@ function succeed(waiter: Waiter, value: unknown, parking: QueueWait): boolean {
 
 /** Raise `error` in `waiter`, taken out of the list of `parking`. */
 function fail(waiter: Waiter, error: unknown, parking: QueueWait): void {
-  if ((waiter as Partial<Schedulable>)[SCHED] === undefined) (waiter as AsyncWaiter).fail(error);
+  if ((waiter as Partial<Schedulable>)[STATUS] === undefined) (waiter as AsyncWaiter).fail(error);
   else if ((waiter as Schedulable)[WAIT] === parking) wakeThrow(waiter as Schedulable, error);
 }
 
@@ -695,7 +695,7 @@ export class SimpleQueue<T = unknown> implements AsyncIterable<T> {
     for (;;) {
       if (getters.length !== 0 && store.length > this.#reserved) {
         const getter = getters.shift();
-        if ((getter as Partial<Schedulable>)[SCHED] === undefined) {
+        if ((getter as Partial<Schedulable>)[STATUS] === undefined) {
           (getter as AsyncWaiter).settle(store.take());
         } else if (succeed(getter, TAKE, this.#getWait)) {
           this.#reserved++;

@@ -37,7 +37,7 @@ import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { lazy } from '../core/operation.js';
 import { getCurrentGreenlet, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
-import { INTERRUPT, SCHED, blockingOperation, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
+import { INTERRUPT, STATUS, blockingOperation, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
 import { WaitList, type TaskFunction } from './group.js';
 
@@ -121,7 +121,7 @@ export class Scope implements Disposable, Iterable<Task> {
    */
   constructor() {
     const g = getCurrentGreenlet() as Partial<Schedulable>;
-    this.#owner = g[SCHED] !== undefined ? (g as Schedulable) : null;
+    this.#owner = g[STATUS] !== undefined ? (g as Schedulable) : null;
   }
 
   /** How many children are running. */

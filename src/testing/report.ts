@@ -10,7 +10,7 @@
  */
 import { getCurrentGreenlet } from '../core/switcher.js';
 import { K_ARGS } from '../core/switcher.js';
-import { PARKED, SCHED, WAIT, WAKE_KIND, getHub, type Schedulable } from '../hub/hub.js';
+import { PARKED, WAIT, getHub, schedOf, wakeKindOf, type Schedulable } from '../hub/hub.js';
 import { Timer, type TimerEntry } from '../hub/timers.js';
 import type { Decision, DecisionContext, Schedule, Strategy } from './schedule.js';
 import type { Simulation } from './simulation.js';
@@ -168,7 +168,7 @@ export class DeviationRecorder {
 
   /** Where a ready task will resume: the line where it last blocked, or its start. */
   #resumePoint(task: Schedulable): string {
-    if (task[WAKE_KIND] === K_ARGS) return 'starts (it has not run yet)';
+    if (wakeKindOf(task) === K_ARGS) return 'starts (it has not run yet)';
     const stack = this.sim.sites.get(task)?.stack;
     const at = stack === undefined ? undefined : describeSite(stack);
     return at === undefined ? 'resumes' : `resumes at ${at}`;
@@ -179,7 +179,7 @@ export class DeviationRecorder {
     const owner = timer instanceof Timer ? (timer as { task?: Schedulable }).task : (timer as Schedulable);
     const what = timer instanceof Timer ? (TIMER_KINDS[timer.constructor.name] ?? 'a timer') : 'the timed wait';
     if (owner === undefined) return what;
-    const waiting = owner[SCHED] === PARKED ? ` (${this.sim.localize(String(owner[WAIT]))})` : '';
+    const waiting = schedOf(owner) === PARKED ? ` (${this.sim.localize(String(owner[WAIT]))})` : '';
     return `${what} of ${this.sim.nameOf(owner)}${waiting}`;
   }
 }

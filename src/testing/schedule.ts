@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { READY, SCHED, type RunQueueLike, type Schedulable } from '../hub/hub.js';
+import { READY, schedOf, type RunQueueLike, type Schedulable } from '../hub/hub.js';
 import type { TimerEntry } from '../hub/timers.js';
 import { Random } from './random.js';
 import type { Decisions } from './simulation.js';
@@ -264,7 +264,7 @@ export class ExploringQueue implements RunQueueLike {
     let n = 0;
     for (let i = 0; i < this.#count; i++) {
       const task = items[i] as Schedulable;
-      if (task[SCHED] === READY) items[n++] = task;
+      if (schedOf(task) === READY) items[n++] = task;
     }
     for (let i = n; i < this.#count; i++) items[i] = undefined;
     this.#count = n;

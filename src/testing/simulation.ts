@@ -36,11 +36,11 @@ import {
   HOST_WAIT,
   NEW,
   PARKED,
-  SCHED,
   WAIT,
   deadlineOf,
   getHub,
   interrupt,
+  schedOf,
   type Hub,
   type HubControl,
   type HubMonitor,
@@ -245,7 +245,7 @@ export class Simulation implements HubControl {
 
   /** `worker-3 waits on Lock(locked, 1 waiting)`, with the wait's deadline if it has one. */
   describe(task: Schedulable): string {
-    const state = task[SCHED];
+    const state = schedOf(task);
     if (state !== PARKED) return `${this.nameOf(task)} is ${state === NEW ? 'not started' : 'ready to run'}`;
     const deadline = deadlineOf(task);
     const until = deadline !== null ? ` (until ${formatMs(deadline)})` : '';
@@ -455,7 +455,7 @@ export class Simulation implements HubControl {
         );
       }
       const stopped = hub.timers.size !== 0 && !this.options.autojump;
-      const blocked = live.filter((t) => t[SCHED] === PARKED).map((t) => ({
+      const blocked = live.filter((t) => schedOf(t) === PARKED).map((t) => ({
         name: this.nameOf(t),
         waitingOn: this.localize(String(t[WAIT])),
         parkedForMs: 0,
