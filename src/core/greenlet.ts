@@ -132,8 +132,11 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
     if (typeof run === 'function' && isAsync(run)) throw asyncError('run');
     this[STATE] = PENDING;
     this[BODY] = run;
-    this[PARENT] = p;
-    this[CTX] = null;
+    // A subclass may keep the usual value of a field on its prototype (a hub's task has the
+    // hub as its parent and, nearly always, no context): the field is then an own property
+    // only of the instances whose value differs, one field less on every other instance.
+    if (this[PARENT] !== p) this[PARENT] = p;
+    if (this[CTX] !== null) this[CTX] = null;
   }
 
   /**

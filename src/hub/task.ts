@@ -14,6 +14,7 @@ import {
   EMPTY,
   K_ARGS,
   K_THROW,
+  PARENT,
   STATE,
   describe,
   getCurrentGreenlet,
@@ -774,6 +775,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     throw new GreenletError(`the parent of ${describe(this)} is its hub and cannot change`);
   }
 }
+
+// A task's parent is always its hub, and its context is none unless it inherits or sets
+// variables: both are kept on the prototype, and a task has them as own fields only where
+// it differs (see the Greenlet constructor), two fields less on nearly every task.
+Task.prototype[PARENT] = getHub();
+Task.prototype[CTX] = null;
 
 /** A completed operation that allocates nothing: what a kill that does not wait returns. */
 const DONE: SwitchOp<void> = Object.freeze({ [Symbol.iterator]: () => immediate(undefined) });
