@@ -142,6 +142,8 @@ class TaskExtras {
   name: string | null = null;
   /** The timer of startLater(), or null. */
   startTimer: StartTimer | null = null;
+  /** The task's id, once asked for; 0 until then. */
+  id = 0;
 }
 
 /** A task parked in join() or get() of another task. */
@@ -218,8 +220,6 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * TaskExtras that holds it with the rest.
    */
   #origin: unknown;
-  /** A small number unique among this thread's tasks (gevent's `minimal_ident`). */
-  readonly id: number;
 
   /**
    * Create a task that will call `run(...args)`; it does not start until
@@ -230,7 +230,6 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A) {
     const hub = getHub();
     super(run, hub);
-    this.id = nextId++;
     this.#origin = run;
     // NEW, to start with its arguments (K_ARGS), no outcome yet.
     this[STATUS] = 0;
@@ -274,6 +273,18 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       getHub().timers.remove(extras.startTimer);
       extras.startTimer = null;
     }
+  }
+
+  /**
+   * A small number unique among this thread's tasks, never reused (gevent's
+   * `minimal_ident`). As gevent's, it is given when first asked for (here or by the
+   * default {@link Task.name}), so ids count tasks in the order their ids were first
+   * used, not the order they were created; until then a task carries none.
+   */
+  get id(): number {
+    const extras = this[EXTRAS]();
+    if (extras.id === 0) extras.id = nextId++;
+    return extras.id;
   }
 
   /** The task's name, for reports: the function's name and the id, unless set. */

@@ -87,7 +87,7 @@ export function randomChooser(seed: number): Chooser {
  */
 export function pctChooser(seed: number, depth: number, steps: number): Chooser {
   const random = new Random(seed);
-  // Priorities by task id (ids count a thread's tasks in creation order): an array read
+  // Priorities by task id (a simulation's tasks take ids as they are spawned): an array read
   // per candidate, where a map costs several times more.
   let base = -1;
   let priority = new Float64Array(64);

@@ -118,7 +118,7 @@ export class Simulation implements HubControl {
   readonly clock: VirtualClock;
   readonly queue: RunQueueLike | null;
   readonly chooseCase: ((count: number) => number) | null;
-  /** The id of the run's first task (the root): ids count the tasks of a thread in the order they were made. */
+  /** The id of the run's first task (the root): the run's tasks take their ids as they are spawned (see monitorOver). */
   #firstId = 0;
   /** Where each task last parked (recordSites only). */
   readonly sites = new Map<Schedulable, Site>();
@@ -193,12 +193,13 @@ export class Simulation implements HubControl {
       },
       waitSite: (task) => before?.waitSite?.(task) ?? this.sites.get(task)?.stack,
     };
-    if (decisions.spawned !== undefined || before?.spawned !== undefined) {
-      monitor.spawned = (task, spawner) => {
-        before?.spawned?.(task, spawner);
-        decisions.spawned?.(task);
-      };
-    }
+    monitor.spawned = (task, spawner) => {
+      // A task's id is given when first asked for: asked here, the ids of the run's tasks
+      // count them in the order they were spawned, which nameOf() and localize() rely on.
+      void (task as Partial<Task>).id;
+      before?.spawned?.(task, spawner);
+      decisions.spawned?.(task);
+    };
     if (before?.woken !== undefined) monitor.woken = (task, throws) => before.woken?.(task, throws);
     if (before?.interrupted !== undefined) monitor.interrupted = (task, error) => before.interrupted?.(task, error);
     if (before?.ended !== undefined) monitor.ended = (task, failed, outcome) => before.ended?.(task, failed, outcome);

@@ -46,9 +46,10 @@ describe('when the event loop runs dry', () => {
   it('a run() that would wait forever rejects with LoopExit naming every blocked task and its wait', () => {
     const loopExit = lines.find((l) => l.case === 'loop-exit');
     expect(loopExit).toMatchObject({ rejected: true, isLoopExit: true });
-    expect(loopExit?.blocked).toEqual([['waiter-2', 'join(never-started)']]);
+    // waiter-1: the task made before it has a name of its own, and so never took an id.
+    expect(loopExit?.blocked).toEqual([['waiter-1', 'join(never-started)']]);
     expect(loopExit?.message).toMatch(
-      /^waiter-2 would wait forever: the event loop has nothing left to do, and 1 task is parked on objects nothing can wake:\n {2}waiter-2 waits on join\(never-started\) \(for \d+ ms\)$/,
+      /^waiter-1 would wait forever: the event loop has nothing left to do, and 1 task is parked on objects nothing can wake:\n {2}waiter-1 waits on join\(never-started\) \(for \d+ ms\)$/,
     );
   });
 
