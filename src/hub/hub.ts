@@ -1020,7 +1020,7 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
  */
 function cancelDeadline(hub: Hub, task: Schedulable, slot: unknown): void {
   if (typeof slot === 'number') hub.timers.removeOwn(task);
-  else hub.timers.remove(slot as Timer);
+  else hub.timers.removePending(slot as Timer);
   task[INTERRUPT] = NO_INTERRUPT;
 }
 

@@ -61,12 +61,13 @@ export function now(): number {
  * The key of an entry's position in the heap. A task's field of that key is its interrupt
  * field (hub.ts's `INTERRUPT`), which holds its position while it sleeps as its own entry.
  */
-export const HEAP_INDEX: unique symbol = Symbol('greenlet-ts.interrupt');
+const HEAP_INDEX_KEY: unique symbol = Symbol('greenlet-ts.interrupt');
+export const HEAP_INDEX: typeof HEAP_INDEX_KEY = HEAP_INDEX_KEY;
 
 /** Something that happens at a deadline. Subclasses say what in `fire()`. */
 export abstract class Timer {
   /** Position in the heap; -1 when not scheduled. */
-  [HEAP_INDEX]: unknown = -1;
+  [HEAP_INDEX_KEY]: unknown = -1;
   /**
    * Whether this timer keeps the process alive while it is pending. True on the
    * prototype, so that a timer costs no field for it; a timer that must not keep the
@@ -81,7 +82,7 @@ export abstract class Timer {
   abstract fire(): void;
 
   get pending(): boolean {
-    return this[HEAP_INDEX] !== -1;
+    return this[HEAP_INDEX_KEY] !== -1;
   }
 }
 
@@ -94,7 +95,7 @@ export abstract class Timer {
  * was made with.
  */
 export interface OwnEntry {
-  [HEAP_INDEX]: unknown;
+  [HEAP_INDEX_KEY]: unknown;
 }
 
 /** What the heap holds. */
@@ -153,7 +154,7 @@ export class TimerHeap {
   }
 
   private positionOf(entry: TimerEntry): number {
-    const i = entry[HEAP_INDEX];
+    const i = entry[HEAP_INDEX_KEY];
     return typeof i === 'number' && i >= 0 && i < this.count && this.entries[i] === entry ? i : -1;
   }
 
@@ -179,7 +180,7 @@ export class TimerHeap {
 
   /** Schedule `timer` to fire `ms` milliseconds from now (at once, on the next fire, if `ms <= 0`). */
   add(timer: Timer, ms: number): void {
-    if (timer[HEAP_INDEX] !== -1) this.remove(timer);
+    if (timer[HEAP_INDEX_KEY] !== -1) this.remove(timer);
     this.insert(timer, ms, timer.ref);
   }
 
@@ -208,9 +209,14 @@ export class TimerHeap {
     return true;
   }
 
+  /** Cancel `timer`, which is pending (the hub's path for a timed wait that ends early). */
+  removePending(timer: Timer): void {
+    this.removeAt(timer[HEAP_INDEX_KEY] as number, timer.ref);
+  }
+
   /** Cancel own entry `entry`, which is pending (the hub's path for a sleep that ends early). */
   removeOwn(entry: OwnEntry): void {
-    this.removeAt(entry[HEAP_INDEX] as number, true);
+    this.removeAt(entry[HEAP_INDEX_KEY] as number, true);
   }
 
   /** Do what `entry`, due and already out of the heap, does when it fires. */
@@ -233,7 +239,7 @@ export class TimerHeap {
       if (i > 0 && this.before(deadline, seq, parent)) this.up(i, last, deadline, seq);
       else this.down(i, last, deadline, seq);
     }
-    entry[HEAP_INDEX] = -1;
+    entry[HEAP_INDEX_KEY] = -1;
     if (ref) this.refCount--;
     if (lastAt < this.deadlines.length >> 2 && this.deadlines.length > MIN_CAPACITY) this.resize(this.deadlines.length >> 1);
     // The host timer stays armed even when the heap empties (it no longer keeps the
@@ -353,13 +359,13 @@ export class TimerHeap {
       entries[i] = p;
       deadlines[i] = d;
       seqs[i] = seqs[parent] as number;
-      p[HEAP_INDEX] = i;
+      p[HEAP_INDEX_KEY] = i;
       i = parent;
     }
     entries[i] = entry;
     deadlines[i] = deadline;
     seqs[i] = seq;
-    entry[HEAP_INDEX] = i;
+    entry[HEAP_INDEX_KEY] = i;
   }
 
   /** Put `entry` with (deadline, seq) at hole `i`, or below it where it belongs. */
@@ -388,12 +394,12 @@ export class TimerHeap {
       entries[i] = c;
       deadlines[i] = d;
       seqs[i] = s;
-      c[HEAP_INDEX] = i;
+      c[HEAP_INDEX_KEY] = i;
       i = child;
     }
     entries[i] = entry;
     deadlines[i] = deadline;
     seqs[i] = seq;
-    entry[HEAP_INDEX] = i;
+    entry[HEAP_INDEX_KEY] = i;
   }
 }
