@@ -89,11 +89,11 @@ describe('examples', () => {
     const hint = 'An operation does nothing until `yield*` runs it';
     const sites = "(call recordOperationSites() before it happens to have the line that made it in the error's cause)";
     expect(lines(outputOf('the-one-rule'))).toEqual([
-      `getter-3: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed ${sites}`,
-      `sleeper-4: MissingYieldError: <Task "sleeper-4" dead> finished with sleep() made and never performed: write \`yield* sleep()\` where you make it. ${hint} ${sites}`,
-      'awaiter-5: TypeError: yield* (intermediate value) is not iterable (greenlet-ts: `yield*` performs operations and switches; if this was a promise, wait for it with `yield* waitFor(promise)`)',
-      'yielder-6: GreenletError: <Task "yielder-6" current active started> yielded a promise to the switcher: a greenlet cannot await, so write `yield* waitFor(promise)` (from greenlet-ts) to wait for it; a bare `yield` is not a switch',
-      `twice-7: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed ${sites}`,
+      `getter-1: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed ${sites}`,
+      `sleeper-2: MissingYieldError: <Task "sleeper-2" dead> finished with sleep() made and never performed: write \`yield* sleep()\` where you make it. ${hint} ${sites}`,
+      'awaiter-3: TypeError: yield* (intermediate value) is not iterable (greenlet-ts: `yield*` performs operations and switches; if this was a promise, wait for it with `yield* waitFor(promise)`)',
+      'yielder-4: GreenletError: <Task "yielder-4" current active started> yielded a promise to the switcher: a greenlet cannot await, so write `yield* waitFor(promise)` (from greenlet-ts) to wait for it; a bare `yield` is not a switch',
+      `twice-5: MissingYieldError: queue.get() was never performed: write \`yield* queue.get()\` where you make it. ${hint}; one made without \`yield*\` is dropped unperformed ${sites}`,
       'items still queued: 3',
       'the bystander: done',
       'waitFor, written right: 42',

@@ -64,9 +64,9 @@ for (const runtime of ['deno', 'bun'] as const) {
       const lines = jsonLines((await runOn(runtime, 'test/hub/fixtures/loop-exit.ts')).stdout);
       const loopExit = lines.find((l) => l.case === 'loop-exit');
       expect(loopExit).toMatchObject({ rejected: true, isLoopExit: true });
-      expect(loopExit?.blocked).toEqual([['waiter-2', 'join(never-started)']]);
+      expect(loopExit?.blocked).toEqual([['waiter-1', 'join(never-started)']]);
       expect(loopExit?.message).toMatch(
-        /^waiter-2 would wait forever: the event loop has nothing left to do, and 1 task is parked on objects nothing can wake:\n {2}waiter-2 waits on join\(never-started\) \(for \d+ ms\)$/,
+        /^waiter-1 would wait forever: the event loop has nothing left to do, and 1 task is parked on objects nothing can wake:\n {2}waiter-1 waits on join\(never-started\) \(for \d+ ms\)$/,
       );
       const reports = lines.filter((l) => l.case === 'report');
       expect(reports).toEqual([expect.objectContaining({ kind: 'deadlock' })]);
