@@ -183,13 +183,7 @@ export interface RunQueueLike {
   shift(): Schedulable | undefined;
 }
 
-/** The largest run queue buffer kept once empty, in slots: 32 KB. */
-const KEPT_CAPACITY = 4096;
-
-/**
- * A FIFO ring buffer of tasks; it grows by doubling, and once empty after a burst (more than
- * {@link KEPT_CAPACITY} ready at once) the hub gives the large buffer back ({@link RunQueue.trim}).
- */
+/** A FIFO ring buffer of tasks; it grows by doubling and never shrinks or reallocates otherwise. */
 class RunQueue implements RunQueueLike {
   private items: (Schedulable | undefined)[] = new Array(64).fill(undefined);
   private mask = 63;
@@ -212,20 +206,6 @@ class RunQueue implements RunQueueLike {
     this.items[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
     return task;
-  }
-
-  /**
-   * Give back a buffer a burst made large, if the queue is empty: a million tasks made
-   * ready at once leave 8 MB of empty slots otherwise, for the life of the thread.
-   * Bursts that come back pay the doublings again, about one copy per task they queue.
-   */
-  trim(): void {
-    if (this.head === this.tail && this.mask >= KEPT_CAPACITY) {
-      this.items = new Array(64).fill(undefined);
-      this.mask = 63;
-      this.head = 0;
-      this.tail = 0;
-    }
   }
 
   private grow(): void {
@@ -720,7 +700,6 @@ export class Hub extends Greenlet<[], never> {
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {
     this.readyNextPass();
-    this.fifo.trim();
     if (this.queue.length !== 0 && !this.continuePending) {
       this.continuePending = true;
       scheduleMacrotask(() => {
