@@ -678,6 +678,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
     transfer = true;
 
     // Drive the current greenlet until it asks for a transfer or dies.
+    let ended = false;
     for (;;) {
       let res: IteratorResult<unknown>;
       try {
@@ -700,17 +701,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         t = tr[PARENT] as Greenlet;
         k = e instanceof GreenletExit ? K_VALUE : K_THROW;
         p = e;
-        if (t === S.endOwner && S.tracer === null && offerEnd(o, t, k, p)) {
-          o = t;
-          t = S.reqTarget as Greenlet;
-          k = S.reqKind;
-          p = S.reqPayload;
-          S.reqState = IDLE;
-          S.reqTarget = null;
-          S.reqPayload = undefined;
-        } else {
-          S.died = o;
-        }
+        ended = true;
         break;
       }
       if (res === MARK || (res.value === SIGNAL && res.done !== true)) {
@@ -765,21 +756,26 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
           k = K_VALUE;
           p = value;
         }
-        if (t === S.endOwner && S.tracer === null && offerEnd(o, t, k, p)) {
-          o = t;
-          t = S.reqTarget as Greenlet;
-          k = S.reqKind;
-          p = S.reqPayload;
-          S.reqState = IDLE;
-          S.reqTarget = null;
-          S.reqPayload = undefined;
-        } else {
-          S.died = o;
-        }
+        ended = true;
         break;
       }
       act = RAISE;
       val = bareYield(t, res.value);
+    }
+    if (ended) {
+      // `o` died (returned or raised) with `k`/`p` for its parent `t`: the end hook's owner
+      // may take the end and name the next transfer (see setEndHook).
+      if (t === S.endOwner && S.tracer === null && offerEnd(o, t, k, p)) {
+        o = t;
+        t = S.reqTarget as Greenlet;
+        k = S.reqKind;
+        p = S.reqPayload;
+        S.reqState = IDLE;
+        S.reqTarget = null;
+        S.reqPayload = undefined;
+      } else {
+        S.died = o;
+      }
     }
   }
 }
