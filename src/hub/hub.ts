@@ -70,9 +70,9 @@ import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from 
  * The task's status word, a small integer (so that it costs one field, not three, on
  * every task): its scheduling state in bits 0-2 (NEW ... DONE: {@link schedOf}), how it
  * resumes in bits 3-4 (K_ARGS to start with its arguments, K_VALUE or K_THROW:
- * {@link wakeKindOf}), and from bit {@link TASK_BITS} up the task's own (its outcome and
- * whether it was looked at: task.ts). Only a task has it: `x[STATUS] === undefined` tells
- * anything else (a plain greenlet, an async waiter) with one load.
+ * {@link wakeKindOf}), and from bit {@link TASK_BITS} up the task's own (its outcome, whether
+ * it was looked at, whether it is awaited: task.ts). Only a task has it: `x[STATUS] ===
+ * undefined` tells anything else (a plain greenlet, an async waiter) with one load.
  */
 export const STATUS: unique symbol = Symbol('greenlet-ts.status');
 /**

@@ -15,7 +15,10 @@ import {
   K_ARGS,
   K_THROW,
   PARENT,
+  REQ_IDLE,
+  REQ_OP_PENDING,
   STATE,
+  SWITCHER,
   describe,
   getCurrentGreenlet,
   getMainGreenlet,
@@ -25,7 +28,7 @@ import {
   type Performed,
   type SwitchOp,
 } from '../core/switcher.js';
-import { Operation, lazy } from '../core/operation.js';
+import { Operation, lazy, operationReused } from '../core/operation.js';
 import {
   INTERRUPT,
   NEW,
@@ -87,6 +90,12 @@ const OUTCOME_VALUE = 1 << TASK_BITS;
 const OUTCOME_ERROR = 2 << TASK_BITS;
 /** Set once the outcome counts as looked at (a join, a get, a link, `exception`). */
 const OBSERVED = 4 << TASK_BITS;
+/**
+ * Set while the task may be in the hub's map of awaited tasks (`await task`, `run()`): its
+ * end then takes it out of the map. A bit, so that the end of every other task does not
+ * look the task up in the map while some run() is awaited (nearly always).
+ */
+const AWAITED = 8 << TASK_BITS;
 
 const LINK_ALL = 0;
 const LINK_VALUE = 1;
@@ -227,14 +236,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    */
   constructor(run: (...args: A) => SwitchOp<R>, ...args: A);
   constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A);
-  constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A) {
+  constructor(run?: ((...args: A) => GreenletBody<R> | R) | null) {
     const hub = getHub();
     super(run, hub);
     this.#origin = run;
     // NEW, to start with its arguments (K_ARGS), no outcome yet.
     this[STATUS] = 0;
-    // A task with no arguments (the usual case) keeps none: EMPTY is shared.
-    this[WAKE] = args.length === 0 ? EMPTY : args;
+    // A task with no arguments (the usual case) keeps none: EMPTY is shared. (`arguments`
+    // rather than a rest parameter, which would allocate an array on every spawn.)
+    this[WAKE] = arguments.length <= 1 ? EMPTY : Array.prototype.slice.call(arguments, 1);
     this[WAIT] = null;
     this[INTERRUPT] = NO_INTERRUPT;
     this[PREV] = null;
@@ -523,7 +533,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     this[STATUS] = (this[STATUS] & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
     this[WAKE] = outcome;
     const hub = getHub();
-    if (hub.awaited.size !== 0) hub.awaited.delete(this);
+    if ((this[STATUS] & AWAITED) !== 0) hub.awaited.delete(this);
     // The function is dropped at the end, as a greenlet drops it; `name` needs only its name.
     const origin = this.#origin;
     if (typeof origin === 'function') this.#origin = functionName(origin);
@@ -740,6 +750,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       const rejecters = hub.awaited.get(this);
       if (rejecters === undefined) hub.awaited.set(this, [reject]);
       else rejecters.push(reject);
+      this[STATUS] |= AWAITED;
       this.rawlink(settle);
     });
   }
@@ -796,7 +807,28 @@ Task.prototype[CTX] = null;
 /** A completed operation that allocates nothing: what a kill that does not wait returns. */
 const DONE: SwitchOp<void> = Object.freeze({ [Symbol.iterator]: () => immediate(undefined) });
 
-const JOIN = blockingOperation<Task, number | undefined, undefined, boolean>('task.join()', (t, timeout) => t.performJoin(timeout));
+// Module-local copies of the switcher's slot and states, for JOIN's own iterator below.
+const S = SWITCHER;
+const IDLE = REQ_IDLE;
+const OP_PENDING = REQ_OP_PENDING;
+
+const JOIN = blockingOperation<Task, number | undefined, undefined, boolean>(
+  'task.join()',
+  (t, timeout) => t.performJoin(timeout),
+  null,
+  // A hot kind (see Operation's [Symbol.iterator]): every join of a task passes here.
+  class extends Operation<Task, number | undefined, undefined, boolean> {
+    override [Symbol.iterator](): Performed<boolean> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const task = S.opSelf as Task;
+      const timeout = S.opA as number | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = undefined;
+      return task.performJoin(timeout);
+    }
+  },
+);
 
 const GET = new Operation<Task, number | undefined, { block?: boolean } | undefined, unknown>(
   'task.get()',
@@ -866,9 +898,12 @@ function newGreenletExit(): GreenletExit {
  */
 export function spawn<A extends unknown[], R>(fn: (...args: A) => SwitchOp<R>, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A>;
-export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A> {
+export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R): Task<R, A> {
   checkFunction('spawn', fn);
-  return new Task<R, A>(fn, ...args).start();
+  // `arguments` rather than a rest parameter: a spawn without arguments allocates no array.
+  const n = arguments.length;
+  if (n === 1) return new Task<R, []>(fn as () => GreenletBody<R> | R).start() as unknown as Task<R, A>;
+  return (Reflect.construct(Task, arguments) as Task<R, A>).start();
 }
 
 function checkFunction(caller: string, fn: unknown): void {
