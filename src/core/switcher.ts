@@ -64,40 +64,57 @@ import type { Greenlet } from './greenlet.js';
 import { GreenletError, GreenletExit, MissingYieldError } from './errors.js';
 import type { Operation } from './operation.js';
 
+// Every export this file reads on its hot paths has a module-local twin that the code
+// here uses (STATE_KEY for STATE, ST_DEAD for DEAD, VALUE_KIND for K_VALUE, NO_ARGS for
+// EMPTY): V8 reads an exported binding through a cell, a load and a hole check per read.
+
 /** PENDING, STARTED, FRAMED or DEAD; WATCHED on a greenlet whose record lives apart. */
-export const STATE: unique symbol = Symbol('greenlet-ts.state');
+const STATE_KEY: unique symbol = Symbol('greenlet-ts.state');
+export const STATE: typeof STATE_KEY = STATE_KEY;
 /**
  * PENDING: the `run` given to the constructor; STARTED: the top generator; FRAMED: a
  * Frames stack; DEAD: null; WATCHED: the detached record.
  */
-export const BODY: unique symbol = Symbol('greenlet-ts.body');
+const BODY_KEY: unique symbol = Symbol('greenlet-ts.body');
+export const BODY: typeof BODY_KEY = BODY_KEY;
 /** Where the result goes; null only for main. */
-export const PARENT: unique symbol = Symbol('greenlet-ts.parent');
+const PARENT_KEY: unique symbol = Symbol('greenlet-ts.parent');
+export const PARENT: typeof PARENT_KEY = PARENT_KEY;
 /** The context of its context variables (Python's `gr_context`); null until needed. */
-export const CTX: unique symbol = Symbol('greenlet-ts.context');
+const CTX_KEY: unique symbol = Symbol('greenlet-ts.context');
+export const CTX: typeof CTX_KEY = CTX_KEY;
 
-export const PENDING = 0;
-export const STARTED = 1;
-export const DEAD = 2;
+const ST_PENDING = 0;
+const ST_STARTED = 1;
+const ST_DEAD = 2;
+export const PENDING = ST_PENDING;
+export const STARTED = ST_STARTED;
+export const DEAD = ST_DEAD;
 /** STARTED, with a {@link Frames} stack as body (a state of its own so that telling it
  * apart costs a compare; `instanceof` on a generator walks four prototypes). */
-export const FRAMED = 3;
+const ST_FRAMED = 3;
+export const FRAMED = ST_FRAMED;
 /** On a greenlet object only: its state lives in the DetachedRec held in its BODY. */
-export const WATCHED = 4;
+const ST_WATCHED = 4;
+export const WATCHED = ST_WATCHED;
 
 /** The state the switcher keeps about a greenlet (see "Where a greenlet's state lives"). */
 export interface Rec {
-  [STATE]: number;
-  [BODY]: unknown;
-  [PARENT]: Greenlet | null;
-  [CTX]: Context | null;
+  [STATE_KEY]: number;
+  [BODY_KEY]: unknown;
+  [PARENT_KEY]: Greenlet | null;
+  [CTX_KEY]: Context | null;
 }
 
 /** Transfer kinds: what a request or a delivery carries. */
-export const K_ARGS = 0; // payload: the switch() arguments as an array, packed on delivery
-export const K_VALUE = 1; // payload: one value, delivered as it is
-export const K_THROW = 2; // payload: an error, raised at the target's suspension point
-export const K_CALL = 3; // target: a function to push as a frame; payload: its arguments
+const ARGS_KIND = 0; // payload: the switch() arguments as an array, packed on delivery
+const VALUE_KIND = 1; // payload: one value, delivered as it is
+const THROW_KIND = 2; // payload: an error, raised at the target's suspension point
+const CALL_KIND = 3; // target: a function to push as a frame; payload: its arguments
+export const K_ARGS = ARGS_KIND;
+export const K_VALUE = VALUE_KIND;
+export const K_THROW = THROW_KIND;
+export const K_CALL = CALL_KIND;
 
 /** The brand of what every suspension yields; user code never sees it unless it misuses `yield`. */
 export interface SwitchSignal {
@@ -160,7 +177,7 @@ export class SwitcherState {
   /** Detach and watch greenlets at their first suspension (see setKillUnreachable). */
   killUnreachable = false;
   reqState = IDLE;
-  reqKind = K_ARGS;
+  reqKind = ARGS_KIND;
   reqTarget: unknown = null;
   reqPayload: unknown = undefined;
   /** The pending lazy operation (OP_PENDING) and its operands. */
@@ -200,7 +217,8 @@ const MARK: IteratorYieldResult<SwitchSignal> = Object.freeze({ done: false as c
 const RESUMED: IteratorReturnResult<unknown> = { done: true, value: undefined };
 
 /** Arguments of a switch with none: Python's `()`. Shared and frozen. */
-export const EMPTY: readonly [] = Object.freeze([]) as readonly [];
+const NO_ARGS: readonly [] = Object.freeze([]) as readonly [];
+export const EMPTY: readonly [] = NO_ARGS;
 
 class Port implements Iterator<SwitchSignal, unknown, unknown> {
   [Symbol.iterator](): this {
@@ -347,7 +365,7 @@ function offerEnd(dead: Greenlet, owner: Greenlet, k: number, p: unknown): boole
   S.current = owner;
   S.curRec = recOf(owner);
   S.died = null;
-  return (S.endHook as EndHook)(dead, k === K_THROW, p) !== false;
+  return (S.endHook as EndHook)(dead, k === THROW_KIND, p) !== false;
 }
 
 /** The greenlet whose death caused the latest delivery, if any; clears it. */
@@ -369,19 +387,19 @@ export function setTracer(fn: TraceFunction | null): TraceFunction | null {
 
 /** Where the state of greenlet `g` is: `g` itself, or its detached record. */
 export function recOf(g: Rec): Rec {
-  return g[STATE] === WATCHED ? (g[BODY] as Rec) : g;
+  return g[STATE_KEY] === ST_WATCHED ? (g[BODY_KEY] as Rec) : g;
 }
 
 /** The record of a greenlet of this thread, or undefined for anything else. */
 export function recordOf(g: unknown): Rec | undefined {
-  return typeof g === 'object' && g !== null && typeof (g as Partial<Rec>)[STATE] === 'number'
+  return typeof g === 'object' && g !== null && typeof (g as Partial<Rec>)[STATE_KEY] === 'number'
     ? recOf(g as Rec)
     : undefined;
 }
 
 /** How many `call()` frames deep a started greenlet is (1 without any). */
 export function depthOf(rec: Rec): number {
-  return rec[STATE] === FRAMED ? (rec[BODY] as Frames).depth : 1;
+  return rec[STATE_KEY] === ST_FRAMED ? (rec[BODY_KEY] as Frames).depth : 1;
 }
 
 // --- building requests -----------------------------------------------------------------
@@ -401,7 +419,7 @@ export function request(target: unknown, kind: number, payload: unknown): unknow
     return PORT;
   }
   if (S.running || S.reqState === IN_CALLBACK) throw refuseRequest(target);
-  if (kind === K_CALL) {
+  if (kind === CALL_KIND) {
     throw new GreenletError(
       'call() runs a function as a frame of the current greenlet, and the main greenlet has no frames: ' +
         'call the function directly here, or write `yield* call(fn, ...args)` inside a greenlet',
@@ -543,31 +561,31 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
   /** False when an error goes back to the caller without any transfer (no trace event). */
   let transfer = true;
   for (;;) {
-    let tr = (t as Partial<Rec>)[STATE] === WATCHED ? ((t as Rec)[BODY] as Rec) : (t as Rec);
-    if (tr[STATE] === undefined) {
+    let tr = (t as Partial<Rec>)[STATE_KEY] === ST_WATCHED ? ((t as Rec)[BODY_KEY] as Rec) : (t as Rec);
+    if (tr[STATE_KEY] === undefined) {
       p = new GreenletError(
         `cannot switch to ${describeTarget(t)}: it is not a greenlet of this thread. Greenlets never move ` +
           'between threads (one sent with postMessage arrives as a plain copy): switch only to greenlets ' +
           'created in this thread',
       );
-      k = K_THROW;
+      k = THROW_KIND;
       t = o;
       tr = recOf(o);
       transfer = false;
     }
-    if (tr[STATE] === DEAD) {
+    if (tr[STATE_KEY] === ST_DEAD) {
       // R-32, R-39: a transfer to a dead greenlet goes to its first live ancestor, and a
       // kill sent to a dead greenlet comes back as a value.
-      if (k === K_THROW && p instanceof GreenletExit) k = K_VALUE;
+      if (k === THROW_KIND && p instanceof GreenletExit) k = VALUE_KIND;
       do {
-        t = tr[PARENT] as Greenlet;
+        t = tr[PARENT_KEY] as Greenlet;
         tr = recOf(t);
-      } while (tr[STATE] === DEAD);
+      } while (tr[STATE_KEY] === ST_DEAD);
     }
 
     let act = NEXT;
     let val: unknown;
-    if (tr[STATE] === PENDING) {
+    if (tr[STATE_KEY] === ST_PENDING) {
       // Starting. R-6/R-7: `run` is looked up now, as an attribute, in the caller.
       let run: unknown;
       let failure: unknown = NONE;
@@ -587,40 +605,40 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       if (failure !== NONE) {
         // R-27: a caller that is alive gets the error; a dying greenlet's result goes to
         // the next ancestor instead.
-        k = K_THROW;
+        k = THROW_KIND;
         p = failure;
-        if (recOf(o)[STATE] !== DEAD) {
+        if (recOf(o)[STATE_KEY] !== ST_DEAD) {
           t = o;
           transfer = false;
         } else {
-          t = tr[PARENT] as Greenlet;
+          t = tr[PARENT_KEY] as Greenlet;
         }
         continue;
       }
-      const own = tr[BODY];
-      tr[BODY] = null;
+      const own = tr[BODY_KEY];
+      tr[BODY_KEY] = null;
       S.current = t;
       S.curRec = tr;
-      if (k === K_THROW) {
+      if (k === THROW_KIND) {
         // R-38: killed before it started; run is never called.
-        tr[STATE] = DEAD;
+        tr[STATE_KEY] = ST_DEAD;
         if (S.tracer !== null) p = traceOr('throw', o, t, p);
         S.died = t;
         o = t;
-        t = tr[PARENT] as Greenlet;
-        if (p instanceof GreenletExit) k = K_VALUE;
+        t = tr[PARENT_KEY] as Greenlet;
+        if (p instanceof GreenletExit) k = VALUE_KIND;
         continue;
       }
-      tr[STATE] = STARTED;
+      tr[STATE_KEY] = ST_STARTED;
       if (S.tracer !== null) {
         const e = traceOr('switch', o, t, NONE);
         if (e !== NONE) {
           // R-76: the tracer's error replaces the transfer; run never runs.
-          tr[STATE] = DEAD;
+          tr[STATE_KEY] = ST_DEAD;
           S.died = t;
           o = t;
-          t = tr[PARENT] as Greenlet;
-          k = e instanceof GreenletExit ? K_VALUE : K_THROW;
+          t = tr[PARENT_KEY] as Greenlet;
+          k = e instanceof GreenletExit ? VALUE_KIND : THROW_KIND;
           p = e;
           continue;
         }
@@ -634,20 +652,20 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         val = undefined;
       } else {
         // run raised, was no function, or returned a plain value: dead at once.
-        tr[STATE] = DEAD;
+        tr[STATE_KEY] = ST_DEAD;
         S.died = t;
         o = t;
-        t = tr[PARENT] as Greenlet;
+        t = tr[PARENT_KEY] as Greenlet;
         if (body instanceof StartFailure) {
           if (S.reqState !== IDLE) clearRequest();
           p = body.error;
-          k = p instanceof GreenletExit ? K_VALUE : K_THROW;
+          k = p instanceof GreenletExit ? VALUE_KIND : THROW_KIND;
         } else if (S.reqState !== IDLE) {
           p = danglingRequest(o);
-          k = K_THROW;
+          k = THROW_KIND;
         } else {
           p = body;
-          k = K_VALUE;
+          k = VALUE_KIND;
         }
         continue;
       }
@@ -656,15 +674,15 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       S.curRec = tr;
       S.switches++;
       if (S.tracer !== null && transfer) {
-        const e = traceOr(k === K_THROW ? 'throw' : 'switch', o, t, NONE);
+        const e = traceOr(k === THROW_KIND ? 'throw' : 'switch', o, t, NONE);
         if (e !== NONE) {
-          k = K_THROW;
+          k = THROW_KIND;
           p = e;
         }
       }
-      if (k === K_VALUE) {
+      if (k === VALUE_KIND) {
         val = p;
-      } else if (k === K_ARGS) {
+      } else if (k === ARGS_KIND) {
         val = pack(p as unknown[]);
       } else {
         act = RAISE;
@@ -682,11 +700,11 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
     for (;;) {
       let res: IteratorResult<unknown>;
       try {
-        const body = tr[BODY] as Iterator<unknown>;
+        const body = tr[BODY_KEY] as Iterator<unknown>;
         res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
       } catch (e) {
         RESUMED.value = undefined;
-        if (tr[STATE] === FRAMED) {
+        if (tr[STATE_KEY] === ST_FRAMED) {
           popFrame(tr);
           act = RAISE;
           val = e;
@@ -695,11 +713,11 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // An operation made and dropped before the error did nothing: the error is the news.
         if (S.reqState !== IDLE) clearRequest();
         if (e instanceof TypeError) hintPromise(e);
-        tr[STATE] = DEAD;
-        tr[BODY] = null;
+        tr[STATE_KEY] = ST_DEAD;
+        tr[BODY_KEY] = null;
         o = t;
-        t = tr[PARENT] as Greenlet;
-        k = e instanceof GreenletExit ? K_VALUE : K_THROW;
+        t = tr[PARENT_KEY] as Greenlet;
+        k = e instanceof GreenletExit ? VALUE_KIND : THROW_KIND;
         p = e;
         ended = true;
         break;
@@ -711,7 +729,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         const payload = S.reqPayload;
         S.reqTarget = null;
         S.reqPayload = undefined;
-        if (kind === K_CALL) {
+        if (kind === CALL_KIND) {
           const frame = open(target, payload as unknown[]);
           if (frame === NONE) {
             pushFrame(tr, openedFrame as Iterator<unknown>);
@@ -739,21 +757,21 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // value before clearing the shared result.
         const value = res.value;
         RESUMED.value = undefined;
-        if (tr[STATE] === FRAMED) {
+        if (tr[STATE_KEY] === ST_FRAMED) {
           popFrame(tr);
           act = NEXT;
           val = value;
           continue;
         }
-        tr[STATE] = DEAD;
-        tr[BODY] = null;
+        tr[STATE_KEY] = ST_DEAD;
+        tr[BODY_KEY] = null;
         o = t;
-        t = tr[PARENT] as Greenlet;
+        t = tr[PARENT_KEY] as Greenlet;
         if (S.reqState !== IDLE) {
-          k = K_THROW;
+          k = THROW_KIND;
           p = danglingRequest(o);
         } else {
-          k = K_VALUE;
+          k = VALUE_KIND;
           p = value;
         }
         ended = true;
@@ -855,27 +873,27 @@ function danglingRequest(dead: Greenlet): GreenletError {
 }
 
 function pack(args: unknown[]): unknown {
-  return args.length === 1 ? args[0] : args.length === 0 ? EMPTY : args;
+  return args.length === 1 ? args[0] : args.length === 0 ? NO_ARGS : args;
 }
 
 function pushFrame(rec: Rec, frame: Iterator<unknown>): void {
-  if (rec[STATE] === FRAMED) {
-    const frames = rec[BODY] as Frames;
+  if (rec[STATE_KEY] === ST_FRAMED) {
+    const frames = rec[BODY_KEY] as Frames;
     frames.below.push(frames.top);
     frames.top = frame;
   } else {
-    rec[BODY] = new Frames(frame, [rec[BODY] as Iterator<unknown>]);
-    rec[STATE] = FRAMED;
+    rec[BODY_KEY] = new Frames(frame, [rec[BODY_KEY] as Iterator<unknown>]);
+    rec[STATE_KEY] = ST_FRAMED;
   }
 }
 
 /** The top frame ended; its caller becomes the top again (and the stack goes when empty). */
 function popFrame(rec: Rec): void {
-  const frames = rec[BODY] as Frames;
+  const frames = rec[BODY_KEY] as Frames;
   const caller = frames.below.pop() as Iterator<unknown>;
   if (frames.below.length === 0) {
-    rec[BODY] = caller;
-    rec[STATE] = STARTED;
+    rec[BODY_KEY] = caller;
+    rec[STATE_KEY] = ST_STARTED;
   } else {
     frames.top = caller;
   }
@@ -903,12 +921,12 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
   if (self !== undefined && isAsync(run)) return new StartFailure(asyncError(`run of ${describe(g)}`));
   let body: unknown;
   try {
-    body = k === K_VALUE ? run.call(self, p) : p === EMPTY ? run.call(self) : Reflect.apply(run, self, p as unknown[]);
+    body = k === VALUE_KIND ? run.call(self, p) : p === NO_ARGS ? run.call(self) : Reflect.apply(run, self, p as unknown[]);
     // The usual body, a generator object, is told apart without a property lookup: those
     // of `next` and LAZY_OP miss V8's caches, as every generator function's objects have
     // a map of their own (measured with callgrind: about 200 instructions per start).
     if (isGeneratorObject(body)) {
-      recOf(g)[BODY] = body;
+      recOf(g)[BODY_KEY] = body;
       return NONE;
     }
     // A plain run that returns an operation (`() => queue.get()`): it is the body.
@@ -917,7 +935,7 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
     return new StartFailure(e);
   }
   if (isIterator(body)) {
-    recOf(g)[BODY] = body;
+    recOf(g)[BODY_KEY] = body;
     return NONE;
   }
   return body;
@@ -1033,19 +1051,19 @@ export function setKillUnreachable(on: boolean): boolean {
 
 /** A greenlet's state once it lives apart from the greenlet (see setKillUnreachable). */
 class DetachedRec implements Rec {
-  [STATE]: number;
-  [BODY]: unknown;
-  [PARENT]: Greenlet | null;
-  [CTX]: Context | null;
+  [STATE_KEY]: number;
+  [BODY_KEY]: unknown;
+  [PARENT_KEY]: Greenlet | null;
+  [CTX_KEY]: Context | null;
   /** The prototype of the greenlet, to make a new object for it if it is killed. */
   proto: object;
 
   constructor(g: Greenlet) {
     const own: Rec = g;
-    this[STATE] = own[STATE];
-    this[BODY] = own[BODY];
-    this[PARENT] = own[PARENT];
-    this[CTX] = own[CTX];
+    this[STATE_KEY] = own[STATE_KEY];
+    this[BODY_KEY] = own[BODY_KEY];
+    this[PARENT_KEY] = own[PARENT_KEY];
+    this[CTX_KEY] = own[CTX_KEY];
     this.proto = Object.getPrototypeOf(g) as object;
   }
 }
@@ -1059,10 +1077,10 @@ const registry: FinalizationRegistry<DetachedRec> | null =
 function watch(g: Greenlet): void {
   const rec = new DetachedRec(g);
   const own: Rec = g;
-  own[STATE] = WATCHED;
-  own[BODY] = rec;
-  own[PARENT] = null;
-  own[CTX] = null;
+  own[STATE_KEY] = ST_WATCHED;
+  own[BODY_KEY] = rec;
+  own[PARENT_KEY] = null;
+  own[CTX_KEY] = null;
   (registry as FinalizationRegistry<DetachedRec>).register(g, rec);
 }
 
@@ -1073,7 +1091,7 @@ function watch(g: Greenlet): void {
  * their own, never inside a switch (J6).
  */
 function collect(rec: DetachedRec): void {
-  if (rec[STATE] === DEAD) return;
+  if (rec[STATE_KEY] === ST_DEAD) return;
   if (S.running) {
     // Cannot happen from a finalization task; should it ever, try again once the switch is over.
     queueMicrotask(() => collect(rec));
@@ -1082,20 +1100,20 @@ function collect(rec: DetachedRec): void {
   // A new object for the same greenlet: what getcurrent() returns during the kill (R-58).
   const g = Object.create(rec.proto) as Greenlet;
   const own: Rec = g;
-  own[STATE] = WATCHED;
-  own[BODY] = rec;
-  own[PARENT] = null;
-  own[CTX] = null;
-  const parent = rec[PARENT];
-  rec[PARENT] = S.main;
+  own[STATE_KEY] = ST_WATCHED;
+  own[BODY_KEY] = rec;
+  own[PARENT_KEY] = null;
+  own[CTX_KEY] = null;
+  const parent = rec[PARENT_KEY];
+  rec[PARENT_KEY] = S.main;
   try {
-    transferFromMain(g, K_THROW, new GreenletExit('Killing the greenlet because all references have vanished.'));
+    transferFromMain(g, THROW_KIND, new GreenletExit('Killing the greenlet because all references have vanished.'));
   } catch (e) {
     reportUnraisable(e, g); // R-57
   }
   // The kill ran user code, which may have left the greenlet alive.
-  if ((rec[STATE] as number) !== DEAD) {
-    rec[PARENT] = parent;
+  if ((rec[STATE_KEY] as number) !== ST_DEAD) {
+    rec[PARENT_KEY] = parent;
     survivors.add(g);
     reportUnraisable(
       new GreenletError(
@@ -1125,8 +1143,8 @@ export function describe(g: Greenlet): string {
   const label = (g as { name?: unknown }).name;
   const head = typeof label === 'string' && label !== '' ? `${name} "${label}"` : name;
   let words: string;
-  if (rec[STATE] === DEAD) words = 'dead';
-  else if (rec[STATE] === PENDING) words = 'pending';
+  if (rec[STATE_KEY] === ST_DEAD) words = 'dead';
+  else if (rec[STATE_KEY] === ST_PENDING) words = 'pending';
   else words = `${rec === S.curRec ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
   return `<${head} ${words}>`;
 }
@@ -1136,8 +1154,8 @@ function describeTarget(t: unknown): string {
 }
 
 function describeRequest(kind: number, target: unknown): string {
-  if (kind === K_CALL) return `a call() of ${typeof target === 'function' && target.name ? target.name : 'a function'}`;
-  return `a ${kind === K_THROW ? 'throw into' : 'switch to'} ${describeTarget(target)}`;
+  if (kind === CALL_KIND) return `a call() of ${typeof target === 'function' && target.name ? target.name : 'a function'}`;
+  return `a ${kind === THROW_KIND ? 'throw into' : 'switch to'} ${describeTarget(target)}`;
 }
 
 function describeValue(v: unknown): string {

@@ -74,15 +74,18 @@ import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from 
  * it was looked at, whether it is awaited: task.ts). Only a task has it: `x[STATUS] ===
  * undefined` tells anything else (a plain greenlet, an async waiter) with one load.
  */
-export const STATUS: unique symbol = Symbol('greenlet-ts.status');
+const STATUS_KEY: unique symbol = Symbol('greenlet-ts.status');
+export const STATUS: typeof STATUS_KEY = STATUS_KEY;
 /**
  * What the task resumes with while READY (its arguments before it starts); while PARKED,
  * when it parked (see {@link parkedAt}); once ended, its result (task.ts). One field for
  * three uses that never overlap: every field is paid by every task.
  */
-export const WAKE: unique symbol = Symbol('greenlet-ts.wake');
+const WAKE_KEY: unique symbol = Symbol('greenlet-ts.wake');
+export const WAKE: typeof WAKE_KEY = WAKE_KEY;
 /** The Parking the task waits on while PARKED. */
-export const WAIT: unique symbol = Symbol('greenlet-ts.wait');
+const WAIT_KEY: unique symbol = Symbol('greenlet-ts.wait');
+export const WAIT: typeof WAIT_KEY = WAIT_KEY;
 /**
  * Not PARKED: an error to raise at the task's next park (a kill or timeout that found it
  * READY or RUNNING), or NO_INTERRUPT. PARKED: what ends its wait at a deadline (a timed
@@ -93,21 +96,37 @@ export const WAIT: unique symbol = Symbol('greenlet-ts.wait');
  * parked task has a deadline. It is the heap's `HEAP_INDEX` key (timers.ts), where the
  * heap writes an entry's position.
  */
+const INTERRUPT_KEY: typeof HEAP_INDEX = HEAP_INDEX;
 export const INTERRUPT: typeof HEAP_INDEX = HEAP_INDEX;
 /** The hub's list of live tasks. */
-export const PREV: unique symbol = Symbol('greenlet-ts.prev');
-export const NEXT: unique symbol = Symbol('greenlet-ts.next');
+const PREV_KEY: unique symbol = Symbol('greenlet-ts.prev');
+const NEXT_KEY: unique symbol = Symbol('greenlet-ts.next');
+export const PREV: typeof PREV_KEY = PREV_KEY;
+export const NEXT: typeof NEXT_KEY = NEXT_KEY;
 /** Settle a task that has ended; implemented by Task. */
-export const SETTLE: unique symbol = Symbol('greenlet-ts.settle');
+const SETTLE_KEY: unique symbol = Symbol('greenlet-ts.settle');
+export const SETTLE: typeof SETTLE_KEY = SETTLE_KEY;
 
-export const NEW = 0;
-export const READY = 1;
-export const RUNNING = 2;
-export const PARKED = 3;
-export const DONE = 4;
+// The scheduling states. Module-local copies of the exports below, and of every other
+// export this file reads on its hot paths (the `_KEY` symbols, NOTHING_PENDING, the
+// transfer kinds): V8 reads an exported or imported binding through a cell, a load and a
+// hole check per read, where a module-local const costs a context load.
+const SCHED_NEW = 0;
+const SCHED_READY = 1;
+const SCHED_RUNNING = 2;
+const SCHED_PARKED = 3;
+const SCHED_DONE = 4;
+export const NEW = SCHED_NEW;
+export const READY = SCHED_READY;
+export const RUNNING = SCHED_RUNNING;
+export const PARKED = SCHED_PARKED;
+export const DONE = SCHED_DONE;
 
-// The status word's layout (see STATUS). Module-local: an exported const costs a cell
-// load and a hole check per read on the hot paths.
+const ARGS_KIND = K_ARGS;
+const VALUE_KIND = K_VALUE;
+const THROW_KIND = K_THROW;
+
+// The status word's layout (see STATUS).
 const SCHED_BITS = 7;
 const KIND_SHIFT = 3;
 const KIND_BITS = 3 << KIND_SHIFT;
@@ -116,35 +135,36 @@ export const TASK_BITS = 5;
 
 /** The scheduling state of `task`: NEW, READY, RUNNING, PARKED or DONE. */
 export function schedOf(task: Schedulable): number {
-  return task[STATUS] & SCHED_BITS;
+  return task[STATUS_KEY] & SCHED_BITS;
 }
 
 /** How READY `task` resumes: K_ARGS (it starts, with its arguments), K_VALUE or K_THROW. */
 export function wakeKindOf(task: Schedulable): number {
-  return (task[STATUS] & KIND_BITS) >> KIND_SHIFT;
+  return (task[STATUS_KEY] & KIND_BITS) >> KIND_SHIFT;
 }
 
 /** Make NEW `task` READY and queue it to start; false (and nothing done) if it is not NEW. */
 export function scheduleStart(task: Schedulable): boolean {
-  const status = task[STATUS];
-  if ((status & SCHED_BITS) !== NEW) return false;
-  task[STATUS] = status | READY;
+  const status = task[STATUS_KEY];
+  if ((status & SCHED_BITS) !== SCHED_NEW) return false;
+  task[STATUS_KEY] = status | SCHED_READY;
   HUB.enqueue(task);
   return true;
 }
 
 /** No interrupt pending. */
-export const NO_INTERRUPT: unique symbol = Symbol('no interrupt');
+const NOTHING_PENDING: unique symbol = Symbol('no interrupt');
+export const NO_INTERRUPT: typeof NOTHING_PENDING = NOTHING_PENDING;
 
 /** What the hub needs of a task; Task (task.ts) implements it. */
 export interface Schedulable extends Greenlet {
-  [STATUS]: number;
-  [WAKE]: unknown;
-  [WAIT]: Parking | null;
-  [INTERRUPT]: unknown;
-  [PREV]: Schedulable | null;
-  [NEXT]: Schedulable | null;
-  [SETTLE](failed: boolean, outcome: unknown): void;
+  [STATUS_KEY]: number;
+  [WAKE_KEY]: unknown;
+  [WAIT_KEY]: Parking | null;
+  [INTERRUPT_KEY]: unknown;
+  [PREV_KEY]: Schedulable | null;
+  [NEXT_KEY]: Schedulable | null;
+  [SETTLE_KEY](failed: boolean, outcome: unknown): void;
   readonly name: string;
 }
 
@@ -542,7 +562,7 @@ export class Hub extends Greenlet<[], never> {
     for (;;) {
       while (this.callbacks.length !== 0) this.runCallbacks();
       const task = this.budget > 0 ? this.queue.shift() : undefined;
-      if (task !== undefined && (task[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
+      if (task !== undefined && (task[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
       if (task === undefined) {
         // Virtual time: the event loop's turn is taken here, and the next pass begins at once.
         if (this.control !== null && this.control.turn()) {
@@ -588,54 +608,54 @@ export class Hub extends Greenlet<[], never> {
    * ready left or has spent its budget, as if it had settled the task itself.
    */
   takeEnd(dead: Greenlet, failed: boolean, outcome: unknown): SwitchOp<unknown> | false {
-    if (!this.inPass || (dead as Partial<Schedulable>)[STATUS] === undefined) return false;
+    if (!this.inPass || (dead as Partial<Schedulable>)[STATUS_KEY] === undefined) return false;
     this.ended(dead, failed, outcome);
     while (this.callbacks.length !== 0) this.runCallbacks();
     while (this.budget > 0 && this.queue.length !== 0) {
       const next = this.queue.shift();
       if (next === undefined) break;
-      if ((next[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
+      if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
       this.budget--;
       return resumeRequest(next);
     }
-    return request(this, K_VALUE, undefined) as SwitchOp<unknown>;
+    return request(this, VALUE_KIND, undefined) as SwitchOp<unknown>;
   }
 
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
   private ended(g: Greenlet | null, failed: boolean, outcome: unknown): void {
     const task = g as Schedulable | null;
-    if (task === null || task[STATUS] === undefined) {
+    if (task === null || task[STATUS_KEY] === undefined) {
       if (failed) this.report({ kind: 'callback-error', where: 'a greenlet whose parent is the hub', error: outcome });
       return;
     }
-    if ((task[STATUS] & SCHED_BITS) === DONE) return;
+    if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_DONE) return;
     this.finish(task);
     if (failed) nameError(outcome, task.name);
     this.monitor?.ended?.(task, failed, outcome);
-    task[SETTLE](failed, outcome);
+    task[SETTLE_KEY](failed, outcome);
   }
 
   /** @internal Take a task out of the scheduler for good. */
   finish(task: Schedulable): void {
-    if ((task[STATUS] & SCHED_BITS) === PARKED && task[INTERRUPT] !== NO_INTERRUPT) cancelDeadline(this, task, task[INTERRUPT]);
-    task[STATUS] = (task[STATUS] & ~SCHED_BITS) | DONE;
-    task[WAIT] = null;
-    task[WAKE] = undefined;
-    task[INTERRUPT] = NO_INTERRUPT;
+    if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_PARKED && task[INTERRUPT_KEY] !== NOTHING_PENDING) cancelDeadline(this, task, task[INTERRUPT_KEY]);
+    task[STATUS_KEY] = (task[STATUS_KEY] & ~SCHED_BITS) | SCHED_DONE;
+    task[WAIT_KEY] = null;
+    task[WAKE_KEY] = undefined;
+    task[INTERRUPT_KEY] = NOTHING_PENDING;
     // Unlink from the live list.
-    const prev = task[PREV];
-    const next = task[NEXT];
-    if (prev !== null) prev[NEXT] = next;
+    const prev = task[PREV_KEY];
+    const next = task[NEXT_KEY];
+    if (prev !== null) prev[NEXT_KEY] = next;
     else if (this.liveHead === task) this.liveHead = next;
-    if (next !== null) next[PREV] = prev;
-    task[PREV] = task[NEXT] = null;
+    if (next !== null) next[PREV_KEY] = prev;
+    task[PREV_KEY] = task[NEXT_KEY] = null;
     this.liveCount--;
   }
 
   /** @internal A new task joins the live list. */
   adopt(task: Schedulable): void {
-    task[NEXT] = this.liveHead;
-    if (this.liveHead !== null) this.liveHead[PREV] = task;
+    task[NEXT_KEY] = this.liveHead;
+    if (this.liveHead !== null) this.liveHead[PREV_KEY] = task;
     this.liveHead = task;
     this.liveCount++;
     if (this.monitor !== null) this.monitor.spawned?.(task, getCurrentGreenlet());
@@ -644,7 +664,7 @@ export class Hub extends Greenlet<[], never> {
   /** Every task that has not ended, oldest first. */
   liveTasks(): Schedulable[] {
     const list: Schedulable[] = [];
-    for (let task = this.liveHead; task !== null; task = task[NEXT]) list.push(task);
+    for (let task = this.liveHead; task !== null; task = task[NEXT_KEY]) list.push(task);
     return list.reverse();
   }
 
@@ -726,13 +746,13 @@ export class Hub extends Greenlet<[], never> {
     if (this.deferred.length !== 0) {
       const deferred = this.deferred;
       this.deferred = [];
-      for (const task of deferred) if ((task[STATUS] & SCHED_BITS) === PARKED && task[WAIT] === DEFERRED) readyTask(this, task, K_VALUE, undefined);
+      for (const task of deferred) if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_PARKED && task[WAIT_KEY] === DEFERRED) readyTask(this, task, VALUE_KIND, undefined);
     }
     // Entries of tasks that left their sleep(0) early (killed) ready nobody: idlers then run.
     if (this.queue.length === 0 && this.idlers.length !== 0) {
       const idlers = this.idlers;
       this.idlers = [];
-      for (const task of idlers) if ((task[STATUS] & SCHED_BITS) === PARKED && task[WAIT] === IDLE) readyTask(this, task, K_VALUE, undefined);
+      for (const task of idlers) if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_PARKED && task[WAIT_KEY] === IDLE) readyTask(this, task, VALUE_KIND, undefined);
     }
   }
 
@@ -796,10 +816,10 @@ export class Hub extends Greenlet<[], never> {
   private looksDry(): boolean {
     if (this.wokenFromOutside || this.inPass || this.queue.length !== 0 || this.deferred.length !== 0) return false;
     if (this.timers.refCount !== 0) return false;
-    for (let task = this.liveHead; task !== null; task = task[NEXT]) {
+    for (let task = this.liveHead; task !== null; task = task[NEXT_KEY]) {
       // A task not started yet (NEW) runs only if a task or plain code starts it.
-      const sched = task[STATUS] & SCHED_BITS;
-      if (sched === READY || sched === RUNNING || task[WAIT]?.[HOST_WAIT] === true) return false;
+      const sched = task[STATUS_KEY] & SCHED_BITS;
+      if (sched === SCHED_READY || sched === SCHED_RUNNING || task[WAIT_KEY]?.[HOST_WAIT] === true) return false;
     }
     return hostHasNoOtherWork();
   }
@@ -819,7 +839,7 @@ export class Hub extends Greenlet<[], never> {
   /** Every task that is parked now, oldest first. */
   parkedTasks(): Schedulable[] {
     const list: Schedulable[] = [];
-    for (let task = this.liveHead; task !== null; task = task[NEXT]) if ((task[STATUS] & SCHED_BITS) === PARKED) list.push(task);
+    for (let task = this.liveHead; task !== null; task = task[NEXT_KEY]) if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_PARKED) list.push(task);
     return list.reverse();
   }
 
@@ -833,7 +853,7 @@ export class Hub extends Greenlet<[], never> {
     return tasks.map((task) => {
       const deadline = deadlineOf(task);
       const until = deadline !== null ? `, until ${Math.round(deadline - t)} ms from now` : '';
-      const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
+      const blocked: BlockedTask = { name: task.name, waitingOn: `${String(task[WAIT_KEY])}${until}`, parkedForMs: Math.round(t - parkedAt(task)) };
       const waitSite = this.monitor?.waitSite?.(task);
       return waitSite === undefined ? blocked : { ...blocked, waitSite };
     });
@@ -975,21 +995,21 @@ export function getHub(): Hub {
 
 /** The request that resumes READY `task` the way its wakeup says. */
 function resumeRequest(task: Schedulable): SwitchOp<unknown> {
-  const status = task[STATUS];
-  task[STATUS] = (status & ~SCHED_BITS) | RUNNING;
-  const value = task[WAKE];
-  task[WAKE] = undefined;
+  const status = task[STATUS_KEY];
+  task[STATUS_KEY] = (status & ~SCHED_BITS) | SCHED_RUNNING;
+  const value = task[WAKE_KEY];
+  task[WAKE_KEY] = undefined;
   return request(task, (status & KIND_BITS) >> KIND_SHIFT, value) as SwitchOp<unknown>;
 }
 
 function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): void {
-  if (hub.monitor !== null) hub.monitor.woken?.(task, kind === K_THROW);
-  task[STATUS] = (task[STATUS] & ~(SCHED_BITS | KIND_BITS)) | READY | (kind << KIND_SHIFT);
-  task[WAIT] = null;
-  task[WAKE] = value;
+  if (hub.monitor !== null) hub.monitor.woken?.(task, kind === THROW_KIND);
+  task[STATUS_KEY] = (task[STATUS_KEY] & ~(SCHED_BITS | KIND_BITS)) | SCHED_READY | (kind << KIND_SHIFT);
+  task[WAIT_KEY] = null;
+  task[WAKE_KEY] = value;
   // Only PARKED tasks are readied: the field says what ends the wait at its deadline, if anything.
-  const slot = task[INTERRUPT];
-  if (slot !== NO_INTERRUPT) cancelDeadline(hub, task, slot);
+  const slot = task[INTERRUPT_KEY];
+  if (slot !== NOTHING_PENDING) cancelDeadline(hub, task, slot);
   hub.enqueue(task);
 }
 
@@ -1000,7 +1020,7 @@ function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): v
 function cancelDeadline(hub: Hub, task: Schedulable, slot: unknown): void {
   if (typeof slot === 'number') hub.timers.removeOwn(task);
   else hub.timers.removePending(slot as Timer);
-  task[INTERRUPT] = NO_INTERRUPT;
+  task[INTERRUPT_KEY] = NOTHING_PENDING;
 }
 
 /**
@@ -1052,7 +1072,7 @@ export function blockingError(operation: string, where: Outside | Greenlet): Blo
 /** The task running now, or a BlockingError naming `operation`. */
 export function currentTask(operation: string): Schedulable {
   const g = getCurrentGreenlet() as Partial<Schedulable>;
-  if (g[STATUS] === undefined) throw blockingError(operation, g === getMainGreenlet() ? 'main' : (g as Greenlet));
+  if (g[STATUS_KEY] === undefined) throw blockingError(operation, g === getMainGreenlet() ? 'main' : (g as Greenlet));
   return g as Schedulable;
 }
 
@@ -1070,27 +1090,27 @@ export function park<T>(
   timeoutThrows = false,
 ): Performed<T> {
   const hub = getHub();
-  const pending = task[INTERRUPT];
-  if (pending !== NO_INTERRUPT) {
+  const pending = task[INTERRUPT_KEY];
+  if (pending !== NOTHING_PENDING) {
     // A kill or timeout came while the task was busy: it happens now, at this wait.
-    task[INTERRUPT] = NO_INTERRUPT;
+    task[INTERRUPT_KEY] = NOTHING_PENDING;
     parking.unpark(task);
-    return request(task, K_THROW, pending) as Performed<T>;
+    return request(task, THROW_KIND, pending) as Performed<T>;
   }
   if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
-  task[STATUS] = (task[STATUS] & ~SCHED_BITS) | PARKED;
-  task[WAIT] = parking;
+  task[STATUS_KEY] = (task[STATUS_KEY] & ~SCHED_BITS) | SCHED_PARKED;
+  task[WAIT_KEY] = parking;
   // Reading the clock on every park costs more than the rest of it: reports use the time
   // the current pass began, exact to within a pass. Whole milliseconds, so that the field
   // holds a small integer in place rather than a boxed double per task.
-  task[WAKE] = hub.passStartedAt;
+  task[WAKE_KEY] = hub.passStartedAt;
   if (ms !== undefined) {
     // A wait that resumes with undefined (every sleep(ms)) needs nothing but its deadline:
     // the task is its own heap entry, and the heap writes its position into task[INTERRUPT].
     if (onTimeout === undefined && !timeoutThrows) hub.timers.addOwn(task, ms);
     else {
       const timer = new WaitDeadline(task, onTimeout, timeoutThrows);
-      task[INTERRUPT] = timer;
+      task[INTERRUPT_KEY] = timer;
       hub.timers.add(timer, ms);
     }
   }
@@ -1099,14 +1119,14 @@ export function park<T>(
 
 /** When `task`'s wait ends at the latest (ms, on the clock of `now()`), if it is PARKED on a timed wait; otherwise null. */
 export function deadlineOf(task: Schedulable): number | null {
-  const slot = task[INTERRUPT];
-  if ((task[STATUS] & SCHED_BITS) !== PARKED || slot === NO_INTERRUPT) return null;
+  const slot = task[INTERRUPT_KEY];
+  if ((task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED || slot === NOTHING_PENDING) return null;
   return getHub().timers.deadlineOf(typeof slot === 'number' ? task : (slot as Timer)) ?? null;
 }
 
 /** When PARKED `task` parked (ms, monotonic; the start of the hub's pass then), for reports. */
 export function parkedAt(task: Schedulable): number {
-  return task[WAKE] as number;
+  return task[WAKE_KEY] as number;
 }
 
 /**
@@ -1117,11 +1137,11 @@ function switchAway(hub: Hub): unknown {
   while (hub.budget > 0 && hub.callbacks.length === 0) {
     const next = hub.queue.shift();
     if (next === undefined) break;
-    if ((next[STATUS] & SCHED_BITS) !== READY) continue; // killed before it started
+    if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
     hub.budget--;
     return resumeRequest(next);
   }
-  return request(hub, K_VALUE, undefined);
+  return request(hub, VALUE_KIND, undefined);
 }
 
 /**
@@ -1130,7 +1150,7 @@ function switchAway(hub: Hub): unknown {
  * check stops guessing (Hub.loopExitAfterMs).
  */
 function noteOutsideWake(task: Schedulable): void {
-  if (task[WAIT]?.[HOST_WAIT] === true || getCurrentGreenlet() !== getMainGreenlet()) return;
+  if (task[WAIT_KEY]?.[HOST_WAIT] === true || getCurrentGreenlet() !== getMainGreenlet()) return;
   getHub().wokenFromOutside = true;
 }
 
@@ -1139,17 +1159,17 @@ function noteOutsideWake(task: Schedulable): void {
  * removed it from its own wait list. Returns false if the task was not parked.
  */
 export function wake(task: Schedulable, value: unknown): boolean {
-  if ((task[STATUS] & SCHED_BITS) !== PARKED) return false;
+  if ((task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED) return false;
   noteOutsideWake(task);
-  readyTask(getHub(), task, K_VALUE, value);
+  readyTask(getHub(), task, VALUE_KIND, value);
   return true;
 }
 
 /** Wake a PARKED task by raising `error` at its park. */
 export function wakeThrow(task: Schedulable, error: unknown): boolean {
-  if ((task[STATUS] & SCHED_BITS) !== PARKED) return false;
+  if ((task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED) return false;
   noteOutsideWake(task);
-  readyTask(getHub(), task, K_THROW, error);
+  readyTask(getHub(), task, THROW_KIND, error);
   return true;
 }
 
@@ -1161,27 +1181,27 @@ export function wakeThrow(task: Schedulable, error: unknown): boolean {
 export function interrupt(task: Schedulable, error: unknown): void {
   const monitor = getHub().monitor;
   if (monitor !== null) monitor.interrupted?.(task, error);
-  const status = task[STATUS];
+  const status = task[STATUS_KEY];
   switch (status & SCHED_BITS) {
-    case PARKED: {
+    case SCHED_PARKED: {
       noteOutsideWake(task);
-      const parking = task[WAIT] as Parking;
+      const parking = task[WAIT_KEY] as Parking;
       parking.unpark(task);
-      readyTask(getHub(), task, K_THROW, error);
+      readyTask(getHub(), task, THROW_KIND, error);
       break;
     }
-    case READY:
-      if ((status & KIND_BITS) === K_THROW << KIND_SHIFT) break; // already on its way out with an error
-      if ((status & KIND_BITS) === K_ARGS << KIND_SHIFT) {
+    case SCHED_READY:
+      if ((status & KIND_BITS) === THROW_KIND << KIND_SHIFT) break; // already on its way out with an error
+      if ((status & KIND_BITS) === ARGS_KIND << KIND_SHIFT) {
         // Not started yet: it starts and dies at once without running.
-        task[STATUS] = (status & ~KIND_BITS) | (K_THROW << KIND_SHIFT);
-        task[WAKE] = error;
+        task[STATUS_KEY] = (status & ~KIND_BITS) | (THROW_KIND << KIND_SHIFT);
+        task[WAKE_KEY] = error;
         break;
       }
-      if (task[INTERRUPT] === NO_INTERRUPT) task[INTERRUPT] = error;
+      if (task[INTERRUPT_KEY] === NOTHING_PENDING) task[INTERRUPT_KEY] = error;
       break;
-    case RUNNING:
-      if (task[INTERRUPT] === NO_INTERRUPT) task[INTERRUPT] = error;
+    case SCHED_RUNNING:
+      if (task[INTERRUPT_KEY] === NOTHING_PENDING) task[INTERRUPT_KEY] = error;
       break;
     default:
       break;
@@ -1190,7 +1210,7 @@ export function interrupt(task: Schedulable, error: unknown): void {
 
 /** Drop a pending interrupt if it is `error` (a Timeout cancelled before it struck). */
 export function clearInterrupt(task: Schedulable, error: unknown): void {
-  if (task[INTERRUPT] === error) task[INTERRUPT] = NO_INTERRUPT;
+  if (task[INTERRUPT_KEY] === error) task[INTERRUPT_KEY] = NOTHING_PENDING;
 }
 
 /**
@@ -1200,9 +1220,9 @@ export function clearInterrupt(task: Schedulable, error: unknown): void {
  * task is parked on the wait that armed it (the invariant above), so the task's WAIT is it.
  */
 function endWait(timer: Timer, task: Schedulable): boolean {
-  if (task[INTERRUPT] !== timer || (task[STATUS] & SCHED_BITS) !== PARKED) return false;
-  task[INTERRUPT] = NO_INTERRUPT;
-  (task[WAIT] as Parking).unpark(task);
+  if (task[INTERRUPT_KEY] !== timer || (task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED) return false;
+  task[INTERRUPT_KEY] = NOTHING_PENDING;
+  (task[WAIT_KEY] as Parking).unpark(task);
   return true;
 }
 
@@ -1213,9 +1233,9 @@ function endWait(timer: Timer, task: Schedulable): boolean {
  */
 function ownDeadlinePassed(entry: OwnEntry): void {
   const task = entry as Schedulable;
-  task[INTERRUPT] = NO_INTERRUPT;
-  (task[WAIT] as Parking).unpark(task);
-  readyTask(getHub(), task, K_VALUE, undefined);
+  task[INTERRUPT_KEY] = NOTHING_PENDING;
+  (task[WAIT_KEY] as Parking).unpark(task);
+  readyTask(getHub(), task, VALUE_KIND, undefined);
 }
 
 /** Ends a timed wait. */
@@ -1228,7 +1248,7 @@ class WaitDeadline extends Timer {
     super();
   }
   fire(): void {
-    if (endWait(this, this.task)) readyTask(getHub(), this.task, this.throws ? K_THROW : K_VALUE, this.outcome);
+    if (endWait(this, this.task)) readyTask(getHub(), this.task, this.throws ? THROW_KIND : VALUE_KIND, this.outcome);
   }
 }
 

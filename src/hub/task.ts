@@ -61,6 +61,20 @@ import {
 import { Timer, now } from './timers.js';
 import { Timeout } from './timeout.js';
 
+// Module-local copies of the keys and values this file reads on its hot paths: V8 reads an
+// imported binding through a cell, a load and a hole check per read.
+const STATUS_KEY: typeof STATUS = STATUS;
+const WAKE_KEY: typeof WAKE = WAKE;
+const WAIT_KEY: typeof WAIT = WAIT;
+const INTERRUPT_KEY: typeof INTERRUPT = INTERRUPT;
+const PREV_KEY: typeof PREV = PREV;
+const NEXT_KEY: typeof NEXT = NEXT;
+const SETTLE_KEY: typeof SETTLE = SETTLE;
+const STATE_KEY: typeof STATE = STATE;
+const BODY_KEY: typeof BODY = BODY;
+const NOTHING_PENDING: typeof NO_INTERRUPT = NO_INTERRUPT;
+const NO_ARGS: typeof EMPTY = EMPTY;
+
 /** A callback run when a task ends; it gets the task. */
 export type LinkCallback<T extends Task = Task> = (task: T) => unknown;
 
@@ -241,14 +255,14 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     super(run, hub);
     this.#origin = run;
     // NEW, to start with its arguments (K_ARGS), no outcome yet.
-    this[STATUS] = 0;
+    this[STATUS_KEY] = 0;
     // A task with no arguments (the usual case) keeps none: EMPTY is shared. (`arguments`
     // rather than a rest parameter, which would allocate an array on every spawn.)
-    this[WAKE] = arguments.length <= 1 ? EMPTY : Array.prototype.slice.call(arguments, 1);
-    this[WAIT] = null;
-    this[INTERRUPT] = NO_INTERRUPT;
-    this[PREV] = null;
-    this[NEXT] = null;
+    this[WAKE_KEY] = arguments.length <= 1 ? NO_ARGS : Array.prototype.slice.call(arguments, 1);
+    this[WAIT_KEY] = null;
+    this[INTERRUPT_KEY] = NOTHING_PENDING;
+    this[PREV_KEY] = null;
+    this[NEXT_KEY] = null;
     // Context variables are inherited: the task starts with a copy of its spawner's
     // context (unlike a raw greenlet, which starts empty). Greenlet-local storage is not.
     const ctx = recOf(getCurrentGreenlet())[CTX];
@@ -323,7 +337,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * gevent's `bool(g)`. False for a task that was never started, and once it has ended.
    */
   override get active(): boolean {
-    return schedOf(this) !== NEW && (this[STATUS] & OUTCOME) === OUTCOME_PENDING;
+    return schedOf(this) !== NEW && (this[STATUS_KEY] & OUTCOME) === OUTCOME_PENDING;
   }
 
   /**
@@ -337,24 +351,24 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** True once the task has ended, however: its result is known. */
   ready(): boolean {
-    return (this[STATUS] & OUTCOME) !== OUTCOME_PENDING;
+    return (this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING;
   }
 
   /** True if the task ended without an error (a kill by GreenletExit counts as success). */
   successful(): boolean {
-    return (this[STATUS] & OUTCOME) === OUTCOME_VALUE;
+    return (this[STATUS_KEY] & OUTCOME) === OUTCOME_VALUE;
   }
 
   /** What the task returned (a `GreenletExit` if it was killed), or undefined. */
   get value(): R | undefined {
-    return (this[STATUS] & OUTCOME) === OUTCOME_VALUE ? (this[WAKE] as R) : undefined;
+    return (this[STATUS_KEY] & OUTCOME) === OUTCOME_VALUE ? (this[WAKE_KEY] as R) : undefined;
   }
 
   /** The error the task ended with, or undefined. Reading it counts as handling it. */
   get exception(): unknown {
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_ERROR) return undefined;
-    this[STATUS] |= OBSERVED;
-    return this[WAKE];
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_ERROR) return undefined;
+    this[STATUS_KEY] |= OBSERVED;
+    return this[WAKE_KEY];
   }
 
   /**
@@ -367,8 +381,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.join}. */
   performJoin(timeout: number | undefined): Performed<boolean> {
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
-      this[STATUS] |= OBSERVED;
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) {
+      this[STATUS_KEY] |= OBSERVED;
       return immediate(true);
     }
     return this[ADD_JOINER](false, timeout, false, false) as Performed<boolean>;
@@ -385,10 +399,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.get}. */
   performGet(timeout: number | undefined, options: { block?: boolean } | undefined): Performed<unknown> {
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
-      this[STATUS] |= OBSERVED;
-      if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
-      return immediate(this[WAKE]);
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) {
+      this[STATUS_KEY] |= OBSERVED;
+      if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE_KEY];
+      return immediate(this[WAKE_KEY]);
     }
     if (options?.block === false) return immediate(this.getNowait());
     return this[ADD_JOINER](true, timeout, true, new Timeout(timeout));
@@ -399,14 +413,14 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * {@link Timeout} if it has not ended (gevent's `get(block=False)`). Works from anywhere.
    */
   getNowait(): R {
-    if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) {
+    if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_PENDING) {
       const timeout = new Timeout(0);
       timeout.message = `${this.name} has not ended yet: getNowait() does not wait; wait with \`yield* task.get()\` in a task, or \`await task\``;
       throw timeout;
     }
-    this[STATUS] |= OBSERVED;
-    if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE];
-    return this[WAKE] as R;
+    this[STATUS_KEY] |= OBSERVED;
+    if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR) throw this[WAKE_KEY];
+    return this[WAKE_KEY] as R;
   }
 
   private [ADD_JOINER](
@@ -420,7 +434,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (waiter === (this as Schedulable)) {
       throw new GreenletError(`${this.name} cannot wait for itself to end: it would wait forever`);
     }
-    if (observes) this[STATUS] |= OBSERVED;
+    if (observes) this[STATUS_KEY] |= OBSERVED;
     const joiner = new Joiner(waiter, this, wantsValue, observes);
     this[PUSH_LINK](joiner);
     return park(waiter, joiner, timeout, onTimeout, timeoutThrows);
@@ -428,7 +442,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal See {@link JOIN_QUIETLY}. */
   [JOIN_QUIETLY](timeout?: number): Performed<boolean> {
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) return immediate(true);
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) return immediate(true);
     return this[ADD_JOINER](false, timeout, false, false, false) as Performed<boolean>;
   }
 
@@ -476,7 +490,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   kill(errorOrOptions?: Error | ErrorClass | KillOptions, options?: KillOptions): SwitchOp<void> | void {
     const opts = killOptions(errorOrOptions, options);
     if (opts.block === false) {
-      if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
+      if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
       return DONE;
     }
     return lazy(KILL, this as Task, opts, undefined);
@@ -484,19 +498,19 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Performs {@link Task.kill} in the task that waits for the end. */
   performKill(opts: KillOptions): Performed<void> {
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) return immediate(undefined);
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) return immediate(undefined);
     const err = toError(opts.error);
     // Killing itself: at once, where the switch is made.
     if (getCurrentGreenlet() === this) return request(this, K_THROW, err) as Performed<void>;
     if (!this[KILL_NOW](err)) return immediate(undefined);
     // A greenlet that is not a task cannot wait: the kill is sent, as from plain code.
-    if ((getCurrentGreenlet() as Partial<Schedulable>)[STATUS] === undefined) return immediate(undefined);
+    if ((getCurrentGreenlet() as Partial<Schedulable>)[STATUS_KEY] === undefined) return immediate(undefined);
     return this[JOIN_QUIETLY](opts.timeout) as Performed<unknown> as Performed<void>;
   }
 
   /** @internal Made where nothing can wait (plain code, a callback): kill without waiting. */
   killOutside(opts: KillOptions): SwitchOp<void> {
-    if ((this[STATUS] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
+    if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_PENDING) this[KILL_NOW](toError(opts.error));
     return DONE;
   }
 
@@ -518,32 +532,32 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   private [END_BEFORE_START](err: unknown): void {
     // The greenlet never started: mark it dead without running it (R-38).
-    this[STATE] = DEAD;
-    this[BODY] = null;
+    this[STATE_KEY] = DEAD;
+    this[BODY_KEY] = null;
     const hub = getHub();
     hub.finish(this);
     const failed = !(err instanceof GreenletExit);
     if (failed) nameError(err, this.name);
     hub.monitor?.ended?.(this, failed, err);
-    this[SETTLE](failed, err);
+    this[SETTLE_KEY](failed, err);
   }
 
   /** @internal The hub saw the task end: record the outcome, wake waiters, fire links. */
-  [SETTLE](failed: boolean, outcome: unknown): void {
-    this[STATUS] = (this[STATUS] & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
-    this[WAKE] = outcome;
+  [SETTLE_KEY](failed: boolean, outcome: unknown): void {
+    this[STATUS_KEY] = (this[STATUS_KEY] & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
+    this[WAKE_KEY] = outcome;
     const hub = getHub();
-    if ((this[STATUS] & AWAITED) !== 0) hub.awaited.delete(this);
+    if ((this[STATUS_KEY] & AWAITED) !== 0) hub.awaited.delete(this);
     // The function is dropped at the end, as a greenlet drops it; `name` needs only its name.
     const origin = this.#origin;
     if (typeof origin === 'function') this.#origin = functionName(origin);
     else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = functionName(origin.fn);
     const links = this.#links;
     if (links !== null) {
-      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS] |= OBSERVED;
+      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS_KEY] |= OBSERVED;
       this[NOTIFY_LINKS]();
     }
-    if (failed && (this[STATUS] & OBSERVED) === 0) hub.unobserved.push(this);
+    if (failed && (this[STATUS_KEY] & OBSERVED) === 0) hub.unobserved.push(this);
   }
 
   /**
@@ -573,12 +587,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   private [FIRE_LINK](link: Link | Joiner): boolean {
     if (link instanceof Joiner) {
       if (!link.wantsValue) wake(link.waiter, true);
-      else if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) wakeThrow(link.waiter, this[WAKE]);
-      else wake(link.waiter, this[WAKE]);
+      else if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR) wakeThrow(link.waiter, this[WAKE_KEY]);
+      else wake(link.waiter, this[WAKE_KEY]);
       return false;
     }
-    if (link.filter === LINK_VALUE && (this[STATUS] & OUTCOME) !== OUTCOME_VALUE) return false;
-    if (link.filter === LINK_EXCEPTION && (this[STATUS] & OUTCOME) !== OUTCOME_ERROR) return false;
+    if (link.filter === LINK_VALUE && (this[STATUS_KEY] & OUTCOME) !== OUTCOME_VALUE) return false;
+    if (link.filter === LINK_EXCEPTION && (this[STATUS_KEY] & OUTCOME) !== OUTCOME_ERROR) return false;
     const callback = link.callback;
     if (typeof callback !== 'function') {
       // A link target (an AsyncResult): it takes the outcome at once, and cannot block.
@@ -619,9 +633,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal Called by the hub at the end of a pass for a failed task. */
   reportIfUnobserved(): void {
-    if ((this[STATUS] & OBSERVED) === 0) {
-      this[STATUS] |= OBSERVED;
-      getHub().report({ kind: 'task-error', task: this, error: this[WAKE] });
+    if ((this[STATUS_KEY] & OBSERVED) === 0) {
+      this[STATUS_KEY] |= OBSERVED;
+      getHub().report({ kind: 'task-error', task: this, error: this[WAKE_KEY] });
     }
   }
 
@@ -631,9 +645,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
         `a link takes a callback function or a link target such as an AsyncResult, not ${callback === null ? 'null' : typeof callback}`,
       );
     }
-    if (observes) this[STATUS] |= OBSERVED;
+    if (observes) this[STATUS_KEY] |= OBSERVED;
     const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
-    if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
+    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) {
       // Linked after the end: it still fires, from the hub.
       getHub().soon(() => this[FIRE_LINK](link));
       return;
@@ -695,7 +709,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal See {@link PEEK_OUTCOME}. */
   [PEEK_OUTCOME](): [failed: boolean, result: unknown] {
-    return [(this[STATUS] & OUTCOME) === OUTCOME_ERROR, this[WAKE]];
+    return [(this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR, this[WAKE_KEY]];
   }
 
   /**
@@ -734,15 +748,15 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** A promise of the task's result (see {@link Task.then}). */
   toPromise(): Promise<R> {
-    this[STATUS] |= OBSERVED;
+    this[STATUS_KEY] |= OBSERVED;
     return new Promise<R>((resolve, reject) => {
       const settle = (): void => {
-        if ((this[STATUS] & OUTCOME) === OUTCOME_ERROR) reject(this[WAKE]);
+        if ((this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR) reject(this[WAKE_KEY]);
         // A task is a thenable: resolving with itself would make the promise wait on itself.
-        else if (this[WAKE] === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
-        else resolve(this[WAKE] as R);
+        else if (this[WAKE_KEY] === this) reject(new TypeError(`${this.name} returned itself: awaiting it would never end`));
+        else resolve(this[WAKE_KEY] as R);
       };
-      if ((this[STATUS] & OUTCOME) !== OUTCOME_PENDING) {
+      if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) {
         settle();
         return;
       }
@@ -750,19 +764,19 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       const rejecters = hub.awaited.get(this);
       if (rejecters === undefined) hub.awaited.set(this, [reject]);
       else rejecters.push(reject);
-      this[STATUS] |= AWAITED;
+      this[STATUS_KEY] |= AWAITED;
       this.rawlink(settle);
     });
   }
 
   override toString(): string {
     const state =
-      (this[STATUS] & OUTCOME) !== OUTCOME_PENDING
-        ? (this[STATUS] & OUTCOME) === OUTCOME_ERROR
+      (this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING
+        ? (this[STATUS_KEY] & OUTCOME) === OUTCOME_ERROR
           ? 'failed'
           : 'done'
         : ['new', 'ready', getCurrentGreenlet() === this ? 'running' : 'suspended', 'parked', 'done'][schedOf(this)];
-    const waiting = schedOf(this) === PARKED ? ` on ${String(this[WAIT])}` : '';
+    const waiting = schedOf(this) === PARKED ? ` on ${String(this[WAIT_KEY])}` : '';
     return `<Task "${this.name}" ${state}${waiting}>`;
   }
 
