@@ -168,8 +168,12 @@ export const REQ_OP_PENDING = OP_PENDING;
  * switch round trip went from ~70 ns to ~45 ns).
  */
 export class SwitcherState {
+  /**
+   * The current greenlet. (Its record, `recOf(current)`, is not kept beside it: a store of
+   * a young object into this long-lived one costs a write barrier, ~50 instructions, and
+   * `current` is stored at every transfer.)
+   */
   current!: Greenlet;
-  curRec!: Rec;
   main!: Greenlet;
   mainRec!: Rec;
   running = false;
@@ -277,7 +281,6 @@ export function initMain(main: Greenlet): void {
   S.main = main;
   S.mainRec = main;
   S.current = main;
-  S.curRec = main;
 }
 
 export function getCurrentGreenlet(): Greenlet {
@@ -285,7 +288,7 @@ export function getCurrentGreenlet(): Greenlet {
 }
 
 export function getCurrentRecord(): Rec {
-  return S.curRec;
+  return recOf(S.current);
 }
 
 export function getMainGreenlet(): Greenlet {
@@ -363,7 +366,6 @@ export function setEndHook(owner: Greenlet | null, hook: EndHook | null): [owner
  */
 function offerEnd(dead: Greenlet, owner: Greenlet, k: number, p: unknown): boolean {
   S.current = owner;
-  S.curRec = recOf(owner);
   S.died = null;
   return (S.endHook as EndHook)(dead, k === THROW_KIND, p) !== false;
 }
@@ -410,7 +412,7 @@ export function depthOf(rec: Rec): number {
  * performs the whole transfer synchronously and returns what main is sent (J1).
  */
 export function request(target: unknown, kind: number, payload: unknown): unknown {
-  if (S.curRec !== S.mainRec) {
+  if (S.current !== S.main) {
     if (S.reqState !== IDLE) throw refuseRequest(target);
     S.reqState = REQUESTED;
     S.reqKind = kind;
@@ -533,10 +535,9 @@ function transferFromMain(target: Greenlet, kind: number, payload: unknown): unk
     return drive(target, kind, payload);
   } finally {
     S.running = false;
-    if (S.curRec !== S.mainRec) {
+    if (S.current !== S.main) {
       // Only an internal failure leaves the loop without switching to main.
       S.current = S.main;
-      S.curRec = S.mainRec;
     }
     if (S.reqState !== IDLE) clearRequest();
     // Whoever needed to know which greenlet died has read it by now; do not keep it alive.
@@ -618,7 +619,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       const own = tr[BODY_KEY];
       tr[BODY_KEY] = null;
       S.current = t;
-      S.curRec = tr;
       if (k === THROW_KIND) {
         // R-38: killed before it started; run is never called.
         tr[STATE_KEY] = ST_DEAD;
@@ -671,7 +671,6 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       }
     } else {
       S.current = t;
-      S.curRec = tr;
       S.switches++;
       if (S.tracer !== null && transfer) {
         const e = traceOr(k === THROW_KIND ? 'throw' : 'switch', o, t, NONE);
@@ -701,7 +700,14 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       let res: IteratorResult<unknown>;
       try {
         const body = tr[BODY_KEY] as Iterator<unknown>;
-        res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
+        // A generator is resumed through %GeneratorPrototype%'s own methods: `body.next`
+        // would be a megamorphic lookup, as each generator function's objects have a map
+        // of their own (measured with callgrind: ~75 instructions per resume).
+        if (body instanceof (GeneratorObject as unknown as new () => object)) {
+          res = act === NEXT ? generatorNext.call(body, val) : generatorThrow.call(body, val);
+        } else {
+          res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
+        }
       } catch (e) {
         RESUMED.value = undefined;
         if (tr[STATE_KEY] === ST_FRAMED) {
@@ -949,6 +955,11 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
 function GeneratorObject(): void {}
 GeneratorObject.prototype = Object.getPrototypeOf(function* () {}.prototype) as object;
 
+const generatorPrototype = GeneratorObject.prototype as Generator<unknown, unknown, unknown>;
+/** %GeneratorPrototype%.next and .throw, which every generator object inherits. */
+const generatorNext = generatorPrototype.next as (this: object, value: unknown) => IteratorResult<unknown>;
+const generatorThrow = generatorPrototype.throw as (this: object, error: unknown) => IteratorResult<unknown>;
+
 /** Whether `x` is a generator object (see {@link GeneratorObject}). */
 function isGeneratorObject(x: unknown): boolean {
   return x instanceof (GeneratorObject as unknown as new () => object);
@@ -1145,7 +1156,7 @@ export function describe(g: Greenlet): string {
   let words: string;
   if (rec[STATE_KEY] === ST_DEAD) words = 'dead';
   else if (rec[STATE_KEY] === ST_PENDING) words = 'pending';
-  else words = `${rec === S.curRec ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
+  else words = `${rec === recOf(S.current) ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
   return `<${head} ${words}>`;
 }
 
