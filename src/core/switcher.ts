@@ -133,10 +133,10 @@ export interface SwitchOp<T> {
 /**
  * What {@link setEndHook} installs: called when a child of the hook's owner has returned
  * (`failed` false, `outcome` its value) or raised (`failed` true, `outcome` the error),
- * with the owner current. If it takes the end, it returns the request it made with
- * {@link request}: the transfer the owner would have made next. False if it did nothing.
+ * with the owner current. If it takes the end, it returns what {@link endTransfer} returned:
+ * the greenlet the owner would have transferred to next. False if it did nothing.
  */
-export type EndHook = (dead: Greenlet, failed: boolean, outcome: unknown) => unknown;
+export type EndHook = (dead: Greenlet, failed: boolean, outcome: unknown) => Greenlet | false;
 
 /** A trace function: see `settrace`. */
 export type TraceFunction = (event: 'switch' | 'throw', args: [origin: Greenlet, target: Greenlet]) => void;
@@ -346,7 +346,7 @@ const READY_OP = new ReadyOp();
  * returns or raises in its generator, and no trace function is set, the switcher makes
  * `owner` current and calls `hook` as plain code where it would have delivered the
  * outcome to `owner`. If the hook takes the end, the transfer it made with
- * {@link request} happens next, from `owner`, and `owner` stays suspended where it was;
+ * {@link endTransfer} happens next, from `owner`, and `owner` stays suspended where it was;
  * if not, the outcome goes to `owner` as usual. Ends a trace function must see (it sees
  * every transfer) and ends of greenlets killed before they started, or whose `run` is a
  * plain function, always go to `owner`. One owner per thread; `null` removes it. Returns
@@ -361,13 +361,26 @@ export function setEndHook(owner: Greenlet | null, hook: EndHook | null): [owner
 
 /**
  * `dead` ended in its generator with `k`/`p` for its parent `owner`, the end hook's
- * owner: offer the end to the hook, with `owner` current. True if the hook took it: the
- * request slot then holds the transfer to make.
+ * owner: offer the end to the hook, with `owner` current. What the hook returns: the
+ * greenlet to transfer to ({@link endTransfer} recorded the kind and payload), or false.
  */
-function offerEnd(dead: Greenlet, owner: Greenlet, k: number, p: unknown): boolean {
+function offerEnd(dead: Greenlet, owner: Greenlet, k: number, p: unknown): Greenlet | false {
   S.current = owner;
   S.died = null;
-  return (S.endHook as EndHook)(dead, k === THROW_KIND, p) !== false;
+  return (S.endHook as EndHook)(dead, k === THROW_KIND, p);
+}
+
+/**
+ * For an end hook that takes an end (see {@link setEndHook}): the transfer its owner makes
+ * next, to `target`, of `kind` with `payload`. Returns `target`, for the hook to return.
+ * The target goes back through the hook's return value rather than through the request
+ * slot: storing a young greenlet (a task just spawned) into the switcher's long-lived
+ * state costs a write barrier, about 50 instructions.
+ */
+export function endTransfer(target: Greenlet, kind: number, payload: unknown): Greenlet {
+  S.reqKind = kind;
+  S.reqPayload = payload;
+  return target;
 }
 
 /** The greenlet whose death caused the latest delivery, if any; clears it. */
@@ -789,13 +802,12 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
     if (ended) {
       // `o` died (returned or raised) with `k`/`p` for its parent `t`: the end hook's owner
       // may take the end and name the next transfer (see setEndHook).
-      if (t === S.endOwner && S.tracer === null && offerEnd(o, t, k, p)) {
+      const next = t === S.endOwner && S.tracer === null ? offerEnd(o, t, k, p) : false;
+      if (next !== false) {
         o = t;
-        t = S.reqTarget as Greenlet;
+        t = next;
         k = S.reqKind;
         p = S.reqPayload;
-        S.reqState = IDLE;
-        S.reqTarget = null;
         S.reqPayload = undefined;
       } else {
         S.died = o;

@@ -54,6 +54,7 @@ import {
   getMainGreenlet,
   isSwitcherRunning,
   request,
+  endTransfer,
   setEndHook,
   takeDied,
   type SwitchOp,
@@ -607,7 +608,7 @@ export class Hub extends Greenlet<[], never> {
    * transfer per task fewer. The hub itself is resumed only when the pass has nothing
    * ready left or has spent its budget, as if it had settled the task itself.
    */
-  takeEnd(dead: Greenlet, failed: boolean, outcome: unknown): SwitchOp<unknown> | false {
+  takeEnd(dead: Greenlet, failed: boolean, outcome: unknown): Greenlet | false {
     if (!this.inPass || (dead as Partial<Schedulable>)[STATUS_KEY] === undefined) return false;
     this.ended(dead, failed, outcome);
     while (this.callbacks.length !== 0) this.runCallbacks();
@@ -616,9 +617,9 @@ export class Hub extends Greenlet<[], never> {
       if (next === undefined) break;
       if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
       this.budget--;
-      return resumeRequest(next);
+      return resumeAtEnd(next);
     }
-    return request(this, VALUE_KIND, undefined) as SwitchOp<unknown>;
+    return endTransfer(this, VALUE_KIND, undefined);
   }
 
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
@@ -1000,6 +1001,15 @@ function resumeRequest(task: Schedulable): SwitchOp<unknown> {
   const value = task[WAKE_KEY];
   task[WAKE_KEY] = undefined;
   return request(task, (status & KIND_BITS) >> KIND_SHIFT, value) as SwitchOp<unknown>;
+}
+
+/** {@link resumeRequest} for the end hook: the same transfer, made with `endTransfer`. */
+function resumeAtEnd(task: Schedulable): Schedulable {
+  const status = task[STATUS_KEY];
+  task[STATUS_KEY] = (status & ~SCHED_BITS) | SCHED_RUNNING;
+  const value = task[WAKE_KEY];
+  task[WAKE_KEY] = undefined;
+  return endTransfer(task, (status & KIND_BITS) >> KIND_SHIFT, value) as Schedulable;
 }
 
 function readyTask(hub: Hub, task: Schedulable, kind: number, value: unknown): void {

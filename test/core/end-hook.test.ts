@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Greenlet, getcurrent, settrace, switchCount, type GreenletBody } from 'greenlet-ts';
-import { request, setEndHook, K_VALUE, type EndHook } from '../../src/core/switcher.js';
+import { endTransfer, setEndHook, K_VALUE, type EndHook } from '../../src/core/switcher.js';
 
 const main = getcurrent();
 // The hub installs its hook when the library loads: put it back after each test.
@@ -36,7 +36,7 @@ describe('the end hook', () => {
     const calls: unknown[] = [];
     setEndHook(owner, (dead, failed, outcome) => {
       calls.push([dead, failed, outcome, getcurrent() === owner]);
-      return request(main, K_VALUE, 'from the hook');
+      return endTransfer(main, K_VALUE, 'from the hook');
     });
     const child = new Greenlet(function* () {
       return 42;
@@ -56,7 +56,7 @@ describe('the end hook', () => {
     let got: unknown[] = [];
     setEndHook(owner, (_dead, failed, outcome) => {
       got = [failed, outcome];
-      return request(main, K_VALUE, 'handled');
+      return endTransfer(main, K_VALUE, 'handled');
     });
     const child = new Greenlet(function* () {
       throw error;
