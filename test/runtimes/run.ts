@@ -99,13 +99,29 @@ async function serve(outdir: string): Promise<Server> {
   return server;
 }
 
+/**
+ * Firefox throttles the timers of a tab that is not the selected one: none fires sooner than
+ * 1 s after it was set, and fewer still once the tab has spent its budget of running time.
+ * The lanes' pages are tabs of one window, so all but the last one opened run their files
+ * in such a tab (`document.visibilityState` is 'hidden' there). Measured in that tab, every
+ * test that waits on a timer took 1 s or more: the greenlet docs file 23 s instead of 0.4 s,
+ * the Semaphore file 61 s instead of 0.9 s, its property test past its 20 s limit (a "hang"
+ * of 2026-12-07). These preferences turn the throttling off. (Puppeteer starts Chromium with
+ * `--disable-background-timer-throttling` for the same reason.)
+ */
+const FIREFOX_PREFS = {
+  'dom.min_background_timeout_value': 0,
+  'dom.min_background_timeout_value_without_budget_throttling': 0,
+  'dom.timeout.enable_budget_timer_throttling': false,
+};
+
 async function browserLauncher(runtime: 'chromium' | 'firefox', executablePath: string, outdir: string): Promise<Launcher> {
   const { default: puppeteer } = await import('puppeteer-core');
   const userDataDir = mkdtempSync(join(tmpdir(), `greenlet-ts-${runtime}-`));
   const browser =
     runtime === 'chromium'
       ? await launchChromium()
-      : await puppeteer.launch({ browser: 'firefox', executablePath, headless: true, userDataDir });
+      : await puppeteer.launch({ browser: 'firefox', executablePath, headless: true, userDataDir, extraPrefsFirefox: FIREFOX_PREFS });
   const server = await serve(outdir);
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // One page per lane, reused: each navigation gives the next file a fresh realm, and
