@@ -36,12 +36,6 @@ export const EXCLUDED: readonly { file: string; test?: string; runtimes: readonl
     runtimes: ['deno', 'bun'],
     reason: 'its bound is calibrated on Node (heapUsed + arrayBuffers after gc()); Deno and Bun read 36 MB more after the burst, not yet explained (see the closing note of 2026-12-07)',
   },
-  {
-    file: 'test/hub/task-end.test.ts',
-    test: 'the end of a task > shows the same events in the same order with a trace function set (the hub settles it) and without',
-    runtimes: ['deno', 'bun', ...BROWSERS_AND_JSC],
-    reason: 'marks the event loop\'s turn with setImmediate (none in browsers and JavaScriptCore) and waits a fixed 10 ms for the reports of unobserved failures, which Deno and Bun deliver later (some land in the next scenario\'s log)',
-  },
   { file: 'test/sync/schedules.property.test.ts', runtimes: ['jsc'], reason: "the testing layer reads its own URL (src/testing/sites.ts), and JavaScriptCore's shell has no URL" },
   { file: 'test/sync/iteration-using.test.ts', runtimes: ['jsc'], reason: "uses `using` in a for initializer, which esbuild leaves as it is and JavaScriptCore's shell cannot parse" },
   { file: 'test/conformance/greenlet/gc.test.ts', runtimes: ['firefox'], reason: 'needs gc(), which Firefox does not offer to pages' },
