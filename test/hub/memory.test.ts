@@ -1,12 +1,25 @@
 /**
  * Memory the hub gives back: what a burst of sleeping tasks made large is returned once the
- * burst has passed (heap measured after full collections; vitest runs Node with --expose-gc).
+ * burst has passed (heap measured after full collections; vitest runs Node with --expose-gc,
+ * the runtimes runner gives Deno and Bun their collectors too).
  */
 import { expect, it } from 'vitest';
 import { killall, run, sleep, spawn, type Task } from 'greenlet-ts';
 import { settledHeapUsed } from '../conformance/greenlet/fixtures/gc-harness.js';
 
 const MB = 1024 * 1024;
+
+/**
+ * The JS heap after full collections, plus the memory outside it, where typed arrays (the
+ * timer heap's deadlines and sequence numbers) keep their buffers. `external` counts those
+ * buffers on Node, Deno and Bun; `arrayBuffers` does only on Node (Deno and Bun report 0).
+ * Bun counts them in `heapUsed` as well: there they count twice, which only makes room kept
+ * show more.
+ */
+async function used(): Promise<number> {
+  const heap = await settledHeapUsed();
+  return heap + process.memoryUsage().external;
+}
 
 it('the timer heap gives back the room a burst of sleeping tasks took', async () => {
   const sleepers = (count: number) =>
@@ -16,11 +29,6 @@ it('the timer heap gives back the room a burst of sleeping tasks took', async ()
       yield* sleep(0); // every one asleep, its own entry in the heap
       yield* killall(tasks);
     });
-  const used = async () => {
-    const heap = await settledHeapUsed();
-    // The heap's deadlines and sequence numbers are typed arrays, outside heapUsed.
-    return heap + process.memoryUsage().arrayBuffers;
-  };
   await sleepers(1000);
   // The run queue keeps the room its largest burst took: grow it to this burst's size first,
   // with tasks that never touch the timer heap, so that only the heap's room is measured.
@@ -31,7 +39,13 @@ it('the timer heap gives back the room a burst of sleeping tasks took', async ()
   });
   const before = await used();
   await sleepers(200_000);
-  const after = await used();
+  // Bun (JavaScriptCore) often keeps the burst's 200,000 ended tasks and their GreenletExits
+  // (36.8 MB: 200,000 more Objects and Errors in bun:jsc's heapStats, no arrays) through
+  // several full collections, then frees them: the heap is read again, up to 5 times (it
+  // took 4 at most in the runs measured). Room the timer heap kept would stay however
+  // often it is read: without its shrinking, Node reads 5.3 MB here, Deno 5.3, Bun 8.5.
+  let grown = (await used()) - before;
+  for (let reads = 1; reads < 5 && grown >= 1 * MB; reads++) grown = (await used()) - before;
   // 200,000 entries grow the heap's arrays to 2^18 slots (5 MB in all); kept, they would show here.
-  expect(after - before).toBeLessThan(1 * MB);
-});
+  expect(grown).toBeLessThan(1 * MB);
+}, 60_000);
