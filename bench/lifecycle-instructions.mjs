@@ -10,7 +10,8 @@
  * getready (N gets of a ready item), timerheap (N timers added to and removed from the
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
  * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
- * all), waitfor.async (that benchmark's baseline), waitfor.floor and sleep0.floor (the
+ * all), waitfor.async (that benchmark's baseline), waitfor.own and waitfor.own.async (the same
+ * with a promise of its own per task), waitfor.floor and sleep0.floor (the
  * stripped experiments of bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not
  * use DIST). Instructions per task or round trip are the slope between two N ("Collected"
  * of each run):
@@ -78,6 +79,26 @@ const workloads = {
       for (let i = 0; i < N; i++) tasks.push(spawn(waiter));
       for (const t of tasks) yield* t.join();
     });
+  },
+  // the same, each task waiting on a promise of its own (already resolved): no two waits share a promise
+  'waitfor.own': () => {
+    const promises = [];
+    for (let i = 0; i < N; i++) promises.push(Promise.resolve(i));
+    const waiter = (p) => waitFor(p);
+    return run(function* () {
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(waiter, promises[i]));
+      for (const t of tasks) yield* t.join();
+    });
+  },
+  // its baseline: N async functions each awaiting a promise of its own, Promise.all
+  'waitfor.own.async': async () => {
+    const promises = [];
+    for (let i = 0; i < N; i++) promises.push(Promise.resolve(i));
+    const waiter = async (p) => await p;
+    const calls = [];
+    for (let i = 0; i < N; i++) calls.push(waiter(promises[i]));
+    await Promise.all(calls);
   },
   // spawn N tasks that return at once, then join them all
   spawnall: () =>

@@ -58,55 +58,53 @@ export interface WaitForOptions {
 /** An operation that takes an AbortSignal: `(signal) => fetch(url, { signal })`. */
 export type AbortableOperation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
-/** A task parked on a promise. */
+/**
+ * A task parked on a promise: the one field the promise's reactions need (see
+ * {@link listen}). Besides this record a wait allocates only the two reactions (closures
+ * over it) and what `then` makes of them.
+ */
 class PromiseWait implements Parking {
-  /** @internal Woken by the host (see HOST_WAIT). */
-  get [HOST_WAIT](): boolean {
-    return true;
-  }
+  /** @internal Woken by the host (see HOST_WAIT): a data property of the prototype, read at every wake. */
+  declare readonly [HOST_WAIT]: boolean;
 
   /** The parked task; null once it was woken or has left. */
   task: Schedulable | null;
-  /** The promise settled while the task waited, and woke it. */
-  settled = false;
-  /** Present for the operation form only. */
-  readonly controller: AbortController | null;
-  readonly label: string;
 
-  constructor(task: Schedulable, controller: AbortController | null, label: string) {
+  constructor(task: Schedulable) {
     this.task = task;
-    this.controller = controller;
-    this.label = label;
   }
-
-  readonly onFulfilled = (value: unknown): void => {
-    const task = this.task;
-    if (task === null) return; // the waiter left: drop the value
-    this.task = null;
-    this.settled = true;
-    wake(task, value);
-  };
-
-  readonly onRejected = (error: unknown): void => {
-    const task = this.task;
-    if (task === null) return; // the waiter left: the rejection is handled, and dropped
-    this.task = null;
-    this.settled = true;
-    wakeThrow(task, error);
-  };
 
   /** The hub: the task leaves (killed, Timeout, or the `timeout` option). */
   unpark(): void {
     this.task = null;
   }
 
+  toString(): string {
+    return 'waitFor(promise)';
+  }
+}
+Object.defineProperty(PromiseWait.prototype, HOST_WAIT, { value: true });
+
+/** The wait of the operation form, `waitFor((signal) => ...)`: it can cancel the operation. */
+class OperationWait extends PromiseWait {
+  /** The promise settled while the task waited, and woke it. */
+  settled = false;
+
+  constructor(
+    task: Schedulable,
+    readonly controller: AbortController,
+    readonly label: string,
+  ) {
+    super(task);
+  }
+
   /** The task left before the promise settled: cancel the operation. */
   abandon(reason: unknown): void {
     const controller = this.controller;
-    if (controller !== null && !controller.signal.aborted) controller.abort(reason);
+    if (!controller.signal.aborted) controller.abort(reason);
   }
 
-  toString(): string {
+  override toString(): string {
     return `waitFor(${this.label})`;
   }
 }
@@ -168,24 +166,61 @@ function performWaitFor(awaited: unknown, options: WaitForOptions | undefined): 
     const operation = awaited as AbortableOperation<unknown>;
     const promise = operation(controller.signal);
     if (!isThenable(promise)) return immediate(promise);
-    const wait = new PromiseWait(task, controller, operation.name === '' ? 'operation' : operation.name);
-    listen(promise, wait);
+    const wait = new OperationWait(task, controller, operation.name === '' ? 'operation' : operation.name);
+    listenAbortable(promise, wait);
     return parkAbortable(task, wait, timeout);
   }
   if (!isThenable(awaited)) return immediate(awaited);
-  const wait = new PromiseWait(task, null, 'promise');
+  const wait = new PromiseWait(task);
   listen(awaited, wait);
   return timeout === undefined ? park(task, wait) : park(task, wait, timeout, new Timeout(timeout), true);
 }
 
+/**
+ * Attach the promise's reactions: both in one `then` (a rejection must reach the task
+ * too), each a closure over `wait` that wakes the task only while it still waits there.
+ */
 function listen(promise: PromiseLike<unknown>, wait: PromiseWait): void {
   // Promise.resolve adopts foreign thenables and turns a `then` that throws into a
   // rejection; for a native promise it is the promise itself.
-  Promise.resolve(promise).then(wait.onFulfilled, wait.onRejected);
+  Promise.resolve(promise).then(
+    (value) => {
+      const task = wait.task;
+      if (task === null) return; // the waiter left: drop the value
+      wait.task = null;
+      wake(task, value);
+    },
+    (error) => {
+      const task = wait.task;
+      if (task === null) return; // the waiter left: the rejection is handled, and dropped
+      wait.task = null;
+      wakeThrow(task, error);
+    },
+  );
+}
+
+/** {@link listen} for the operation form: a settlement that wakes the task marks the wait settled. */
+function listenAbortable(promise: PromiseLike<unknown>, wait: OperationWait): void {
+  Promise.resolve(promise).then(
+    (value) => {
+      const task = wait.task;
+      if (task === null) return;
+      wait.task = null;
+      wait.settled = true;
+      wake(task, value);
+    },
+    (error) => {
+      const task = wait.task;
+      if (task === null) return;
+      wait.task = null;
+      wait.settled = true;
+      wakeThrow(task, error);
+    },
+  );
 }
 
 /** Park on `wait`, and abort its signal with whatever makes the task leave early. */
-function* parkAbortable(task: Schedulable, wait: PromiseWait, timeout: number | undefined): GreenletBody<unknown> {
+function* parkAbortable(task: Schedulable, wait: OperationWait, timeout: number | undefined): GreenletBody<unknown> {
   let reason: unknown = NO_REASON;
   try {
     return yield* (timeout === undefined
