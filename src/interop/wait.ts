@@ -7,7 +7,10 @@
  *
  * How a wait works. The waiting task parks on a {@link PromiseWait}; the promise's
  * reactions, attached at once, wake it from a microtask with the value (or raise the
- * rejection). A kill or Timeout makes the hub call `unpark`, which detaches the task; the
+ * rejection). Waits on a promise whose reactions are attached and have not run yet join
+ * their list instead of attaching their own, so tasks that wait on one promise share one
+ * pair of reactions, woken in the order they began to wait (see {@link listen}). A kill
+ * or Timeout makes the hub call `unpark`, which detaches the task; the
  * operation's signal is aborted when the task resumes with that error, so the reason is
  * the very error that ended the wait.
  *
@@ -19,6 +22,8 @@
  *   including that of a promise whose waiter was killed (its outcome is dropped), and the
  *   wait holds no reference to the task once it has left, so a promise that never settles
  *   keeps nothing alive but the small wait record.
+ * - `lastPromise` is set only while its reactions have not run: a wait that joins its
+ *   list is woken by them.
  * - The signal is aborted if and only if the task left the wait before the promise
  *   settled, with the error it left with.
  *
@@ -59,9 +64,9 @@ export interface WaitForOptions {
 export type AbortableOperation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /**
- * A task parked on a promise: the one field the promise's reactions need (see
- * {@link listen}). Besides this record a wait allocates only the two reactions (closures
- * over it) and what `then` makes of them.
+ * A task parked on a promise, in the list of the waits on that promise (see
+ * {@link listen}). Besides this record the first wait on a promise allocates only the two
+ * reactions (closures over it) and what `then` makes of them; the next ones nothing.
  */
 class PromiseWait implements Parking {
   /** @internal Woken by the host (see HOST_WAIT): a data property of the prototype, read at every wake. */
@@ -69,6 +74,8 @@ class PromiseWait implements Parking {
 
   /** The parked task; null once it was woken or has left. */
   task: Schedulable | null;
+  /** The next wait on the same promise (see {@link listen}). */
+  next: PromiseWait | null = null;
 
   constructor(task: Schedulable) {
     this.task = task;
@@ -177,24 +184,52 @@ function performWaitFor(awaited: unknown, options: WaitForOptions | undefined): 
 }
 
 /**
- * Attach the promise's reactions: both in one `then` (a rejection must reach the task
- * too), each a closure over `wait` that wakes the task only while it still waits there.
+ * The native promise the latest wait attached reactions to, until they run, and the last
+ * wait of its list. A task that waits on the same promise joins that list instead of
+ * attaching reactions of its own: many tasks waiting on one promise (a fan-out) cost one
+ * pair of reactions, and each a record. Held until the reactions run, or until a wait on
+ * another promise takes the place.
  */
-function listen(promise: PromiseLike<unknown>, wait: PromiseWait): void {
+let lastPromise: Promise<unknown> | null = null;
+let lastWait: PromiseWait | null = null;
+
+/**
+ * Attach the promise's reactions: both in one `then` (a rejection must reach the task
+ * too), closures over the first wait of the list that later waits on the same promise
+ * join (see {@link lastPromise}). They wake every task of the list that still waits
+ * there, in the order the tasks began to wait, as reactions of their own would have.
+ */
+function listen(awaited: PromiseLike<unknown>, wait: PromiseWait): void {
+  if (awaited === lastPromise) {
+    (lastWait as PromiseWait).next = wait;
+    lastWait = wait;
+    return;
+  }
   // Promise.resolve adopts foreign thenables and turns a `then` that throws into a
-  // rejection; for a native promise it is the promise itself.
-  Promise.resolve(promise).then(
+  // rejection (a new promise each time: those never share a list); for a native promise
+  // it is the promise itself.
+  const promise = Promise.resolve(awaited);
+  lastPromise = promise;
+  lastWait = wait;
+  const first = wait;
+  promise.then(
     (value) => {
-      const task = wait.task;
-      if (task === null) return; // the waiter left: drop the value
-      wait.task = null;
-      wake(task, value);
+      if (lastPromise === promise) lastPromise = lastWait = null;
+      for (let w: PromiseWait | null = first; w !== null; w = w.next) {
+        const task = w.task;
+        if (task === null) continue; // the waiter left: drop the value
+        w.task = null;
+        wake(task, value);
+      }
     },
     (error) => {
-      const task = wait.task;
-      if (task === null) return; // the waiter left: the rejection is handled, and dropped
-      wait.task = null;
-      wakeThrow(task, error);
+      if (lastPromise === promise) lastPromise = lastWait = null;
+      for (let w: PromiseWait | null = first; w !== null; w = w.next) {
+        const task = w.task;
+        if (task === null) continue; // the waiter left: the rejection is handled, and dropped
+        w.task = null;
+        wakeThrow(task, error);
+      }
     },
   );
 }

@@ -163,6 +163,87 @@ describe('waitFor(promise)', () => {
   });
 });
 
+describe('waitFor(promise) in many tasks at once', () => {
+  it('wakes every task waiting on one promise, in the order they began to wait', async () => {
+    const d = deferred<string>();
+    const order: string[] = [];
+    await run(function* () {
+      const tasks = [1, 2, 3, 4].map((i) =>
+        spawn(function* () {
+          order.push(`${i} got ${yield* waitFor(d.promise)}`);
+        }),
+      );
+      yield* sleep(0);
+      d.resolve('it');
+      for (const t of tasks) yield* t.join();
+    });
+    expect(order).toEqual(['1 got it', '2 got it', '3 got it', '4 got it']);
+  });
+
+  it('raises the rejection in every task waiting on one promise', async () => {
+    const d = deferred<never>();
+    const boom = new Error('boom');
+    const caught = await run(function* () {
+      const tasks = [1, 2, 3].map(() =>
+        spawn(function* () {
+          try {
+            yield* waitFor(d.promise);
+            return 'not raised';
+          } catch (e) {
+            return e;
+          }
+        }),
+      );
+      yield* sleep(0);
+      d.reject(boom);
+      const results: unknown[] = [];
+      for (const t of tasks) results.push(yield* t.get());
+      return results;
+    });
+    expect(caught).toEqual([boom, boom, boom]);
+  });
+
+  it('still wakes the others when tasks waiting on the same promise were killed or timed out', async () => {
+    const d = deferred<string>();
+    const seen: string[] = [];
+    await run(function* () {
+      const waiter = (name: string, timeout?: number) =>
+        spawn(function* () {
+          try {
+            seen.push(`${name} got ${yield* waitFor(d.promise, { timeout })}`);
+          } catch (e) {
+            seen.push(`${name} left with ${(e as Error).constructor.name}`);
+          }
+        });
+      const tasks = [waiter('a'), waiter('killed'), waiter('b'), waiter('timed out', 1), waiter('c')];
+      yield* sleep(0);
+      yield* (tasks[1] as ReturnType<typeof waiter>).kill();
+      yield* (tasks[3] as ReturnType<typeof waiter>).join();
+      d.resolve('it');
+      for (const t of tasks) yield* t.join();
+    });
+    expect(seen).toEqual(['killed left with GreenletExit', 'timed out left with Timeout', 'a got it', 'b got it', 'c got it']);
+  });
+
+  it('evaluates to the value of a promise that has already woken other tasks', async () => {
+    const d = deferred<string>();
+    const values = await run(function* () {
+      const first = spawn(function* () {
+        return yield* waitFor(d.promise);
+      });
+      yield* sleep(0);
+      d.resolve('once');
+      const early = yield* first.get();
+      // The promise's reactions have run: later waits on it attach their own.
+      const later = yield* spawn(function* () {
+        return yield* waitFor(d.promise);
+      }).get();
+      return [early, later, yield* waitFor(d.promise)];
+    });
+    expect(values).toEqual(['once', 'once', 'once']);
+  });
+});
+
 describe('waitFor(signal => operation)', () => {
   it('hands the operation a signal that stays unaborted when it succeeds', async () => {
     let seen: AbortSignal | undefined;
