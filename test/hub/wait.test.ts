@@ -14,10 +14,23 @@ function* after(ms: number, value: string): GreenletBody<string> {
   return value;
 }
 
+/**
+ * Ends with `value` once `first` has ended: so it becomes ready after `first`, whatever the
+ * machine's speed. (Two tasks sleeping 1 and 20 ms can end in either order on a loaded
+ * machine: each deadline is taken from the clock when its task runs, and the process may
+ * be preempted for more than 19 ms between the two.)
+ */
+function* endsAfter(first: Task, value: string): GreenletBody<string> {
+  yield* first.join();
+  return value;
+}
+
 describe('iwait', () => {
   it('hands out tasks in the order they end, then next() is false (gevent: Testiwait::test_iwait_partial)', async () => {
     const order = await run(function* () {
-      const tasks = [spawn(after, 30, 'slow'), spawn(after, 1, 'fast'), spawn(after, 15, 'middle')];
+      const fast = spawn(after, 1, 'fast');
+      const middle = spawn(endsAfter, fast, 'middle');
+      const tasks = [spawn(endsAfter, middle, 'slow'), fast, middle];
       const seen: unknown[] = [];
       const it = iwait(tasks);
       for (; yield* it.next(); ) seen.push(it.value.value);
@@ -30,7 +43,8 @@ describe('iwait', () => {
   it('forEach calls the function for each task as it ends, and may block in it', async () => {
     const seen = await run(function* () {
       const log: string[] = [];
-      const tasks = [spawn(after, 20, 'slow'), spawn(after, 1, 'fast')];
+      const fast = spawn(after, 1, 'fast');
+      const tasks = [spawn(endsAfter, fast, 'slow'), fast];
       yield* iwait(tasks).forEach(function* (t: Task) {
         yield* sleep(1);
         log.push(String(t.value));
@@ -80,7 +94,8 @@ describe('iwait', () => {
 describe('wait and joinall', () => {
   it('wait evaluates to the ready objects in the order they became ready', async () => {
     const values = await run(function* () {
-      const ready = yield* wait([spawn(after, 20, 'b'), spawn(after, 1, 'a')]);
+      const a = spawn(after, 1, 'a');
+      const ready = yield* wait([spawn(endsAfter, a, 'b'), a]);
       return ready.map((t) => t.value);
     });
     expect(values).toEqual(['a', 'b']);
