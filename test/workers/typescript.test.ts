@@ -84,6 +84,9 @@ describe("docs/workers.md's snippets, run as written", () => {
     const { createHash } = await import('node:crypto');
     let digest = 'greenlets';
     for (let i = 0; i < 10_000; i++) digest = createHash('sha256').update(digest).digest('hex');
+    // The snippet's `timeout` counts the start of the pool's thread too: its 5 s were missed
+    // at a load of 20 on 2 cores (the job itself takes ~20 ms idle); 30 s only stops a hang.
+    expect(main).toContain('{ timeout: 30_000 }');
     expect(await tsx(cwd, 'main.ts')).toBe(`${digest}\n`);
   }, 90_000);
 
