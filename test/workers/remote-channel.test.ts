@@ -44,6 +44,13 @@ const fixture = (name: string): URL => new URL(`./fixtures/${name}.ts`, import.m
 
 const refedPorts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
 
+/**
+ * The limit of the tests that start a worker thread, which loads tsx and greenlet-ts's
+ * sources: 1-4 s each on a busy machine, and one went past the 20 s default within a whole
+ * `npm test` at a load of 20 (2 cores), while its neighbours took 2-4 s.
+ */
+const WORKER_TESTS = { timeout: 90_000 };
+
 let threadsBefore = 0;
 
 beforeAll(async () => {
@@ -88,7 +95,7 @@ function* errorOf(operation: () => SwitchOp<unknown>): GreenletBody<unknown> {
   throw new Error('it did not raise');
 }
 
-describe('values crossing threads', () => {
+describe('values crossing threads', WORKER_TESTS, () => {
   it('go both ways in order: ping-pong, then a pipelined burst', async () => {
     const result = await run(function* () {
       const { tx, rx, worker } = startEcho<number>(8);
@@ -165,7 +172,7 @@ describe('values crossing threads', () => {
   });
 });
 
-describe('backpressure', () => {
+describe('backpressure', WORKER_TESTS, () => {
   it('parks a sender once `capacity` values are unanswered by the receiving thread, and resumes it as the receiver drains', async () => {
     const result = await run(function* () {
       const [gate, gateThere] = remoteChannel<string>(1);
@@ -329,7 +336,7 @@ describe('an end dropped without close()', () => {
   });
 });
 
-describe('close', () => {
+describe('close', WORKER_TESTS, () => {
   it('from the sender: the receiving thread drains, then sees the end; and back again', async () => {
     const result = await run(function* () {
       const { tx, rx, worker } = startEcho<string>(8);
@@ -375,7 +382,7 @@ describe('close', () => {
   });
 });
 
-describe('a thread that goes away', () => {
+describe('a thread that goes away', WORKER_TESTS, () => {
   it('raises ChannelPeerGone, with the worker error as cause, when the worker raises mid-conversation', async () => {
     const result = await run(function* () {
       const [tx, input] = remoteChannel<number>(8);
@@ -473,7 +480,7 @@ describe('a thread that goes away', () => {
   });
 });
 
-describe('select', () => {
+describe('select', WORKER_TESTS, () => {
   it('works over a local channel and a remote one alike, receiving and sending', async () => {
     const fired = await run(function* () {
       const { tx, rx, worker } = startEcho<string>();
@@ -539,7 +546,7 @@ describe('select', () => {
   });
 });
 
-describe('channel ends crossing threads', () => {
+describe('channel ends crossing threads', WORKER_TESTS, () => {
   it('carry a reply channel: a request holds the sending end the worker answers on', async () => {
     const result = await run(function* () {
       const [requests, requestsThere] = remoteChannel<Request>(4);

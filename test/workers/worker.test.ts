@@ -55,7 +55,13 @@ function* failureOf(handle: WorkerHandle): GreenletBody<unknown> {
   throw new Error(`${String(handle)} did not fail`);
 }
 
-describe('startWorkers', () => {
+/**
+ * Each test starts worker threads that load tsx and greenlet-ts's sources: 5-8 s each at a
+ * load of 24 (2 cores), near the 20 s default; the limit only stops a hang.
+ */
+const WORKER_TESTS = { timeout: 90_000 };
+
+describe('startWorkers', WORKER_TESTS, () => {
   it('runs the example of its documentation: jobs in, squares out, the main task result back', async () => {
     const result = await run(function* () {
       const [jobs, jobsThere] = remoteChannel<number>(16);
@@ -121,7 +127,7 @@ describe('startWorkers', () => {
   });
 });
 
-describe('a WorkerHandle', () => {
+describe('a WorkerHandle', WORKER_TESTS, () => {
   it('can be awaited from async code with toPromise()', async () => {
     const w = startWorker<number, number>(fixture('plain'), { runner, data: 4 });
     await expect(w.toPromise()).resolves.toBe(400);
