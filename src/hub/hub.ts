@@ -704,19 +704,46 @@ export class Hub extends Greenlet<[], never> {
    */
   runNow(): void {
     if (!this.inPass && getCurrentGreenlet() === getMainGreenlet() && !isSwitcherRunning()) {
+      // This pass runs what a pending kick was asked for: the kick's microtask then has
+      // nothing to do (a host callback that readies a task and calls runNow, such as each
+      // request of an HttpServer, would otherwise pay a second, empty pass).
+      this.kickPending = false;
       this.switch();
     }
+  }
+
+  /**
+   * @internal Start NEW `task` and run it now: from a host callback (plain main-greenlet
+   * code), `start()` then {@link Hub.runNow} without the microtask that a start from plain
+   * code asks for (the pass follows at once: a request of an HttpServer costs one pass and
+   * no microtask); elsewhere (in a task, in a pass) the same as `task.start()`.
+   */
+  startNow(task: Schedulable): void {
+    if (this.inPass || getCurrentGreenlet() !== getMainGreenlet() || isSwitcherRunning()) {
+      scheduleStart(task);
+      return;
+    }
+    const status = task[STATUS];
+    if ((status & SCHED_BITS) !== NEW) return;
+    task[STATUS] = status | READY;
+    this.queue.push(task);
+    this.kickPending = false; // as in runNow
+    this.switch();
   }
 
   /** Ask for a pass from a microtask: a task became ready from plain code. */
   private kick(): void {
     if (this.kickPending) return;
     this.kickPending = true;
-    queueMicrotask(() => {
-      this.kickPending = false;
-      this.runNow();
-    });
+    queueMicrotask(this.kicked);
   }
+
+  /** The kick's microtask: a pass, unless one began since the kick (see runNow). */
+  private readonly kicked = (): void => {
+    if (!this.kickPending) return;
+    this.kickPending = false;
+    this.runNow();
+  };
 
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {

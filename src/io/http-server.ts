@@ -689,10 +689,9 @@ export class HttpServer {
     res.on('close', onResponseClose);
     if (!request.fullyRead) closeIfBodyTooLongAtHead(exchange);
     this.#list(exchange);
-    exchange.start();
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
-    // in this turn of the event loop, instead of a microtask later.
-    getHub().runNow();
+    // in this turn of the event loop, instead of a microtask later (and ask for none).
+    getHub().startNow(exchange);
     // Inside a pass (a request emitted by a task) it has not begun: if it is killed before
     // it does, its body never runs to unlist it, so its end is watched (rare: no cost otherwise).
     if (!exchange.began) exchange[WATCH_END](releaseAtEnd);
