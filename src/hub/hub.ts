@@ -523,6 +523,9 @@ export class Hub extends Greenlet<[], never> {
   private continuePending = false;
   private inPass = false;
   /** @internal Failed tasks of this pass that nobody observed yet. */ unobserved: Schedulable[] = [];
+  /** @internal The function of the last task that ended in this pass, and its name (see task.ts's functionName). */
+  lastFn: Function | null = null;
+  /** @internal */ lastFnName: unknown = undefined;
   reporter: HubReporter = printReport;
   /** The debug layer's observer, or null (the default: no cost). */
   monitor: HubMonitor | null = null;
@@ -747,6 +750,7 @@ export class Hub extends Greenlet<[], never> {
 
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {
+    this.lastFn = null;
     this.readyNextPass();
     if (this.queue.length !== 0 && !this.continuePending) {
       this.continuePending = true;

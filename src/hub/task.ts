@@ -55,6 +55,7 @@ import {
   wakeKindOf,
   wake,
   wakeThrow,
+  type Hub,
   type Parking,
   type Schedulable,
 } from './hub.js';
@@ -190,18 +191,19 @@ class Joiner implements Parking {
 let nextId = 1;
 
 /**
- * The names of the functions tasks have run. Reading a function's `name` costs V8 a call
- * into the runtime (about 190 instructions, measured with callgrind), a lookup here about
- * a third of that, and a program spawns the same few functions again and again.
+ * The name of the function a task ran, read as the task drops the function at its end.
+ * Reading a function's `name` costs V8 a call into the runtime (about 190 instructions,
+ * measured with callgrind), and a program often spawns the same function many times in a
+ * pass: the hub keeps the last function and its name until the pass ends (so that it
+ * holds no function for longer). A cache keyed by function (a WeakMap) cost an entry,
+ * about 2,000 instructions and work for every collection, for each generator function
+ * made afresh for its task (`spawn(function* () {...})` in a loop).
  */
-const FUNCTION_NAMES = new WeakMap<Function, unknown>();
-
-function functionName(fn: Function): unknown {
-  let name = FUNCTION_NAMES.get(fn);
-  if (name === undefined) {
-    name = fn.name as unknown;
-    FUNCTION_NAMES.set(fn, name);
-  }
+function functionName(hub: Hub, fn: Function): unknown {
+  if (fn === hub.lastFn) return hub.lastFnName;
+  const name = fn.name as unknown;
+  hub.lastFn = fn;
+  hub.lastFnName = name;
   return name;
 }
 
@@ -550,8 +552,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if ((this[STATUS_KEY] & AWAITED) !== 0) hub.awaited.delete(this);
     // The function is dropped at the end, as a greenlet drops it; `name` needs only its name.
     const origin = this.#origin;
-    if (typeof origin === 'function') this.#origin = functionName(origin);
-    else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = functionName(origin.fn);
+    if (typeof origin === 'function') this.#origin = functionName(hub, origin);
+    else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = functionName(hub, origin.fn);
     const links = this.#links;
     if (links !== null) {
       if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS_KEY] |= OBSERVED;

@@ -22,6 +22,7 @@ import {
   spawnLater,
   type GreenletBody,
 } from 'greenlet-ts';
+import { collectUntil } from '../conformance/greenlet/fixtures/gc-harness.js';
 
 class ExpectedError extends Error {}
 
@@ -167,6 +168,27 @@ describe('starting', () => {
       task.parent = getcurrent();
     }).toThrow(GreenletError);
     task.kill();
+  });
+
+  // gevent: Greenlet.run drops _run, args and kwargs once the function has returned.
+  it('drops its function when it ends, keeps the name, and the hub holds it no longer than the pass', async () => {
+    let freed = 0;
+    const registry = new FinalizationRegistry(() => freed++);
+    // Spawned and awaited from plain code: the last task to end is one of these.
+    const tasks = [1, 2, 3].map((n) => {
+      const big = new Array(1000).fill(n);
+      // A generator function made for this task, holding `big`.
+      const fetchPage = function* (): GreenletBody<number> {
+        return big.length;
+      };
+      registry.register(fetchPage, n);
+      return spawn(fetchPage);
+    });
+    expect(await Promise.all(tasks)).toEqual([1000, 1000, 1000]);
+    const names = tasks.map((t) => t.name.replace(/-\d+$/, ''));
+    expect(names).toEqual(['fetchPage', 'fetchPage', 'fetchPage']);
+    await collectUntil(() => freed === 3, { description: 'the functions of the 3 ended tasks to be collected' });
+    expect(freed).toBe(3);
   });
 });
 
