@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnFinish, switchRoundTrip, type Library } from './core.bench.js';
 import { channelPingPong, queuePingPong, spawnSleepJoin } from './hub.bench.js';
 import { median } from './harness.js';
+import { spawnJoin, spawnJoinClosures } from './lifecycle.bench.js';
 
 const { values } = parseArgs({
   options: { base: { type: 'string' }, this: { type: 'string' }, rounds: { type: 'string' }, child: { type: 'string' }, workload: { type: 'string' } },
@@ -25,6 +26,8 @@ const workloads: Record<string, (lib: Library) => Promise<number>> = {
   'hub.channel.pingpong': channelPingPong,
   'hub.queue.pingpong': queuePingPong,
   'hub.spawn_sleep0_join': spawnSleepJoin,
+  'hub.spawn_join': spawnJoin,
+  'hub.spawn_join.closure': spawnJoinClosures,
 };
 
 if (values.child !== undefined) {

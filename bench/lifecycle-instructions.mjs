@@ -5,7 +5,8 @@
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
  *     node --single-threaded bench/lifecycle-instructions.mjs DIST WORKLOAD N [REPS]
  *
- * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, sleep0, sleep1,
+ * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, spawnjoin.closure
+ * (and spawnjoin.closure.floor: V8's own part of it, no DIST used), sleep0, sleep1,
  * kill, killall, waitfor (N tasks), channel, queue, queuetimeout (N ping-pong round trips),
  * getready (N gets of a ready item), timerheap (N timers added to and removed from the
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
@@ -39,6 +40,28 @@ const workloads = {
     run(function* () {
       for (let i = 0; i < N; i++) yield* spawn(returnAtOnce).join();
     }),
+  // spawn a task whose generator function is made afresh (a closure per task) and join
+  // it, one after the other (hub.spawn_join.closure)
+  'spawnjoin.closure': () =>
+    run(function* () {
+      for (let i = 0; i < N; i++) {
+        yield* spawn(function* () {
+          return i;
+        }).join();
+      }
+    }),
+  // what V8 alone pays for spawnjoin.closure: make a generator function, call it, run
+  // its generator to the end (no library)
+  'spawnjoin.closure.floor': () => {
+    let sum = 0;
+    for (let i = 0; i < N; i++) {
+      const fn = function* () {
+        return i;
+      };
+      sum += fn().next().value;
+    }
+    return sum;
+  },
   // spawn N tasks that each sleep(0), then join them all
   sleep0: () =>
     run(function* () {

@@ -167,6 +167,60 @@ describe('plain functions that return a switch', () => {
   });
 });
 
+describe('bodies: generator objects and other iterators', () => {
+  it('resumes generator functions made afresh for each greenlet with values and errors', () => {
+    // Each closure's generator objects have a map of their own: the switcher resumes them
+    // with %GeneratorPrototype%'s next/throw, never a lookup on the object.
+    class Boom extends Error {}
+    const seen: unknown[] = [];
+    const greenlets = [1, 2, 3].map(
+      (n) =>
+        new Greenlet(function* (): GreenletBody<string> {
+          seen.push(yield* main.switch(`ready ${n}`));
+          try {
+            yield* main.switch(`waiting ${n}`);
+          } catch (e) {
+            seen.push(e instanceof Boom ? `caught ${(e as Error).message}` : e);
+          }
+          return `done ${n}`;
+        }),
+    );
+    expect(greenlets.map((g) => g.switch())).toEqual(['ready 1', 'ready 2', 'ready 3']);
+    expect(greenlets.map((g, i) => g.switch(`value ${i + 1}`))).toEqual(['waiting 1', 'waiting 2', 'waiting 3']);
+    expect(greenlets.map((g, i) => g.throw(new Boom(`boom ${i + 1}`)))).toEqual(['done 1', 'done 2', 'done 3']);
+    expect(seen).toEqual(['value 1', 'value 2', 'value 3', 'caught boom 1', 'caught boom 2', 'caught boom 3']);
+    expect(greenlets.every((g) => g.dead)).toBe(true);
+  });
+
+  it('resumes a body that is an operation, not a generator, after its call() frame returns', () => {
+    // run returns the call() operation: that iterator is the body, the callee a frame over it.
+    const g = new Greenlet(
+      () =>
+        call(function* (): GreenletBody<string> {
+          const got = yield* main.switch('in the frame');
+          return `frame got ${String(got)}`;
+        }) as unknown as GreenletBody<string>,
+    );
+    expect(g.switch()).toBe('in the frame');
+    expect(g.active).toBe(true);
+    expect(g.switch('x')).toBe('frame got x');
+    expect(g.dead).toBe(true);
+  });
+
+  it('raises an error thrown into a frame over an operation body at the switch that started it', () => {
+    class Boom extends Error {}
+    const g = new Greenlet(
+      () =>
+        call(function* (): GreenletBody<void> {
+          yield* main.switch('in the frame');
+        }) as unknown as GreenletBody<void>,
+    );
+    expect(g.switch()).toBe('in the frame');
+    expect(caught(() => g.throw(new Boom('into the frame')))).toBeInstanceOf(Boom);
+    expect(g.dead).toBe(true);
+  });
+});
+
 describe('J4: what run may be', () => {
   it('accepts a plain function: its return value completes the greenlet at once', () => {
     const g = new Greenlet((x: number) => x * 2);
