@@ -615,14 +615,8 @@ export class Hub extends Greenlet<[], never> {
     if (!this.inPass || (dead as Partial<Schedulable>)[STATUS_KEY] === undefined) return false;
     this.ended(dead, failed, outcome);
     while (this.callbacks.length !== 0) this.runCallbacks();
-    while (this.budget > 0 && this.queue.length !== 0) {
-      const next = this.queue.shift();
-      if (next === undefined) break;
-      if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
-      this.budget--;
-      return resumeAtEnd(next);
-    }
-    return endTransfer(this, VALUE_KIND, undefined);
+    const next = nextReady(this);
+    return next !== undefined ? resumeAtEnd(next) : endTransfer(this, VALUE_KIND, undefined);
   }
 
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
@@ -1175,14 +1169,24 @@ export function parkedAt(task: Schedulable): number {
  * (also when callbacks wait for the hub's turn).
  */
 function switchAway(hub: Hub): unknown {
-  while (hub.budget > 0 && hub.callbacks.length === 0) {
+  const next = hub.callbacks.length === 0 ? nextReady(hub) : undefined;
+  return next !== undefined ? resumeRequest(next) : request(hub, VALUE_KIND, undefined);
+}
+
+/**
+ * The next task of the run queue to run in this pass, taking one from its budget; undefined
+ * when the budget is spent or no task is ready. Entries of tasks killed before they started
+ * are dropped.
+ */
+function nextReady(hub: Hub): Schedulable | undefined {
+  while (hub.budget > 0) {
     const next = hub.queue.shift();
-    if (next === undefined) break;
+    if (next === undefined) return undefined;
     if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
     hub.budget--;
-    return resumeRequest(next);
+    return next;
   }
-  return request(hub, VALUE_KIND, undefined);
+  return undefined;
 }
 
 /**
