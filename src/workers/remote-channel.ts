@@ -29,8 +29,8 @@
  * - a RemoteSender's wait queue is non-empty only while it has no credit; waiters are
  *   served in arrival order, and a waiter's value is posted before it is woken (a value
  *   that cannot be posted raises in its sender, it is never lost silently);
- * - an end's port keeps its thread's event loop alive exactly while a task (or a
- *   `for await` step, or a select) waits on that end;
+ * - an end's port keeps its thread's event loop alive, and the end itself from being
+ *   collected, exactly while a task (or a `for await` step, or a select) waits on that end;
  * - once closed (here, by the peer, by its death, or by moving to another thread) an end
  *   stays closed, and nothing waits on it;
  * - the blocking operations (`send`, `recv`, `recvOk`, `forEach`, an iterator's `next`)
@@ -54,12 +54,13 @@
  * {@link ChannelPeerGone}, and receiving raises it once the values that arrived are
  * drained, so a crash is never mistaken for a clean end.
  *
- * When an end is dropped: an end nothing refers to any more (no task waits on it, no
- * variable holds it) is garbage-collected even if it was never closed, since its port's
- * listeners hold it weakly. Its port is then closed (it would otherwise stay open for the
- * life of the thread) after a `dropped` record, and the other end closes with a
- * {@link ChannelPeerGone} that says the end was dropped. When that happens depends on the
- * garbage collector: close ends explicitly; this only keeps a forgotten one from leaking.
+ * When an end is dropped: an end nothing refers to any more (no task, `for await` step or
+ * select waits on it, no variable holds it) is garbage-collected even if it was never
+ * closed, since its port's listeners hold it weakly. Its port is then closed (it would
+ * otherwise stay open for the life of the thread) after a `dropped` record, and the other
+ * end closes with a {@link ChannelPeerGone} that says the end was dropped. When that
+ * happens depends on the garbage collector: close ends explicitly; this only keeps a
+ * forgotten one from leaking.
  *
  * Greenlets never cross threads: a Greenlet or Task (or a local Channel) found in a
  * value is refused at send time. Finding them, and the channel ends to move, walks the
@@ -208,8 +209,8 @@ function untrack(ref: WeakRef<AnyEnd>): void {
  * An end was garbage-collected while open: nothing can use it any more. Tell the other
  * end (it closes with a {@link ChannelPeerGone} that says so) and close the port, which
  * would otherwise stay open for the life of the thread. An end is collectable only when
- * no task waits on it (a parked task holds it) and nothing else refers to it: its port's
- * listeners hold it weakly.
+ * nothing waits on it (while something does, its link holds it: see PortLink.keepAlive)
+ * and nothing else refers to it: its port's listeners hold it weakly.
  */
 function closeDropped({ ref, port }: DroppedEnd): void {
   if (!liveEnds.delete(ref)) return;
@@ -537,6 +538,11 @@ class PortLink {
   /** Held weakly: see {@link weakListeners}. */
   readonly ref: WeakRef<AnyEnd>;
   #refd = false;
+  /**
+   * The end, held strongly while something waits on it (see {@link PortLink.keepAlive}):
+   * the port (which the host holds while it is open) then reaches it through its listeners.
+   */
+  #held: AnyEnd | null = null;
   readonly #peerSide: 'sending' | 'receiving';
   readonly #listeners: { message: (data: unknown) => void; close: () => void };
 
@@ -565,12 +571,24 @@ class PortLink {
     this.port.off('close', this.#listeners.close);
   }
 
-  /** Keep the thread's event loop alive (a task waits on the end), or not. */
+  /**
+   * Something waits on the end (a task, a `for await` step, a select case), or no longer:
+   * keep the thread's event loop alive meanwhile, and the end itself. The listeners hold
+   * the end weakly, and a waiter may be all that refers to the end and the waiter to it
+   * (a `for await` in an async function that nothing else holds: its promise, its frame
+   * and the end form a cycle that nothing outside reaches); collected, the end would be
+   * closed as dropped and the wait would never end.
+   */
   keepAlive(want: boolean): void {
     if (want === this.#refd) return;
     this.#refd = want;
-    if (want) this.port.ref();
-    else this.port.unref();
+    if (want) {
+      this.port.ref();
+      this.#held = this.ref.deref() ?? null;
+    } else {
+      this.port.unref();
+      this.#held = null;
+    }
   }
 
   /** `close()` on the end; `closeChannel` is Channel's own close (raising ChannelAlreadyClosed the second time). */
@@ -611,6 +629,7 @@ class PortLink {
     wireProperty(end, undefined);
     this.attach();
     this.#refd = true;
+    this.#held = end;
   }
 
   /** The move is done: the end here is closed for good (the end then closes its channel). */

@@ -56,10 +56,10 @@ function* failureOf(handle: WorkerHandle): GreenletBody<unknown> {
 }
 
 /**
- * Each test starts worker threads that load tsx and greenlet-ts's sources: 5-8 s each at a
- * load of 24 (2 cores), near the 20 s default; the limit only stops a hang.
+ * Each test starts worker threads that load tsx and greenlet-ts's sources: 0.1-5 s each at
+ * a load of 8, 5-8 s at a load of 24 (2 cores); the limit only stops a hang.
  */
-const WORKER_TESTS = { timeout: 90_000 };
+const WORKER_TESTS = { timeout: 30_000 };
 
 describe('startWorkers', WORKER_TESTS, () => {
   it('runs the example of its documentation: jobs in, squares out, the main task result back', async () => {
