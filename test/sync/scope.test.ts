@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   GreenletExit,
   Timeout,
+  currentTask,
   getHub,
   isGreenletExit,
   run,
@@ -289,6 +290,42 @@ describe('scope()', () => {
       }
       expect(caught).toBe(timeout);
     });
+    expect(log).toEqual(['cleanup interrupted by GreenletExit', 'scope raised']);
+  });
+
+  it('a kill that strikes the scope\'s exit before the children it killed have run reaches their cleanup too', async () => {
+    // The Timeout above, when it fires while the body is still busy (JavaScriptCore's
+    // shell, where the pass after sleep(0) is a host timer that a due 5 ms one beats):
+    // the error waits for the owner's next park, the scope's wait for the children it has
+    // just killed, which have not run since; passed on to them, it must not be lost.
+    const log: string[] = [];
+    const killedAtExit = new Error('killed at the exit');
+    let caught: unknown;
+    await run(function* () {
+      const owner = currentTask();
+      try {
+        yield* scope(function* (s) {
+          s.spawn(function* () {
+            try {
+              yield* sleep(FOREVER);
+            } finally {
+              try {
+                yield* sleep(1_000); // a cleanup that would outlast the kill
+                log.push('cleanup ran to its end');
+              } catch (e) {
+                log.push(`cleanup interrupted by ${isGreenletExit(e) ? 'GreenletExit' : String(e)}`);
+              }
+            }
+          });
+          yield* sleep(0); // the child starts, and sleeps
+          owner.kill(killedAtExit, { block: false }); // strikes at the owner's next park
+        });
+      } catch (e) {
+        caught = e;
+        log.push('scope raised');
+      }
+    });
+    expect(caught).toBe(killedAtExit);
     expect(log).toEqual(['cleanup interrupted by GreenletExit', 'scope raised']);
   });
 
