@@ -489,6 +489,10 @@ describe('a thread that goes away', WORKER_TESTS, () => {
       (e: unknown) => e,
     );
     for (let i = 0; i < 2; i++) tx.trySend(i);
+    // Full collections while the loop waits for the worker: nothing but the wait holds this
+    // function's frame and `rx` then (it hung when a collection took them: see "is not
+    // collected while a for await waits on it").
+    const collecting = collectRounds(3);
     const got: number[] = [];
     let error: unknown = null;
     try {
@@ -496,6 +500,7 @@ describe('a thread that goes away', WORKER_TESTS, () => {
     } catch (e) {
       error = e;
     }
+    await collecting;
     expect(await outcome).toBeInstanceOf(WorkerExited);
     await run(function* () {
       yield* errorOf(function* () {
