@@ -31,6 +31,31 @@ describe('sleep', () => {
     expect(woke).toEqual(deadlines.sort((a, b) => a[1] - b[1]).map(([ms]) => ms));
   });
 
+  it('a sleep counts from its own start, as in gevent: a 5 ms sleep started after 20 ms of work ends after a 10 ms one started before the work, in the same pass', async () => {
+    // gevent updates its loop's clock before each sleep and each Timeout (gevent#1227,
+    // 1.3.3; test__api_timeout's test_*_calls_update_now), where libev alone would count
+    // from the clock it read once per loop iteration and end the 5 ms sleep first. The
+    // same program on Debian's gevent 22.10: a, then b.
+    const woke: string[] = [];
+    await run(function* () {
+      const a = spawn(function* () {
+        yield* sleep(10);
+        woke.push('a: 10 ms');
+      });
+      const b = spawn(function* () {
+        const end = performance.now() + 20;
+        while (performance.now() < end) {
+          // work that holds the pass for 20 ms
+        }
+        yield* sleep(5);
+        woke.push('b: 5 ms, after 20 ms of work');
+      });
+      yield* a.join();
+      yield* b.join();
+    });
+    expect(woke).toEqual(['a: 10 ms', 'b: 5 ms, after 20 ms of work']);
+  });
+
   it('a sleep cut short leaves the timer heap at once, before its task runs again', async () => {
     const sizes: number[] = [];
     await run(function* () {

@@ -437,8 +437,11 @@ describe.each<[string, number]>([
 
   it('test_imap_unordered_sleep: completion order, or input order on a pool of one', async () => {
     await inTask(function* () {
+      // gevent sleeps x / 10 s. A sleep counts from its own start (gevent's too), so the
+      // order holds only if the machine does not stall between starting two of them for
+      // longer than their difference: 20 ms here, 5 ms before (it raced under load).
       function* sleepFor(x: number): GreenletBody<string> {
-        yield* sleep(x * 5);
+        yield* sleep(x * 20);
         return String(x);
       }
       const result = yield* pool.imapUnordered(sleepFor, [10, 1, 2]).toArray();

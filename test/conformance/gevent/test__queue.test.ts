@@ -283,7 +283,10 @@ describe.each<[string, QueueKind]>([
     await inTask(function* () {
       const q = new Kind();
       const p = spawn(function* () {
-        using _armed = Timeout.startNew(100);
+        // gevent: 0.1 s (0.5 s on its slow CI). The item comes 10 ms after the get; the
+        // Timeout only guards against a hang, so it is long enough that no stall of a
+        // loaded machine lets it strike first (with 100 ms, a 90 ms stall did).
+        using _armed = Timeout.startNew(5_000);
         expect(yield* q.get()).toBe('hi2');
         return 'OK';
       });
@@ -418,7 +421,7 @@ describe('TestChannel', () => {
     await inTask(function* () {
       const q = new Channel<string>();
       const p = spawn(function* () {
-        using _armed = Timeout.startNew(100);
+        using _armed = Timeout.startNew(5_000); // see TestQueue's test_send_last
         expect(yield* q.recv()).toBe('hi2');
         return 'OK';
       });
