@@ -1219,6 +1219,18 @@ export function wakeThrow(task: Schedulable, error: unknown): boolean {
 }
 
 /**
+ * {@link wake} (or, with `throws`, {@link wakeThrow}) for a Parking woken by the host
+ * ({@link HOST_WAIT}: a settled promise), which has just let go of `task`: the same,
+ * without asking whether plain code woke a wait that only tasks were to end (it did not:
+ * the wait is the host's). Returns false if the task was not parked.
+ */
+export function wakeFromHost(task: Schedulable, throws: boolean, value: unknown): boolean {
+  if ((task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED) return false;
+  readyTask(HUB, task, throws ? THROW_KIND : VALUE_KIND, value);
+  return true;
+}
+
+/**
  * Raise `error` in a task from outside: a kill or a Timeout. A parked task leaves its
  * wait at once (its Parking forgets it); a task that is ready with a value in hand, or
  * running, gets the error at its next park, so that nothing it received is lost.

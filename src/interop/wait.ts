@@ -22,8 +22,8 @@
  *   including that of a promise whose waiter was killed (its outcome is dropped), and the
  *   wait holds no reference to the task once it has left, so a promise that never settles
  *   keeps nothing alive but the small wait record.
- * - `lastPromise` is set only while its reactions have not run: a wait that joins its
- *   list is woken by them.
+ * - `lastList` is set only while its promise's reactions have not run: a wait that joins
+ *   it is woken by them.
  * - The signal is aborted if and only if the task left the wait before the promise
  *   settled, with the error it left with.
  *
@@ -34,8 +34,8 @@
  * @module
  */
 import type { GreenletBody } from '../core/greenlet.js';
-import { lazy } from '../core/operation.js';
-import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { Operation, lazy, operationReused } from '../core/operation.js';
+import { REQ_IDLE, REQ_OP_PENDING, SWITCHER, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
 import {
   HOST_WAIT,
   blockingOperation,
@@ -43,8 +43,7 @@ import {
   NO_INTERRUPT,
   currentTask,
   park,
-  wake,
-  wakeThrow,
+  wakeFromHost,
   type Parking,
   type Schedulable,
 } from '../hub/hub.js';
@@ -65,8 +64,9 @@ export type AbortableOperation<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 /**
  * A task parked on a promise, in the list of the waits on that promise (see
- * {@link listen}). Besides this record the first wait on a promise allocates only the two
- * reactions (closures over it) and what `then` makes of them; the next ones nothing.
+ * {@link listen}). Besides this record the first wait on a promise allocates only the
+ * list, the two reactions (closures over the list) and what `then` makes of them; the
+ * next ones nothing.
  */
 class PromiseWait implements Parking {
   /** @internal Woken by the host (see HOST_WAIT): a data property of the prototype, read at every wake. */
@@ -160,7 +160,29 @@ export function waitFor(awaited: unknown, options?: WaitForOptions): SwitchOp<un
   return lazy(WAIT_FOR, awaited, options, undefined);
 }
 
-const WAIT_FOR = blockingOperation<unknown, WaitForOptions | undefined, undefined, unknown>('waitFor()', performWaitFor);
+// Module-local copies of the switcher's slot and states, for WAIT_FOR's own iterator below.
+const S = SWITCHER;
+const IDLE = REQ_IDLE;
+const OP_PENDING = REQ_OP_PENDING;
+
+const WAIT_FOR = blockingOperation<unknown, WaitForOptions | undefined, undefined, unknown>(
+  'waitFor()',
+  performWaitFor,
+  null,
+  // A hot kind (see Operation's [Symbol.iterator]): its iterator calls performWaitFor
+  // directly instead of through the generic call every kind shares.
+  class extends Operation<unknown, WaitForOptions | undefined, undefined, unknown> {
+    override [Symbol.iterator](): Performed<unknown> {
+      if (S.reqState !== OP_PENDING || S.op !== (this as unknown)) return operationReused();
+      const awaited = S.opSelf;
+      const options = S.opA as WaitForOptions | undefined;
+      S.reqState = IDLE;
+      S.op = null;
+      S.opSelf = S.opA = undefined;
+      return performWaitFor(awaited, options) as Performed<unknown>;
+    }
+  },
+);
 
 function performWaitFor(awaited: unknown, options: WaitForOptions | undefined): Performed<unknown> {
   const task = currentTask('waitFor()');
@@ -184,54 +206,69 @@ function performWaitFor(awaited: unknown, options: WaitForOptions | undefined): 
 }
 
 /**
- * The native promise the latest wait attached reactions to, until they run, and the last
- * wait of its list. A task that waits on the same promise joins that list instead of
- * attaching reactions of its own: many tasks waiting on one promise (a fan-out) cost one
- * pair of reactions, and each a record. Held until the reactions run, or until a wait on
- * another promise takes the place.
+ * The waits on one native promise whose reactions have not run yet, in the order they
+ * began: the reactions wake them all. The list, not each wait, holds the last one, so that
+ * a wait joins it with stores into records as young as itself (a store of a young object
+ * into a long-lived one, such as the module's own variables, costs a write barrier, ~50
+ * instructions: the module's variable is written once per list).
  */
-let lastPromise: Promise<unknown> | null = null;
-let lastWait: PromiseWait | null = null;
+class WaitList {
+  tail: PromiseWait;
+  constructor(
+    readonly promise: Promise<unknown>,
+    readonly head: PromiseWait,
+  ) {
+    this.tail = head;
+  }
+}
+
+/**
+ * The list of the native promise the latest wait attached reactions to, until they run.
+ * A task that waits on the same promise joins that list instead of attaching reactions of
+ * its own: many tasks waiting on one promise (a fan-out) cost one pair of reactions, and
+ * each a record. Held until the reactions run, or until a wait on another promise takes
+ * the place.
+ */
+let lastList: WaitList | null = null;
 
 /**
  * Attach the promise's reactions: both in one `then` (a rejection must reach the task
- * too), closures over the first wait of the list that later waits on the same promise
- * join (see {@link lastPromise}). They wake every task of the list that still waits
- * there, in the order the tasks began to wait, as reactions of their own would have.
+ * too), closures over a list that later waits on the same promise join (see
+ * {@link lastList}). They wake every task of the list that still waits there, in the
+ * order the tasks began to wait, as reactions of their own would have.
  */
 function listen(awaited: PromiseLike<unknown>, wait: PromiseWait): void {
-  if (awaited === lastPromise) {
-    (lastWait as PromiseWait).next = wait;
-    lastWait = wait;
+  const last = lastList;
+  if (last !== null && awaited === last.promise) {
+    last.tail.next = wait;
+    last.tail = wait;
     return;
   }
   // Promise.resolve adopts foreign thenables and turns a `then` that throws into a
   // rejection (a new promise each time: those never share a list); for a native promise
   // it is the promise itself.
   const promise = Promise.resolve(awaited);
-  lastPromise = promise;
-  lastWait = wait;
-  const first = wait;
+  const list = new WaitList(promise, wait);
+  lastList = list;
   promise.then(
-    (value) => {
-      if (lastPromise === promise) lastPromise = lastWait = null;
-      for (let w: PromiseWait | null = first; w !== null; w = w.next) {
-        const task = w.task;
-        if (task === null) continue; // the waiter left: drop the value
-        w.task = null;
-        wake(task, value);
-      }
-    },
-    (error) => {
-      if (lastPromise === promise) lastPromise = lastWait = null;
-      for (let w: PromiseWait | null = first; w !== null; w = w.next) {
-        const task = w.task;
-        if (task === null) continue; // the waiter left: the rejection is handled, and dropped
-        w.task = null;
-        wakeThrow(task, error);
-      }
-    },
+    (value) => wakeList(list, false, value),
+    (error) => wakeList(list, true, error),
   );
+}
+
+/**
+ * The reactions of {@link listen}: wake every task of `list` that still waits there, with
+ * the promise's value or (`throws`) its rejection. A waiter that left drops it: a
+ * rejection is handled, and dropped.
+ */
+function wakeList(list: WaitList, throws: boolean, outcome: unknown): void {
+  if (lastList === list) lastList = null;
+  for (let w: PromiseWait | null = list.head; w !== null; w = w.next) {
+    const task = w.task;
+    if (task === null) continue; // the waiter left
+    w.task = null;
+    wakeFromHost(task, throws, outcome);
+  }
 }
 
 /** {@link listen} for the operation form: a settlement that wakes the task marks the wait settled. */
@@ -242,14 +279,14 @@ function listenAbortable(promise: PromiseLike<unknown>, wait: OperationWait): vo
       if (task === null) return;
       wait.task = null;
       wait.settled = true;
-      wake(task, value);
+      wakeFromHost(task, false, value);
     },
     (error) => {
       const task = wait.task;
       if (task === null) return;
       wait.task = null;
       wait.settled = true;
-      wakeThrow(task, error);
+      wakeFromHost(task, true, error);
     },
   );
 }
