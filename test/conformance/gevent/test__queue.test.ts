@@ -223,9 +223,13 @@ describe.each<[string, QueueKind]>([
       spawn(function* () {
         waitingEvt.set(yield* q.get());
       });
-      yield* sleep(SMALL_TICK);
-      yield* q.put('hi');
+      // gevent sleeps a tick here and trusts the Timeout(0) to have struck by then. A
+      // sleep counts from its own start, and the dying getter arms its Timeout only when
+      // it runs, after this task's sleep began: a stall longer than the tick between the
+      // two (seen under load) let the sleep end first and the item go to the getter about
+      // to die. Waiting for its end is what the tick stands for.
       expect(yield* dyingEvt.get()).toBe('timed out');
+      yield* q.put('hi');
       expect(yield* waitingEvt.get()).toBe('hi');
     });
   });
@@ -237,10 +241,10 @@ describe.each<[string, QueueKind]>([
       const e2 = new AsyncResult<unknown>();
       spawn(doReceive, q, e1);
       spawn(doReceive, q, e2);
-      yield* sleep(SMALL_TICK);
-      yield* q.put('sent');
+      // Waiting for both ends rather than a tick: see test_two_waiters_one_dies.
       expect(yield* e1.get()).toBe('timed out');
       expect(yield* e2.get()).toBe('timed out');
+      yield* q.put('sent');
       expect(yield* q.get()).toBe('sent');
     });
   });
