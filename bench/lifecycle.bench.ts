@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleepAsync } from 'node:timers/promises';
 import * as greenletTs from 'greenlet-ts';
-import { Event, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
+import { Event, PASS_BUDGET, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import type { Library } from './core.bench.js';
 import { type Benchmark, bytesPerItem, heapAfterGc, median, medianMs } from './harness.js';
 import { SPAWN_COUNT } from './hub.bench.js';
@@ -365,6 +365,134 @@ async function waitForFanOutFloor(): Promise<number> {
   return (ms * 1e6) / FANOUT_COUNT;
 }
 
+/**
+ * interop.waitfor_fanout.floor.fair: the floor above plus two things the hub must do and
+ * the floor leaves out. A wait record per wait, through which the reaction reaches the
+ * task (a kill would empty it, so that a late settlement wakes nobody), and fairness: a
+ * pass resumes at most PASS_BUDGET tasks, starts and wakes alike, in one FIFO, then gives
+ * the event loop a macrotask turn before it goes on; a reaction that readies a task asks
+ * for a pass from a microtask, as the hub's kick does. Still no switcher, no live list,
+ * no join that parks, no checks.
+ */
+class FairTask {
+  body: FairWait | null = null;
+  result: unknown = undefined;
+  /** What it resumes with. */
+  value: unknown = undefined;
+  constructor(readonly fn: () => FairWait) {}
+}
+
+/** The record a reaction reaches the task through. */
+class FairWaitRecord {
+  constructor(public task: FairTask | null) {}
+}
+
+let fairQueue: (FairTask | undefined)[] = [];
+let fairHead = 0;
+let fairInPass = false;
+let fairKickPending = false;
+let fairContinuePending = false;
+let fairLeft = 0;
+let fairAllEnded: () => void = () => {};
+let fairCurrent: FairTask | null = null;
+
+function fairReady(task: FairTask, value: unknown): void {
+  task.value = value;
+  fairQueue.push(task);
+  if (!fairInPass && !fairKickPending) {
+    fairKickPending = true;
+    queueMicrotask(fairKicked);
+  }
+}
+
+function fairKicked(): void {
+  fairKickPending = false;
+  if (!fairInPass) fairPass();
+}
+
+function fairContinue(): void {
+  fairContinuePending = false;
+  if (!fairInPass) fairPass();
+}
+
+function fairPass(): void {
+  fairInPass = true;
+  let budget = PASS_BUDGET;
+  while (fairHead < fairQueue.length) {
+    if (budget-- === 0) {
+      if (!fairContinuePending) {
+        fairContinuePending = true;
+        setImmediate(fairContinue);
+      }
+      break;
+    }
+    const task = fairQueue[fairHead] as FairTask;
+    fairQueue[fairHead++] = undefined;
+    fairCurrent = task;
+    if (task.body === null) task.body = task.fn();
+    const r = task.body.next(task.value);
+    task.value = undefined;
+    if (r.done === true) {
+      task.result = r.value;
+      if (--fairLeft === 0) fairAllEnded();
+    }
+  }
+  fairCurrent = null;
+  if (fairHead === fairQueue.length) {
+    fairQueue = [];
+    fairHead = 0;
+  }
+  fairInPass = false;
+}
+
+/** `waitFor(promise)` with a wait record: suspend once, resume with the value. */
+class FairWait implements Iterator<undefined, unknown> {
+  started = false;
+  constructor(readonly promise: Promise<unknown>) {}
+  next(value?: unknown): IteratorResult<undefined, unknown> {
+    if (this.started) return { done: true, value };
+    this.started = true;
+    const wait = new FairWaitRecord(fairCurrent as FairTask);
+    this.promise.then(
+      (v) => {
+        const task = wait.task;
+        if (task === null) return;
+        wait.task = null;
+        fairReady(task, v);
+      },
+      (e) => {
+        const task = wait.task;
+        if (task === null) return;
+        wait.task = null;
+        fairReady(task, e); // a real design raises it in the task; never taken here
+      },
+    );
+    return { done: false, value: undefined };
+  }
+}
+
+async function waitForFanOutFloorFair(): Promise<number> {
+  const resolved = Promise.resolve(1);
+  const waiter = (): FairWait => new FairWait(resolved);
+  const ms = await medianMs(async () => {
+    const allEnded = new Promise<void>((resolve) => {
+      fairAllEnded = resolve;
+    });
+    fairLeft = FANOUT_COUNT;
+    const tasks: FairTask[] = new Array(FANOUT_COUNT);
+    for (let i = 0; i < FANOUT_COUNT; i++) {
+      const task = new FairTask(waiter);
+      tasks[i] = task;
+      fairReady(task, undefined);
+    }
+    await allEnded;
+    let sum = 0;
+    for (let i = 0; i < FANOUT_COUNT; i++) sum += (tasks[i] as FairTask).result as number;
+    if (sum !== FANOUT_COUNT) throw new Error(`the fair floor's tasks returned ${sum}, not ${FANOUT_COUNT}`);
+  }, 9);
+  return (ms * 1e6) / FANOUT_COUNT;
+}
+
 const PARKED_COUNT = 1_000_000;
 
 function* parkOn(event: Event): GreenletBody<void> {
@@ -499,6 +627,15 @@ export const lifecycleBenchmarks: Benchmark[] = [
     unit: 'ns/op',
     what: 'stripped experiment: deferred-start tasks (a 3-field record, an iterator body), one reaction each, a ready list',
     measure: waitForFanOutFloor,
+    baseline: 'as many async functions awaiting it, Promise.all',
+    baselineMeasure: awaitFanOut,
+    target: 'report',
+  },
+  {
+    name: 'interop.waitfor_fanout.floor.fair',
+    unit: 'ns/op',
+    what: 'stripped experiment: the floor plus a wait record per wait and a pass budget (PASS_BUDGET resumes, then a macrotask turn)',
+    measure: waitForFanOutFloorFair,
     baseline: 'as many async functions awaiting it, Promise.all',
     baselineMeasure: awaitFanOut,
     target: 'report',
