@@ -31,10 +31,41 @@ async function echoRate(script: string): Promise<number> {
   }
 }
 
+/** One response of `io.http`'s servers, its Date header's value blanked, and who sent it. */
+let firstAnswer: { script: string; text: string } | undefined;
+
+/**
+ * The whole answer to `GET /` on a new connection, as text (latin1), with the Date
+ * header's value blanked: both servers of `io.http` must send the same bytes.
+ */
+async function answerOf(port: number): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const head = text.indexOf('\r\n\r\n');
+      const length = /\r\ncontent-length: *(\d+)\r\n/i.exec(text);
+      // Complete when the body is all there (by Content-Length), or a chunked body has ended.
+      if (head !== -1 && (length !== null ? text.length >= head + 4 + Number(length[1]) : text.endsWith('\r\n0\r\n\r\n'))) {
+        socket.destroy();
+        resolve(text.replace(/\r\nDate: [^\r]*/i, '\r\nDate: -'));
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
 /** Requests per second of a hello-world server, 50 keep-alive connections, 5 s. */
 async function httpRate(script: string): Promise<number> {
   const server = await startServer(script);
   try {
+    // The servers compared do the same work: they send the same bytes.
+    const text = await answerOf(server.port);
+    firstAnswer ??= { script, text };
+    if (text !== firstAnswer.text) {
+      throw new Error(`io.http: ${script} answers ${JSON.stringify(text)}, ${firstAnswer.script} ${JSON.stringify(firstAnswer.text)}: the servers compared must send the same bytes`);
+    }
     const result = await autocannon({ url: `http://127.0.0.1:${server.port}/`, connections: 50, duration: HTTP_SECONDS });
     if (result.errors + result.timeouts + result.non2xx > 0) throw new Error(`${script}: ${result.errors} errors under load`);
     return result.requests.average;

@@ -2,11 +2,13 @@
 // sockets, so that an instruction count (bench/io/http-instructions.ts --in-process) holds
 // the JavaScript path of a request and nothing else. Prints what it measured as JSON.
 //
-//     node bench/io/http-inprocess.mjs KIND REQUESTS [CONNECTIONS]
+//     node bench/io/http-inprocess.mjs KIND REQUESTS [CONNECTIONS (default 1)]
 //
-// KIND: `plain` (bench/io/http-plain.mjs's handler), `floor` (the same node:http server
-// where each request runs in a task of its own: spawn() plus the hub's runNow(), the least
-// a task per request can cost) or `greenlet` (bench/io/http-greenlet.mjs's HttpServer).
+// KIND: `plain` (bench/io/http-plain.mjs's handler: the bytes HttpServer sends),
+// `plain-chunked` (the same without Content-Length: Node then answers in chunks, as the
+// baseline did before 2026-12-07), `floor` (the plain server where each request runs in a
+// task of its own, started and run at once with the hub's startNow() as HttpServer does:
+// the least a task per request costs) or `greenlet` (bench/io/http-greenlet.mjs's HttpServer).
 // With WARMUP=N it first serves N requests, then turns callgrind's instrumentation on for
 // the measured requests only (run it under `valgrind --tool=callgrind --instr-atstart=no`).
 //
@@ -20,7 +22,7 @@ import { Duplex } from 'node:stream';
 
 const [kind, requestsArg, connectionsArg] = process.argv.slice(2);
 const requests = Number(requestsArg);
-const connections = Number(connectionsArg ?? 50);
+const connections = Number(connectionsArg ?? 1);
 const warmup = Number(process.env.WARMUP ?? 0);
 const dist = new URL('../../dist/', import.meta.url).href;
 const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
@@ -34,18 +36,25 @@ function listen(nodeServer) {
 }
 if (kind === 'plain') {
   server = http.createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '11' }).end('hello world');
+  });
+  await listen(server);
+  stop = () => server.close();
+} else if (kind === 'plain-chunked') {
+  server = http.createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('hello world');
   });
   await listen(server);
   stop = () => server.close();
 } else if (kind === 'floor') {
-  const { spawn, getHub } = await import(`${dist}index.js`);
+  const { Task, getHub } = await import(`${dist}index.js`);
   const hub = getHub();
   server = http.createServer((_request, response) => {
-    spawn(() => {
-      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 11 }).end('hello world');
-    });
-    hub.runNow();
+    hub.startNow(
+      new Task(() => {
+        response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '11' }).end('hello world');
+      }),
+    );
   });
   await listen(server);
   stop = () => server.close();

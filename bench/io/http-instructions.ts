@@ -21,7 +21,10 @@
  * server in-memory connections in one process, so that the figures hold only the
  * JavaScript path of a request (and no keep-alive timer can close a connection under
  * valgrind). `floor` is the plain server with a task per request: the least the HTTP
- * server's design can cost.
+ * server's design can cost. In process, the default is one connection: each request then
+ * comes in a turn of the event loop of its own, as every request does over TCP (each
+ * socket's read is a callback of its own); with 50 connections, 50 requests share a turn
+ * and its microtask checkpoint, which hides what a callback costs (`--connections 50`).
  *
  * `--semi-space MB` gives V8's young generation a fixed size (`--min-semi-space-size` and
  * `--max-semi-space-size`). By default V8 grows it as it sees fit, and the cost of the
@@ -39,7 +42,8 @@ import { parseArgs, promisify } from 'node:util';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    connections: { type: 'string', default: '50' },
+    /** Default: 50 over TCP, 1 in process (see above). */
+    connections: { type: 'string' },
     requests: { type: 'string', default: '3000,9000' },
     warmup: { type: 'string', default: '5000' },
     'semi-space': { type: 'string' },
@@ -48,10 +52,10 @@ const { values, positionals } = parseArgs({
     out: { type: 'string' },
   },
 });
-const connections = Number(values.connections);
+const inProcess = values['in-process'];
+const connections = Number(values.connections ?? (inProcess ? 1 : 50));
 const warmup = Number(values.warmup);
 const [small, large] = values.requests.split(',').map(Number) as [number, number];
-const inProcess = values['in-process'];
 const scripts = positionals.length > 0 ? positionals : inProcess ? ['plain', 'floor', 'greenlet'] : ['http-greenlet.mjs', 'http-plain.mjs'];
 
 /** Total instructions of `http-inprocess.mjs KIND requests`, counted after the warm-up. */
