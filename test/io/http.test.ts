@@ -743,6 +743,38 @@ describe('HttpServer: faults', () => {
     expect(inFlightAfter).toBe(0);
   });
 
+  it("kills the task of a request whose client disconnects even when the handler removed the response's 'close' listeners", async () => {
+    // The server learns of the close in the response's own emit(), not from a listener that
+    // a handler (or a library it calls) could remove.
+    const entered = new Event();
+    const ended = new Event();
+    let caught: unknown = null;
+    const handler = router({
+      *'/hang'(_request, response) {
+        response.raw.removeAllListeners('close');
+        entered.set();
+        try {
+          yield* new Event().wait();
+        } catch (error) {
+          caught = error;
+          throw error;
+        } finally {
+          ended.set();
+        }
+      },
+    });
+    const inFlightAfter = await withServer(handler, {}, function* (server) {
+      const req = http.get(`${server.url}/hang`, { agent: false });
+      req.on('error', () => {});
+      yield* entered.wait();
+      req.destroy();
+      yield* ended.wait();
+      return server.inFlight;
+    });
+    expect(caught).toBeInstanceOf(ClientDisconnected);
+    expect(inFlightAfter).toBe(0);
+  });
+
   it('kills the task of a request whose client disconnects while the handler reads the body', async () => {
     const ended = new Event();
     let caught: unknown = null;
