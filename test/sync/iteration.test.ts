@@ -177,12 +177,22 @@ describe('imap', () => {
 describe('tasks', () => {
   it('iwait over tasks: each as it ends', async () => {
     const seen = await run(function* () {
+      // The tasks end in the order 1, 2, 3, set by a task that opens their gates one per
+      // pass (sleeps of n * 5 ms, each counted from its own start, ended as [3, 1, 2] when a
+      // loaded browser stalled 10 ms between starting the first task and the others).
+      const gates = [new Event(), new Event(), new Event(), new Event()];
       const tasks: Task<number>[] = [3, 1, 2].map((n) =>
         spawn(function* () {
-          yield* sleep(n * 5);
+          yield* (gates[n] as Event).wait();
           return n;
         }),
       );
+      spawn(function* () {
+        for (const n of [1, 2, 3]) {
+          (gates[n] as Event).set();
+          yield* sleep(0);
+        }
+      });
       const got: number[] = [];
       yield* iwait(tasks).forEach((t) => void got.push(t.value as number));
       return got;
