@@ -11,7 +11,8 @@
  * getready (N gets of a ready item), timerheap (N timers added to and removed from the
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
  * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
- * all), waitfor.async (that benchmark's baseline), waitfor.own and waitfor.own.async (the same
+ * all; spawnall.async and spawnall.floor: hub.spawn_join's baseline and stripped floor, which do not
+ * use DIST), waitfor.async (that benchmark's baseline), waitfor.own and waitfor.own.async (the same
  * with a promise of its own per task), waitfor.floor and sleep0.floor (the
  * stripped experiments of bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not
  * use DIST). Instructions per task or round trip are the slope between two N ("Collected"
@@ -130,6 +131,27 @@ const workloads = {
       for (let i = 0; i < N; i++) tasks.push(spawn(returnAtOnce));
       for (const t of tasks) yield* t.join();
     }),
+  // hub.spawn_join's baseline: call N async functions that return at once, then await each
+  'spawnall.async': async () => {
+    const returnAtOnceAsync = async () => 1;
+    const promises = new Array(N);
+    for (let i = 0; i < N; i++) promises[i] = returnAtOnceAsync();
+    for (let i = 0; i < N; i++) await promises[i];
+  },
+  // hub.spawn_join.floor (bench/lifecycle.bench.ts): three-field records, a loop runs each
+  // generator to its end, a join reads the result
+  'spawnall.floor': async () => {
+    const tasks = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = { fn: returnAtOnce, result: undefined, done: false };
+    for (let i = 0; i < N; i++) {
+      const task = tasks[i];
+      task.result = task.fn().next().value;
+      task.done = true;
+    }
+    let sum = 0;
+    for (let i = 0; i < N; i++) sum += tasks[i].result;
+    return sum;
+  },
   // interop.waitfor_fanout's baseline: N async functions awaiting a resolved promise, Promise.all
   'waitfor.async': async () => {
     const resolved = Promise.resolve(1);
