@@ -23,7 +23,6 @@ import type { Greenlet } from '../core/greenlet.js';
 import { getCurrentGreenlet, getMainGreenlet, switchCount } from '../core/switcher.js';
 import {
   NEW,
-  NEXT,
   PARKED,
   READY,
   RUNNING,
@@ -81,21 +80,13 @@ export function formatRunInfo(options: RunInfoOptions = {}): string {
   const main = getMainGreenlet();
   const current = getCurrentGreenlet();
   const t = now();
-  // One walk of the live list (newest first), counting every task and keeping only the
-  // `maxTasks` oldest, so that a listing stays cheap with 100,000 tasks alive.
+  // Every live task counted, only the `maxTasks` first (oldest) shown.
   const counts = [0, 0, 0, 0, 0];
-  const ring: Schedulable[] = []; // the last `maxTasks` seen, as a ring
-  let liveCount = 0;
-  for (let task = hub.liveHead; task !== null; task = task[NEXT]) {
-    counts[schedOf(task)] = (counts[schedOf(task)] as number) + 1;
-    if (maxTasks !== 0) ring[liveCount % maxTasks] = task;
-    liveCount++;
-  }
-  // Oldest first: the ring read backwards from the last task seen.
-  const shown: Schedulable[] = [];
-  for (let i = liveCount - 1; i >= 0 && shown.length < Math.min(maxTasks, liveCount); i--) shown.push(ring[i % maxTasks] as Schedulable);
-  const hidden = liveCount - shown.length;
-  const live = { length: liveCount };
+  const all = hub.liveTasks();
+  for (const task of all) counts[schedOf(task)] = (counts[schedOf(task)] as number) + 1;
+  const shown: Schedulable[] = all.slice(0, maxTasks);
+  const hidden = all.length - shown.length;
+  const live = { length: all.length };
 
   const lines: string[] = [];
   lines.push(

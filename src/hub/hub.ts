@@ -71,7 +71,8 @@ import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from 
  * The task's status word, a small integer (so that it costs one field, not three, on
  * every task): its scheduling state in bits 0-2 (NEW ... DONE: {@link schedOf}), how it
  * resumes in bits 3-4 (K_ARGS to start with its arguments, K_VALUE or K_THROW:
- * {@link wakeKindOf}), and from bit {@link TASK_BITS} up the task's own (its outcome, whether
+ * {@link wakeKindOf}), in bit 5 whether it is on the list of live tasks (see PREV), and
+ * from bit {@link TASK_BITS} up the task's own (its outcome, whether
  * it was looked at, whether it is awaited: task.ts). Only a task has it: `x[STATUS] ===
  * undefined` tells anything else (a plain greenlet, an async waiter) with one load.
  */
@@ -99,7 +100,15 @@ export const WAIT: typeof WAIT_KEY = WAIT_KEY;
  */
 const INTERRUPT_KEY: typeof HEAP_INDEX = HEAP_INDEX;
 export const INTERRUPT: typeof HEAP_INDEX = HEAP_INDEX;
-/** The hub's list of live tasks. */
+/**
+ * The hub's list of live tasks (see {@link Hub.liveTasks}), linked through these two
+ * fields. A task is put on it only once it needs to be found there: when it first parks,
+ * or at once if it was made with `new Task` rather than `spawn` (such a task may stay NEW,
+ * in no queue). A spawned task that runs to its end without parking never is: until it
+ * runs it is on the run queue, then it is the current greenlet, and both are searched.
+ * Linking a young task into the long-lived hub costs a write barrier, and the link and
+ * unlink with it about 120 instructions per task (callgrind, spawn then join).
+ */
 const PREV_KEY: unique symbol = Symbol('greenlet-ts.prev');
 const NEXT_KEY: unique symbol = Symbol('greenlet-ts.next');
 export const PREV: typeof PREV_KEY = PREV_KEY;
@@ -131,8 +140,10 @@ const THROW_KIND = K_THROW;
 const SCHED_BITS = 7;
 const KIND_SHIFT = 3;
 const KIND_BITS = 3 << KIND_SHIFT;
+/** Set once the task is on the hub's list of live tasks (see PREV). */
+const LISTED = 1 << 5;
 /** The lowest bit of a task's status word that is the task's (task.ts), not the hub's. */
-export const TASK_BITS = 5;
+export const TASK_BITS = 6;
 
 /** The scheduling state of `task`: NEW, READY, RUNNING, PARKED or DONE. */
 export function schedOf(task: Schedulable): number {
@@ -202,6 +213,8 @@ export interface RunQueueLike {
   readonly length: number;
   push(task: Schedulable): void;
   shift(): Schedulable | undefined;
+  /** The tasks queued now, in the order `shift` would take them without a choice (for listings). */
+  queued(): Schedulable[];
 }
 
 /** A FIFO ring buffer of tasks; it grows by doubling and never shrinks or reallocates otherwise. */
@@ -227,6 +240,12 @@ class RunQueue implements RunQueueLike {
     this.items[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
     return task;
+  }
+
+  queued(): Schedulable[] {
+    const list: Schedulable[] = [];
+    for (let i = this.head; i !== this.tail; i = (i + 1) & this.mask) list.push(this.items[i] as Schedulable);
+    return list;
   }
 
   private grow(): void {
@@ -519,6 +538,7 @@ export class Hub extends Greenlet<[], never> {
   /** Tasks spawned and not yet ended. */
   liveCount = 0;
   /** @internal */ liveHead: Schedulable | null = null;
+  /** @internal Set by spawn() while it makes its task (see {@link Hub.adopt}). */ spawning = false;
   private kickPending = false;
   private continuePending = false;
   private inPass = false;
@@ -635,35 +655,60 @@ export class Hub extends Greenlet<[], never> {
 
   /** @internal Take a task out of the scheduler for good. */
   finish(task: Schedulable): void {
-    if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_PARKED && task[INTERRUPT_KEY] !== NOTHING_PENDING) cancelDeadline(this, task, task[INTERRUPT_KEY]);
-    task[STATUS_KEY] = (task[STATUS_KEY] & ~SCHED_BITS) | SCHED_DONE;
+    const status = task[STATUS_KEY];
+    if ((status & SCHED_BITS) === SCHED_PARKED && task[INTERRUPT_KEY] !== NOTHING_PENDING) cancelDeadline(this, task, task[INTERRUPT_KEY]);
+    task[STATUS_KEY] = (status & ~(SCHED_BITS | LISTED)) | SCHED_DONE;
     task[WAIT_KEY] = null;
     task[WAKE_KEY] = undefined;
     task[INTERRUPT_KEY] = NOTHING_PENDING;
-    // Unlink from the live list.
-    const prev = task[PREV_KEY];
-    const next = task[NEXT_KEY];
-    if (prev !== null) prev[NEXT_KEY] = next;
-    else if (this.liveHead === task) this.liveHead = next;
-    if (next !== null) next[PREV_KEY] = prev;
-    task[PREV_KEY] = task[NEXT_KEY] = null;
+    if ((status & LISTED) !== 0) {
+      const prev = task[PREV_KEY];
+      const next = task[NEXT_KEY];
+      if (prev !== null) prev[NEXT_KEY] = next;
+      else if (this.liveHead === task) this.liveHead = next;
+      if (next !== null) next[PREV_KEY] = prev;
+      task[PREV_KEY] = task[NEXT_KEY] = null;
+    }
     this.liveCount--;
   }
 
-  /** @internal A new task joins the live list. */
+  /**
+   * @internal A new task: it counts as live from now. Made by `spawn()` (which sets
+   * {@link Hub.spawning}), it is queued to start at once and goes on the list of live tasks
+   * only if it parks (see PREV); made with `new Task`, it may stay NEW in no queue, and goes
+   * on the list now.
+   */
   adopt(task: Schedulable): void {
-    task[NEXT_KEY] = this.liveHead;
-    if (this.liveHead !== null) this.liveHead[PREV_KEY] = task;
-    this.liveHead = task;
+    if (this.spawning) this.spawning = false;
+    else this.list(task);
     this.liveCount++;
     if (this.monitor !== null) this.monitor.spawned?.(task, getCurrentGreenlet());
   }
 
-  /** Every task that has not ended, oldest first. */
+  /** @internal Put `task` on the list of live tasks (it is not on it). */
+  list(task: Schedulable): void {
+    task[STATUS_KEY] |= LISTED;
+    const head = this.liveHead;
+    task[NEXT_KEY] = head;
+    if (head !== null) head[PREV_KEY] = task;
+    this.liveHead = task;
+  }
+
+  /**
+   * Every task that has not ended: those on the list of live tasks (every task that has
+   * parked, and every task made with `new Task`), oldest on the list first; then the
+   * current task and the tasks queued to start, if they are not on it (spawned tasks that
+   * have not parked yet), in the order they run. Not listed: a task that switched to a raw
+   * greenlet before it ever parked, until it parks.
+   */
   liveTasks(): Schedulable[] {
     const list: Schedulable[] = [];
     for (let task = this.liveHead; task !== null; task = task[NEXT_KEY]) list.push(task);
-    return list.reverse();
+    list.reverse();
+    const current = getCurrentGreenlet() as Partial<Schedulable>;
+    if (current[STATUS_KEY] !== undefined && isUnlisted(current as Schedulable)) list.push(current as Schedulable);
+    for (const task of this.queue.queued()) if (isUnlisted(task)) list.push(task);
+    return list;
   }
 
   /**
@@ -1019,6 +1064,12 @@ export function getHub(): Hub {
 
 // --- park and wake ---------------------------------------------------------------------
 
+/** Whether `task` is live and not on the hub's list of live tasks (see PREV). */
+function isUnlisted(task: Schedulable): boolean {
+  const status = task[STATUS_KEY];
+  return (status & LISTED) === 0 && (status & SCHED_BITS) !== SCHED_DONE;
+}
+
 /** The request that resumes READY `task` the way its wakeup says. */
 function resumeRequest(task: Schedulable): SwitchOp<unknown> {
   const status = task[STATUS_KEY];
@@ -1133,7 +1184,10 @@ export function park<T>(
     return request(task, THROW_KIND, pending) as Performed<T>;
   }
   if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
-  task[STATUS_KEY] = (task[STATUS_KEY] & ~SCHED_BITS) | SCHED_PARKED;
+  // Parked, the task can be found only through the list of live tasks (see PREV).
+  const status = task[STATUS_KEY];
+  if ((status & LISTED) === 0) hub.list(task);
+  task[STATUS_KEY] = (status & ~SCHED_BITS) | SCHED_PARKED | LISTED;
   task[WAIT_KEY] = parking;
   // Reading the clock on every park costs more than the rest of it: reports use the time
   // the current pass began, exact to within a pass. Whole milliseconds, so that the field

@@ -908,6 +908,8 @@ function newGreenletExit(): GreenletExit {
   }
 }
 
+const HUB = getHub();
+
 /**
  * Create a task running `fn(...args)` and schedule it to start on the hub's next pass
  * (not synchronously). gevent's `spawn`.
@@ -918,8 +920,17 @@ export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R
   checkFunction('spawn', fn);
   // `arguments` rather than a rest parameter: a spawn without arguments allocates no array.
   const n = arguments.length;
-  if (n === 1) return new Task<R, []>(fn as () => GreenletBody<R> | R).start() as unknown as Task<R, A>;
-  return (Reflect.construct(Task, arguments) as Task<R, A>).start();
+  // Queued to start at once, the task goes on the hub's list of live tasks only if it
+  // parks (see Hub.adopt).
+  HUB.spawning = true;
+  try {
+    if (n === 1) return new Task<R, []>(fn as () => GreenletBody<R> | R).start() as unknown as Task<R, A>;
+    return (Reflect.construct(Task, arguments) as Task<R, A>).start();
+  } catch (error) {
+    // The constructor refused (an async function): the next task made must not count as spawned.
+    HUB.spawning = false;
+    throw error;
+  }
 }
 
 function checkFunction(caller: string, fn: unknown): void {

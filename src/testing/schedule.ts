@@ -280,4 +280,8 @@ export class ExploringQueue implements RunQueueLike {
     this.#count = n - 1;
     return task;
   }
+
+  queued(): Schedulable[] {
+    return this.#items.slice(0, this.#count) as Schedulable[];
+  }
 }
