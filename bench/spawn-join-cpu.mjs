@@ -1,0 +1,48 @@
+/**
+ * hub.spawn_join, its async baseline and its stripped floor (bench/lifecycle.bench.ts's
+ * code), one per process, measured in CPU time as well as wall time: the process's CPU
+ * time per task (process.cpuUsage: the collector's helper threads included), the median of
+ * ROUNDS rounds of N tasks. For evidence that does not depend on how busy the machine
+ * is, add `--single-threaded` (the collector on the main thread) or `--trace-gc-nvp` (bytes
+ * allocated and promoted per collection; see docs/benchmarks.md, hub.spawn_join):
+ *
+ *   node [--single-threaded] [--trace-gc-nvp] bench/spawn-join-cpu.mjs WHICH N ROUNDS [DIST]
+ *
+ * WHICH: floor, async or ours (DIST, a build's dist/ directory, absolute; default ./dist).
+ */
+const [, , which, n, rounds, dist = new URL('../dist', import.meta.url).pathname] = process.argv;
+const N = Number(n);
+const lib = which === 'ours' ? await import(`${dist}/index.js`) : null;
+class FloorTask { result = undefined; done = false; constructor(fn) { this.fn = fn; } }
+function* rawReturnAtOnce() { return 1; }
+async function returnAtOnceAsync() { return 1; }
+function* returnAtOnce() { return 1; }
+const work = {
+  floor: async () => {
+    const tasks = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = new FloorTask(rawReturnAtOnce);
+    for (let i = 0; i < N; i++) { const t = tasks[i]; t.result = t.fn().next().value; t.done = true; }
+    let sum = 0;
+    for (let i = 0; i < N; i++) sum += tasks[i].result;
+    return sum;
+  },
+  async: async () => {
+    const promises = new Array(N);
+    for (let i = 0; i < N; i++) promises[i] = returnAtOnceAsync();
+    for (let i = 0; i < N; i++) await promises[i];
+  },
+  ours: () => lib.run(function* () {
+    const tasks = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = lib.spawn(returnAtOnce);
+    for (let i = 0; i < N; i++) yield* tasks[i].join();
+  }),
+}[which];
+const rows = [];
+for (let r = 0; r < Number(rounds); r++) {
+  const c0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
+  await work();
+  const t1 = process.hrtime.bigint(); const c1 = process.cpuUsage(c0);
+  rows.push([Number(t1 - t0) / N, ((c1.user + c1.system) * 1000) / N]);
+}
+const med = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
+console.log(JSON.stringify({ which, N, wallNsPerTask: +med(rows.map((x) => x[0])).toFixed(1), cpuNsPerTask: +med(rows.map((x) => x[1])).toFixed(1) }));
