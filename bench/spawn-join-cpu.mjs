@@ -1,10 +1,11 @@
 /**
  * hub.spawn_join, its async baseline and its stripped floor (bench/lifecycle.bench.ts's
  * code), one per process, measured in CPU time as well as wall time: the process's CPU
- * time per task (process.cpuUsage: the collector's helper threads included), the median of
- * ROUNDS rounds of N tasks. For evidence that does not depend on how busy the machine
- * is, add `--single-threaded` (the collector on the main thread) or `--trace-gc-nvp` (bytes
- * allocated and promoted per collection; see docs/benchmarks.md, hub.spawn_join):
+ * time per task (process.cpuUsage: the collector's helper threads included), and its user
+ * and system parts, each the median of ROUNDS rounds of N tasks. CPU time depends less on
+ * how busy the machine is than wall time; add `--single-threaded` to keep the collector on
+ * the main thread, or `--trace-gc-nvp` for the bytes allocated and promoted per collection
+ * (see docs/benchmarks.md, hub.spawn_join):
  *
  *   node [--single-threaded] [--trace-gc-nvp] bench/spawn-join-cpu.mjs WHICH N ROUNDS [DIST]
  *
@@ -42,7 +43,7 @@ for (let r = 0; r < Number(rounds); r++) {
   const c0 = process.cpuUsage(); const t0 = process.hrtime.bigint();
   await work();
   const t1 = process.hrtime.bigint(); const c1 = process.cpuUsage(c0);
-  rows.push([Number(t1 - t0) / N, ((c1.user + c1.system) * 1000) / N]);
+  rows.push([Number(t1 - t0) / N, ((c1.user + c1.system) * 1000) / N, (c1.user * 1000) / N, (c1.system * 1000) / N]);
 }
 const med = (a) => a.slice().sort((x, y) => x - y)[a.length >> 1];
-console.log(JSON.stringify({ which, N, wallNsPerTask: +med(rows.map((x) => x[0])).toFixed(1), cpuNsPerTask: +med(rows.map((x) => x[1])).toFixed(1) }));
+console.log(JSON.stringify({ which, N, wallNsPerTask: +med(rows.map((x) => x[0])).toFixed(1), cpuNsPerTask: +med(rows.map((x) => x[1])).toFixed(1), userNs: +med(rows.map((x) => x[2])).toFixed(1), sysNs: +med(rows.map((x) => x[3])).toFixed(1) }));
