@@ -40,8 +40,8 @@
  * own position in the timer heap (a number: the task is its own heap entry) or the wait's
  * timer, pending exactly while the task is parked on that wait; a task that is not PARKED
  * is in the heap only as a Timer's task (a Timeout, a delayed start), never as its own
- * entry, and there `task[INTERRUPT]` is an interrupt to raise at its next park, or
- * NO_INTERRUPT.
+ * entry, and there `task[INTERRUPT]` is the interrupt to raise at its next park (the
+ * first of a queue of them, one per park, when more came), or NO_INTERRUPT.
  *
  * @module
  */
@@ -90,7 +90,8 @@ const WAIT_KEY: unique symbol = Symbol('greenlet-ts.wait');
 export const WAIT: typeof WAIT_KEY = WAIT_KEY;
 /**
  * Not PARKED: an error to raise at the task's next park (a kill or timeout that found it
- * READY or RUNNING), or NO_INTERRUPT. PARKED: what ends its wait at a deadline (a timed
+ * READY or RUNNING), an `Interrupts` queue when more than one came (one per park), or
+ * NO_INTERRUPT. PARKED: what ends its wait at a deadline (a timed
  * wait; see {@link deadlineOf}), or NO_INTERRUPT: a number, the task's own position in the
  * timer heap, when the wait resumes with `undefined` (every `sleep(ms)`: the task is its
  * own entry, with no timer object); otherwise the wait's `WaitDeadline`. One field
@@ -1177,12 +1178,7 @@ export function park<T>(
 ): Performed<T> {
   const hub = getHub();
   const pending = task[INTERRUPT_KEY];
-  if (pending !== NOTHING_PENDING) {
-    // A kill or timeout came while the task was busy: it happens now, at this wait.
-    task[INTERRUPT_KEY] = NOTHING_PENDING;
-    parking.unpark(task);
-    return request(task, THROW_KIND, pending) as Performed<T>;
-  }
+  if (pending !== NOTHING_PENDING) return strikePending(task, parking, pending) as Performed<T>;
   if (hub.monitor !== null) hub.monitor.parked?.(task, parking);
   // Parked, the task can be found only through the list of live tasks (see PREV).
   const status = task[STATUS_KEY];
@@ -1204,6 +1200,20 @@ export function park<T>(
     }
   }
   return switchAway(hub) as Performed<T>;
+}
+
+/**
+ * A kill or timeout came while the task was busy (`pending`, its `[INTERRUPT]`): it
+ * happens now, at this wait, and the next one queued, if any, at the task's next park.
+ */
+function strikePending(task: Schedulable, parking: Parking, pending: unknown): unknown {
+  let error = pending;
+  if (pending instanceof Interrupts) {
+    error = pending.errors.shift();
+    task[INTERRUPT_KEY] = pending.errors.length === 1 ? pending.errors[0] : pending;
+  } else task[INTERRUPT_KEY] = NOTHING_PENDING;
+  parking.unpark(task);
+  return request(task, THROW_KIND, error);
 }
 
 /** When `task`'s wait ends at the latest (ms, on the clock of `now()`), if it is PARKED on a timed wait; otherwise null. */
@@ -1286,8 +1296,13 @@ export function wakeFromHost(task: Schedulable, throws: boolean, value: unknown)
 
 /**
  * Raise `error` in a task from outside: a kill or a Timeout. A parked task leaves its
- * wait at once (its Parking forgets it); a task that is ready with a value in hand, or
- * running, gets the error at its next park, so that nothing it received is lost.
+ * wait at once (its Parking forgets it); a task that is ready (with a value, or with an
+ * error, maybe a first kill's, in hand) or running gets the error at its next park, so
+ * that nothing it received is lost. Each interrupt is delivered, in the order they came,
+ * one per park, as gevent throws each kill and each Timeout in (a kill is a hub callback
+ * of its own there): a second kill cuts short the wait of the `finally` that the first one
+ * runs. A task that has not started ends at its start without running; an ended task
+ * ignores it.
  */
 export function interrupt(task: Schedulable, error: unknown): void {
   const monitor = getHub().monitor;
@@ -1302,26 +1317,58 @@ export function interrupt(task: Schedulable, error: unknown): void {
       break;
     }
     case SCHED_READY:
-      if ((status & KIND_BITS) === THROW_KIND << KIND_SHIFT) break; // already on its way out with an error
       if ((status & KIND_BITS) === ARGS_KIND << KIND_SHIFT) {
         // Not started yet: it starts and dies at once without running.
         task[STATUS_KEY] = (status & ~KIND_BITS) | (THROW_KIND << KIND_SHIFT);
         task[WAKE_KEY] = error;
         break;
       }
-      if (task[INTERRUPT_KEY] === NOTHING_PENDING) task[INTERRUPT_KEY] = error;
+      queueInterrupt(task, error);
       break;
     case SCHED_RUNNING:
-      if (task[INTERRUPT_KEY] === NOTHING_PENDING) task[INTERRUPT_KEY] = error;
+      queueInterrupt(task, error);
       break;
     default:
       break;
   }
 }
 
-/** Drop a pending interrupt if it is `error` (a Timeout cancelled before it struck). */
-export function clearInterrupt(task: Schedulable, error: unknown): void {
-  if (task[INTERRUPT_KEY] === error) task[INTERRUPT_KEY] = NOTHING_PENDING;
+/**
+ * More than one interrupt waiting for a task's next parks (not PARKED: `task[INTERRUPT]`
+ * holds one error alone, and this when there are more), first first. Private to this
+ * module, so that no error a task is killed with can be one.
+ */
+class Interrupts {
+  readonly errors: unknown[];
+  constructor(first: unknown, second: unknown) {
+    this.errors = [first, second];
+  }
+}
+
+/** Queue `error` for the next park of `task`, which is READY or RUNNING, after any queued before. */
+function queueInterrupt(task: Schedulable, error: unknown): void {
+  const pending = task[INTERRUPT_KEY];
+  if (pending === NOTHING_PENDING) task[INTERRUPT_KEY] = error;
+  else if (pending instanceof Interrupts) pending.errors.push(error);
+  else task[INTERRUPT_KEY] = new Interrupts(pending, error);
+}
+
+/**
+ * Drop `error` if it waits for the task's next park (a Timeout cancelled before it struck);
+ * true if it did. The interrupts queued behind it move up.
+ */
+export function clearInterrupt(task: Schedulable, error: unknown): boolean {
+  const pending = task[INTERRUPT_KEY];
+  if (pending === error && (task[STATUS_KEY] & SCHED_BITS) !== SCHED_PARKED) {
+    task[INTERRUPT_KEY] = NOTHING_PENDING;
+    return true;
+  }
+  if (!(pending instanceof Interrupts)) return false;
+  const i = pending.errors.indexOf(error);
+  if (i === -1) return false;
+  pending.errors.splice(i, 1);
+  if (pending.errors.length === 1) task[INTERRUPT_KEY] = pending.errors[0];
+  return true;
 }
 
 /**

@@ -477,7 +477,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    *
    * Like gevent's, the error is raised where the task next blocks; if the task was just
    * handed a value (an item from a queue) it receives the value first and the error at
-   * its next blocking call, so no item is lost.
+   * its next blocking call, so no item is lost. Every kill is delivered, as in gevent: a
+   * second kill sent before the first has struck raises at the blocking call after it (in
+   * the `finally` the first one runs).
    *
    * A kill hides no error: its wait is not a look at the task's outcome. If the task ends
    * with an error (a `finally` that throws as it unwinds, or a kill error other than a

@@ -36,21 +36,8 @@ import { call } from '../core/call.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import type { GreenletBody } from '../core/greenlet.js';
 import { lazy } from '../core/operation.js';
-import { K_THROW, getCurrentGreenlet, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
-import {
-  INTERRUPT,
-  NO_INTERRUPT,
-  READY,
-  STATUS,
-  blockingOperation,
-  clearInterrupt,
-  currentTask,
-  getHub,
-  interrupt,
-  schedOf,
-  wakeKindOf,
-  type Schedulable,
-} from '../hub/hub.js';
+import { getCurrentGreenlet, immediate, type Performed, type SwitchOp } from '../core/switcher.js';
+import { STATUS, blockingOperation, clearInterrupt, currentTask, getHub, interrupt, type Schedulable } from '../hub/hub.js';
 import { Task } from '../hub/task.js';
 import { WaitList, type TaskFunction } from './group.js';
 
@@ -217,11 +204,8 @@ export class Scope implements Disposable, Iterable<Task> {
     const failure = this.#failure;
     if (failure === NOTHING || !this.#failedWhileOpen) return;
     const owner = this.#owner;
-    if (owner === null || owner[INTERRUPT] === failure) {
-      // Never raised: the owner did not block again before leaving the block.
-      if (owner !== null) clearInterrupt(owner, failure);
-      throw failure;
-    }
+    // Never raised: the owner did not block again before leaving the block.
+    if (owner === null || clearInterrupt(owner, failure)) throw failure;
   }
 
   toString(): string {
@@ -303,7 +287,7 @@ export class Scope implements Disposable, Iterable<Task> {
           // for them, and raise it once they have ended.
           if (e === s.#cancel) continue;
           if (interruption === NOTHING) interruption = e;
-          for (const child of [...s.#children]) killAgain(child);
+          for (const child of [...s.#children]) child.kill(undefined, { block: false });
         }
       }
       s.#state = CLOSED;
@@ -312,25 +296,6 @@ export class Scope implements Disposable, Iterable<Task> {
       return result as R;
     };
   }
-}
-
-/**
- * Kill `child` again: the owner was killed (or timed out) while it waited for the children
- * the scope had already killed, and this kill must cut short the cleanup their `finally`
- * blocks wait in. A child that has not run since the first kill (READY, that kill's error
- * in hand) would drop a second one (`interrupt()` lets a task leave with the error it
- * already has): it gets this one at its next park, the first wait of its cleanup. Without
- * it, a Timeout that fires while the body is still busy, and strikes at the owner's first
- * park after the body, the wait for the children, would not reach them.
- */
-function killAgain(child: Task): void {
-  if (schedOf(child) !== READY || wakeKindOf(child) !== K_THROW) {
-    child.kill(undefined, { block: false });
-    return;
-  }
-  const error = new GreenletExit();
-  getHub().monitor?.interrupted?.(child as unknown as Schedulable, error);
-  if (child[INTERRUPT] === NO_INTERRUPT) child[INTERRUPT] = error;
 }
 
 const SCOPE_JOIN = blockingOperation<Scope, undefined, undefined, void>('scope.join()', (s) => s.performJoin());
