@@ -12,7 +12,7 @@
  * task that had one in hand already.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Event, GreenletExit, Timeout, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
+import { AsyncResult, Event, GreenletExit, Timeout, getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
 
 class MyError extends Error {}
 
@@ -226,6 +226,42 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
     });
     expect(log).toEqual(['killer kills', 'body got Timeout', 'finally parks', 'cleanup got GreenletExit']);
     expect(result).toEqual([true, true, undefined]);
+  });
+
+  it('a kill that finds a task just woken with an error by its timed wait strikes its next wait (fails on the code before, which dropped the kill)', async () => {
+    // gevent (the killer's 1 ms sleep, started first, and the target's
+    // AsyncResult().get(timeout=0.005) end in one loop iteration, a third greenlet busy for
+    // 30 ms): "killer kills", "get raised Timeout", "sleep got GreenletExit"; exception None.
+    const log: string[] = [];
+    const result = await run(function* () {
+      let target: Task | null = null;
+      const killer = spawn(function* () {
+        yield* sleep(1);
+        log.push('killer kills');
+        target?.kill({ block: false });
+      });
+      target = spawn(function* () {
+        const result = new AsyncResult<number>();
+        try {
+          yield* result.get(5);
+        } catch (e) {
+          if (!(e instanceof Timeout)) throw e;
+          log.push('get raised Timeout');
+        }
+        try {
+          yield* sleep(LONG);
+          log.push('slept');
+        } catch (e) {
+          log.push(`sleep got ${kind(e)}`);
+          throw e;
+        }
+      });
+      spawn(() => stall(30)); // the killer's sleep and the get's deadline end in the same hub pass
+      yield* killer.join();
+      return [yield* settle(target), target.successful()];
+    });
+    expect(log).toEqual(['killer kills', 'get raised Timeout', 'sleep got GreenletExit']);
+    expect(result).toEqual([true, true]);
   });
 
   it('a kill, then a Timeout that fires during the cleanup: the Timeout cuts the cleanup short', async () => {
