@@ -8,7 +8,10 @@
 // `plain-chunked` (the same without Content-Length: Node then answers in chunks, as the
 // baseline did before 2026-12-07), `floor` (the plain server where each request runs in a
 // task of its own, started and run at once with the hub's startNow() as HttpServer does:
-// the least a task per request costs) or `greenlet` (bench/io/http-greenlet.mjs's HttpServer).
+// what a task per request costs through our hub), `floor.bare` (the plain server where each
+// request runs a bare generator to its end from a three-field record: no hub, no
+// switcher, no library; the least a coroutine per request costs) or `greenlet`
+// (bench/io/http-greenlet.mjs's HttpServer).
 // With WARMUP=N it first serves N requests, then turns callgrind's instrumentation on for
 // the measured requests only (run it under `valgrind --tool=callgrind --instr-atstart=no`).
 //
@@ -58,6 +61,35 @@ if (kind === 'plain') {
   });
   await listen(server);
   stop = () => server.close();
+} else if (kind === 'floor.bare') {
+  // No hub, no switcher, no library: each request records a generator function and its
+  // argument in a three-field record and runs the generator to its end at once, as
+  // hub.spawn_join.floor (bench/lifecycle.bench.ts) does for spawn and join: the least a
+  // design that runs a coroutine per request can cost. The generator function is made
+  // once; a generator function literal inside the handler (a new generator closure per
+  // request) costs about twice plain's whole request under V8.
+  class BareTask {
+    result = undefined;
+    constructor(fn, response) {
+      this.fn = fn;
+      this.response = response;
+    }
+  }
+  function* answer(response) {
+    response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': '11' }).end('hello world');
+    return 1;
+  }
+  let returned = 0;
+  server = http.createServer((_request, response) => {
+    const task = new BareTask(answer, response);
+    task.result = task.fn(task.response).next().value;
+    returned += task.result;
+  });
+  await listen(server);
+  stop = () => {
+    if (returned !== answered) throw new Error(`the bare tasks returned ${returned}, not ${answered}`);
+    server.close();
+  };
 } else if (kind === 'greenlet') {
   const { run } = await import(`${dist}index.js`);
   const { HttpServer } = await import(`${dist}io/index.js`);
@@ -73,7 +105,7 @@ if (kind === 'plain') {
   server = greenletServer.nodeServer;
   stop = () => greenletServer.close();
 } else {
-  throw new Error(`KIND is plain, floor or greenlet, not ${kind}`);
+  throw new Error(`KIND is plain, plain-chunked, floor, floor.bare or greenlet, not ${kind}`);
 }
 
 let answered = 0;

@@ -20,8 +20,9 @@
  * counts the same without the kernel and the network: `http-inprocess.mjs` feeds each
  * server in-memory connections in one process, so that the figures hold only the
  * JavaScript path of a request (and no keep-alive timer can close a connection under
- * valgrind). `floor` is the plain server with a task per request: the least the HTTP
- * server's design can cost. In process, the default is one connection: each request then
+ * valgrind). `floor` is the plain server with a task per request through our hub: the
+ * least the HTTP server's design can cost with this hub; `floor.bare` runs a bare generator
+ * per request instead (no hub, no switcher): the least any coroutine per request costs. In process, the default is one connection: each request then
  * comes in a turn of the event loop of its own, as every request does over TCP (each
  * socket's read is a callback of its own); with 50 connections, 50 requests share a turn
  * and its microtask checkpoint, which hides what a callback costs (`--connections 50`).
