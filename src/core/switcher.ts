@@ -660,7 +660,28 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       // Python calls run: a generator keeps its `this` for life, and a greenlet its own
       // suspended frames reach could never be collected and killed (R-61). A subclass's
       // run method gets the greenlet as `this`.
-      const body = start(t, run, run === own ? undefined : t, k, p);
+      let body: unknown;
+      if (run === own && typeof run === 'function') {
+        // The usual start, a function given to the constructor, is called here rather than
+        // in start(): optimized on its own, start() would inline the run functions it
+        // calls, and V8 counts that code against drive()'s inlining budget, so drive()
+        // stopped inlining it (see docs/benchmarks.md, interop.waitfor_fanout).
+        try {
+          body =
+            k === VALUE_KIND ? run(p) : p === NO_ARGS ? run() : Reflect.apply(run, undefined, p as unknown[]);
+          if (isGeneratorObject(body)) {
+            tr[BODY_KEY] = body;
+            body = NONE;
+          } else if (isLazy(body)) {
+            body = body[Symbol.iterator]();
+          }
+        } catch (e) {
+          body = new StartFailure(e);
+        }
+        if (body !== NONE && !(body instanceof StartFailure)) body = adopt(t, body);
+      } else {
+        body = start(t, run, run === own ? undefined : t, k, p);
+      }
       if (body === NONE) {
         val = undefined;
       } else {
@@ -952,6 +973,14 @@ function start(g: Greenlet, run: unknown, self: Greenlet | undefined, k: number,
   } catch (e) {
     return new StartFailure(e);
   }
+  return adopt(g, body);
+}
+
+/**
+ * What `run` returned for `g` when it is no generator object (an operation's iterator
+ * already made): an iterator becomes the body (NONE); a plain value is returned as it is (J4).
+ */
+function adopt(g: Greenlet, body: unknown): unknown {
   if (isIterator(body)) {
     recOf(g)[BODY_KEY] = body;
     return NONE;
