@@ -274,21 +274,18 @@ function wakeList(list: WaitList, throws: boolean, outcome: unknown): void {
 /** {@link listen} for the operation form: a settlement that wakes the task marks the wait settled. */
 function listenAbortable(promise: PromiseLike<unknown>, wait: OperationWait): void {
   Promise.resolve(promise).then(
-    (value) => {
-      const task = wait.task;
-      if (task === null) return;
-      wait.task = null;
-      wait.settled = true;
-      wakeFromHost(task, false, value);
-    },
-    (error) => {
-      const task = wait.task;
-      if (task === null) return;
-      wait.task = null;
-      wait.settled = true;
-      wakeFromHost(task, true, error);
-    },
+    (value) => settleAbortable(wait, false, value),
+    (error) => settleAbortable(wait, true, error),
   );
+}
+
+/** The settlement reached an abortable wait: wake its task, unless it left. */
+function settleAbortable(wait: OperationWait, throws: boolean, outcome: unknown): void {
+  const task = wait.task;
+  if (task === null) return;
+  wait.task = null;
+  wait.settled = true;
+  wakeFromHost(task, throws, outcome);
 }
 
 /** Park on `wait`, and abort its signal with whatever makes the task leave early. */

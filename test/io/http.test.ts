@@ -714,12 +714,18 @@ describe('HttpServer: graceful stop', () => {
 });
 
 describe('HttpServer: faults', () => {
-  it('kills the task of a request whose client disconnects; its finally runs and nothing is reported', async () => {
+  /**
+   * A client that disconnects while its handler waits forever: what the handler caught and
+   * how many requests the server still counts in flight afterwards. `onEnter` runs in the
+   * handler first.
+   */
+  async function disconnectWhileWaiting(onEnter: (response: HttpResponse) => void = () => {}): Promise<{ caught: unknown; inFlightAfter: number }> {
     const entered = new Event();
     const ended = new Event();
     let caught: unknown = null;
     const handler = router({
-      *'/hang'() {
+      *'/hang'(_request, response) {
+        onEnter(response);
         entered.set();
         try {
           yield* new Event().wait();
@@ -739,6 +745,11 @@ describe('HttpServer: faults', () => {
       yield* ended.wait();
       return server.inFlight;
     });
+    return { caught, inFlightAfter };
+  }
+
+  it('kills the task of a request whose client disconnects; its finally runs and nothing is reported', async () => {
+    const { caught, inFlightAfter } = await disconnectWhileWaiting();
     expect(caught).toBeInstanceOf(ClientDisconnected);
     expect(inFlightAfter).toBe(0);
   });
@@ -746,31 +757,7 @@ describe('HttpServer: faults', () => {
   it("kills the task of a request whose client disconnects even when the handler removed the response's 'close' listeners", async () => {
     // The server learns of the close in the response's own emit(), not from a listener that
     // a handler (or a library it calls) could remove.
-    const entered = new Event();
-    const ended = new Event();
-    let caught: unknown = null;
-    const handler = router({
-      *'/hang'(_request, response) {
-        response.raw.removeAllListeners('close');
-        entered.set();
-        try {
-          yield* new Event().wait();
-        } catch (error) {
-          caught = error;
-          throw error;
-        } finally {
-          ended.set();
-        }
-      },
-    });
-    const inFlightAfter = await withServer(handler, {}, function* (server) {
-      const req = http.get(`${server.url}/hang`, { agent: false });
-      req.on('error', () => {});
-      yield* entered.wait();
-      req.destroy();
-      yield* ended.wait();
-      return server.inFlight;
-    });
+    const { caught, inFlightAfter } = await disconnectWhileWaiting((response) => response.raw.removeAllListeners('close'));
     expect(caught).toBeInstanceOf(ClientDisconnected);
     expect(inFlightAfter).toBe(0);
   });
