@@ -343,14 +343,13 @@ const READY_OP = new ReadyOp();
 /**
  * Let `owner` take the ends of its children without being resumed for each (the hub: it
  * settles the task that ended and names the next one to run). When a child of `owner`
- * returns or raises in its generator, and no trace function is set, the switcher makes
- * `owner` current and calls `hook` as plain code where it would have delivered the
- * outcome to `owner`. If the hook takes the end, the transfer it made with
+ * returns or raises (in its generator, or a `run` that is a plain function, at once), and
+ * no trace function is set, the switcher makes `owner` current and calls `hook` as plain
+ * code where it would have delivered the outcome to `owner`. If the hook takes the end, the transfer it made with
  * {@link endTransfer} happens next, from `owner`, and `owner` stays suspended where it was;
  * if not, the outcome goes to `owner` as usual. Ends a trace function must see (it sees
- * every transfer) and ends of greenlets killed before they started, or whose `run` is a
- * plain function, always go to `owner`. One owner per thread; `null` removes it. Returns
- * the owner and hook installed before.
+ * every transfer) and ends of greenlets killed before they started always go to `owner`.
+ * One owner per thread; `null` removes it. Returns the owner and hook installed before.
  */
 export function setEndHook(owner: Greenlet | null, hook: EndHook | null): [owner: Greenlet | null, hook: EndHook | null] {
   const previous: [Greenlet | null, EndHook | null] = [S.endOwner, S.endHook];
@@ -700,6 +699,19 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         } else {
           p = body;
           k = VALUE_KIND;
+        }
+        // As when a generator ends (below): the end hook's owner may take the end.
+        if (t === S.endOwner && S.tracer === null) {
+          const next = offerEnd(o, t, k, p);
+          if (next !== false) {
+            o = t;
+            t = next;
+            k = S.reqKind;
+            p = S.reqPayload;
+            S.reqPayload = undefined;
+          } else {
+            S.died = o;
+          }
         }
         continue;
       }

@@ -6,7 +6,8 @@
  * How control moves. The hub's parent is main. An event-loop callback (a timer, I/O, a
  * promise reaction) that makes a task ready calls {@link Hub.runNow}, which switches to
  * the hub synchronously; the hub resumes ready tasks one after the other and switches
- * back to main when none is left, so the callback returns. A task that blocks *parks*:
+ * back to main when none is left, so the callback returns. (A callback that starts a task
+ * with {@link Hub.startNow} when nothing else is ready switches to the task itself.) A task that blocks *parks*:
  * it records what it waits on and switches straight to the next ready task, or to the
  * hub when there is none. A wakeup never bounces through a promise or a macrotask: the
  * woken task goes on the run queue and runs in the same pass.
@@ -55,7 +56,10 @@ import {
   isSwitcherRunning,
   request,
   endTransfer,
+  getTracer,
   setEndHook,
+  STATE,
+  PENDING,
   takeDied,
   type SwitchOp,
 } from '../core/switcher.js';
@@ -541,6 +545,14 @@ export class Hub extends Greenlet<[], never> {
   /** @internal */ liveHead: Schedulable | null = null;
   /** @internal Set by spawn() while it makes its task (see {@link Hub.adopt}). */ spawning = false;
   private kickPending = false;
+  /**
+   * Set while a pass that {@link Hub.startNow} began without the hub runs: the hub's
+   * generator still waits where it last handed control to main. The pass ends in the end
+   * hook when a task ends with nothing else ready (straight back to main:
+   * `endDirectPass()`), or in the hub's generator, resumed where it waits, when a
+   * task parks with nothing else ready.
+   */
+  private direct = false;
   private continuePending = false;
   private inPass = false;
   /** @internal Failed tasks of this pass that nobody observed yet. */ unobserved: Schedulable[] = [];
@@ -598,13 +610,20 @@ export class Hub extends Greenlet<[], never> {
         this.endPass();
         this.inPass = false;
         // Back to the event loop. Only a host callback (runNow) resumes the hub here, unless
-        // plain code switched straight into a task, whose end then arrives here too.
+        // plain code switched straight into a task, whose end then arrives here too. In a
+        // pass that startNow() began without the hub (see Hub.direct), a task that parks
+        // with nothing else ready, or ends where the end hook does not take it, resumes the
+        // hub here too: that pass goes on, no new one begins.
         try {
           const value = yield* main.switch();
           const died = takeDied();
           if (died !== null) this.ended(died, false, value);
         } catch (error) {
           this.ended(takeDied(), true, error);
+        }
+        if (this.direct) {
+          this.direct = false;
+          continue;
         }
         this.inPass = true;
         this.passes++;
@@ -637,7 +656,9 @@ export class Hub extends Greenlet<[], never> {
     this.ended(dead, failed, outcome);
     while (this.callbacks.length !== 0) this.runCallbacks();
     const next = nextReady(this);
-    return next !== undefined ? resumeAtEnd(next) : endTransfer(this, VALUE_KIND, undefined);
+    if (next !== undefined) return resumeAtEnd(next);
+    if (this.direct) return this.endDirectPass();
+    return endTransfer(this, VALUE_KIND, undefined);
   }
 
   /** A greenlet whose parent is the hub has ended; if it is a task, settle it. */
@@ -760,18 +781,52 @@ export class Hub extends Greenlet<[], never> {
    * code), `start()` then {@link Hub.runNow} without the microtask that a start from plain
    * code asks for (the pass follows at once: a request of an HttpServer costs one pass and
    * no microtask); elsewhere (in a task, in a pass) the same as `task.start()`.
+   *
+   * The direct start. When `task` would be the pass's only ready task (nothing queued, no
+   * hub callback waiting, no {@link HubControl}, no trace function, which must see the
+   * hub's switches), the pass begins here and main switches straight to the task: if it
+   * ends with nothing else ready, the end hook settles it and switches back to main, and
+   * the hub's generator is not resumed at all (one switch per request instead of three).
+   * Whatever it makes ready runs after it in the same pass, as in the hub's own; if it
+   * parks, the hub's generator carries on with the pass. Either way the events come in
+   * the order of the pass the hub would have run (test/hub/start-now.test.ts).
    */
   startNow(task: Schedulable): void {
     if (this.inPass || getCurrentGreenlet() !== getMainGreenlet() || isSwitcherRunning()) {
       scheduleStart(task);
       return;
     }
-    const status = task[STATUS];
-    if ((status & SCHED_BITS) !== NEW) return;
-    task[STATUS] = status | READY;
-    this.queue.push(task);
+    const status = task[STATUS_KEY];
+    if ((status & SCHED_BITS) !== SCHED_NEW) return;
     this.kickPending = false; // as in runNow
-    this.switch();
+    if (this.queue.length !== 0 || this.callbacks.length !== 0 || this.control !== null || getTracer() !== null || this[STATE] === PENDING) {
+      task[STATUS_KEY] = status | SCHED_READY;
+      this.queue.push(task);
+      this.switch();
+      return;
+    }
+    // The direct start: the pass the hub would begin, with `task` its only ready task.
+    this.inPass = true;
+    this.direct = true;
+    this.passes++;
+    this.budget = PASS_BUDGET - 1;
+    this.passStartedAt = Math.floor(now());
+    task[STATUS_KEY] = status | SCHED_RUNNING;
+    const args = task[WAKE_KEY];
+    task[WAKE_KEY] = undefined;
+    request(task, ARGS_KIND, args);
+  }
+
+  /**
+   * The end hook's last step in a pass that {@link Hub.startNow} began: nothing is ready,
+   * so end the pass as {@link Hub.run} does and hand control back to main, from where the
+   * hub's generator waits, without resuming it.
+   */
+  private endDirectPass(): Greenlet {
+    this.direct = false;
+    this.endPass();
+    this.inPass = false;
+    return endTransfer(getMainGreenlet(), VALUE_KIND, undefined);
   }
 
   /** Ask for a pass from a microtask: a task became ready from plain code. */

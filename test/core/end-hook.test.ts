@@ -4,7 +4,7 @@
  * test/hub/task-end.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Greenlet, getcurrent, settrace, switchCount, type GreenletBody } from 'greenlet-ts';
+import { Greenlet, GreenletExit, getcurrent, settrace, switchCount, type GreenletBody } from 'greenlet-ts';
 import { endTransfer, setEndHook, K_VALUE, type EndHook } from '../../src/core/switcher.js';
 
 const main = getcurrent();
@@ -63,6 +63,74 @@ describe('the end hook', () => {
     }, owner);
     expect(child.switch()).toBe('handled');
     expect(got).toEqual([true, error]);
+  });
+
+  it('takes the end of a child whose run is a plain function, which ends at its start', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    const calls: unknown[] = [];
+    setEndHook(owner, (dead, failed, outcome) => {
+      calls.push([dead, failed, outcome, getcurrent() === owner]);
+      return endTransfer(main, K_VALUE, 'from the hook');
+    });
+    const child = new Greenlet(() => 7, owner);
+    const before = switchCount();
+    expect(child.switch()).toBe('from the hook');
+    expect(calls).toEqual([[child, false, 7, true]]);
+    expect(seen).toEqual([]);
+    expect(child.dead).toBe(true);
+    expect(switchCount() - before).toBe(1);
+  });
+
+  it('is told of an error that a plain run raises at its start', () => {
+    const owner = recordingOwner([]);
+    owner.switch();
+    const error = new RangeError('plain run failed');
+    let got: unknown[] = [];
+    setEndHook(owner, (_dead, failed, outcome) => {
+      got = [failed, outcome];
+      return endTransfer(main, K_VALUE, 'handled');
+    });
+    const child = new Greenlet(() => {
+      throw error;
+    }, owner);
+    expect(child.switch()).toBe('handled');
+    expect(got).toEqual([true, error]);
+  });
+
+  it('that declines the end of a plain run leaves it to the owner', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    let calls = 0;
+    setEndHook(owner, () => {
+      calls++;
+      return false;
+    });
+    const child = new Greenlet(() => 'plain result', owner);
+    expect(child.switch()).toBe('owner resumed');
+    expect(calls).toBe(1);
+    expect(seen).toEqual(['plain result']);
+  });
+
+  it('is not offered the end of a child killed before it started: that goes to the owner', () => {
+    const seen: unknown[] = [];
+    const owner = recordingOwner(seen);
+    owner.switch();
+    let calls = 0;
+    setEndHook(owner, () => {
+      calls++;
+      return false;
+    });
+    const child = new Greenlet(function* () {
+      return 'never';
+    }, owner);
+    const exit = new GreenletExit('before start');
+    expect(child.throw(exit)).toBe('owner resumed');
+    expect(calls).toBe(0);
+    expect(seen).toEqual([exit]);
+    expect(child.dead).toBe(true);
   });
 
   it('that declines leaves the end to the owner, as without a hook', () => {
