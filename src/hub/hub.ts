@@ -68,6 +68,7 @@ import { Operation, callOutside, type Outside } from '../core/operation.js';
 import type { Performed, SwitchSignal } from '../core/switcher.js';
 import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
 import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from './timers.js';
+import { RunQueue } from './run-queue.js';
 
 // --- the fields the hub keeps on every task (see task.ts) -----------------------------
 
@@ -210,9 +211,9 @@ export const PASS_BUDGET = 1000;
 
 /**
  * The run queue's interface: the READY tasks, in the order the hub resumes them. The hub's
- * own is a FIFO; schedule exploration (the testing layer) installs one that decides which
- * ready task runs next (see {@link HubControl}). `shift` may return a task that is no
- * longer READY (killed before it started): the hub skips it.
+ * own is a FIFO (run-queue.ts); schedule exploration (the testing layer) installs one that
+ * decides which ready task runs next (see {@link HubControl}). `shift` may return a task
+ * that is no longer READY (killed before it started): the hub skips it.
  */
 export interface RunQueueLike {
   readonly length: number;
@@ -220,48 +221,6 @@ export interface RunQueueLike {
   shift(): Schedulable | undefined;
   /** The tasks queued now, in the order `shift` would take them without a choice (for listings). */
   queued(): Schedulable[];
-}
-
-/** A FIFO ring buffer of tasks; it grows by doubling and never shrinks or reallocates otherwise. */
-class RunQueue implements RunQueueLike {
-  private items: (Schedulable | undefined)[] = new Array(64).fill(undefined);
-  private mask = 63;
-  private head = 0;
-  private tail = 0;
-
-  get length(): number {
-    return (this.tail - this.head) & this.mask;
-  }
-
-  push(task: Schedulable): void {
-    this.items[this.tail] = task;
-    this.tail = (this.tail + 1) & this.mask;
-    if (this.tail === this.head) this.grow();
-  }
-
-  shift(): Schedulable | undefined {
-    if (this.head === this.tail) return undefined;
-    const task = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) & this.mask;
-    return task;
-  }
-
-  queued(): Schedulable[] {
-    const list: Schedulable[] = [];
-    for (let i = this.head; i !== this.tail; i = (i + 1) & this.mask) list.push(this.items[i] as Schedulable);
-    return list;
-  }
-
-  private grow(): void {
-    const old = this.items;
-    const n = old.length;
-    // The buffer is full and head === tail: unroll it from head into a twice larger one.
-    this.items = [...old.slice(this.head), ...old.slice(0, this.head), ...new Array<undefined>(n).fill(undefined)];
-    this.head = 0;
-    this.tail = n;
-    this.mask = 2 * n - 1;
-  }
 }
 
 /**
@@ -846,6 +805,7 @@ export class Hub extends Greenlet<[], never> {
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {
     this.lastFn = null;
+    this.fifo.passEnded();
     this.readyNextPass();
     if (this.queue.length !== 0 && !this.continuePending) {
       this.continuePending = true;
