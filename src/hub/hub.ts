@@ -1370,7 +1370,9 @@ function queueInterrupt(task: Schedulable, error: unknown): void {
 
 /**
  * Drop `error` if it waits for the task's next park (a Timeout cancelled before it struck);
- * true if it did. The interrupts queued behind it move up.
+ * true if it did. The interrupts queued behind it move up. A PARKED task has none pending:
+ * its field is then its deadline, maybe a heap position, which a thrown number can equal
+ * (a scope disposed by another task while its owner sleeps: test/sync/scope.test.ts).
  */
 export function clearInterrupt(task: Schedulable, error: unknown): boolean {
   const pending = task[INTERRUPT_KEY];

@@ -525,6 +525,45 @@ describe('using new Scope()', () => {
     expect(caught).toBeInstanceOf(ChildError);
   });
 
+  it('disposed by another task while the owner sleeps: a failure the owner caught is not raised again, and the sleep keeps its deadline', async () => {
+    // A task parked in sleep(ms) keeps its position in the timer heap where, while it is
+    // not parked, an interrupt waits for its next park: a child that throws that very
+    // number (0: the only timer) once made dispose take the position for the failure still
+    // pending, raise it a second time, and forget the sleep's deadline.
+    let s!: Scope;
+    let caught: unknown = 'nothing';
+    let disposeThrew: unknown = 'nothing';
+    let timersWhileAsleep = -1;
+    let timersAfterKill = -1;
+    await run(function* () {
+      const owner = spawn(function* () {
+        s = new Scope();
+        s.spawn(() => {
+          throw 0; // eslint-disable-line @typescript-eslint/only-throw-error -- a thrown number is the point
+        });
+        try {
+          yield* sleep(0);
+        } catch (e) {
+          caught = e;
+        }
+        yield* sleep(FOREVER);
+      });
+      yield* passes(3);
+      timersWhileAsleep = getHub().timers.size;
+      try {
+        s[Symbol.dispose]();
+      } catch (e) {
+        disposeThrew = e;
+      }
+      yield* owner.kill();
+      timersAfterKill = getHub().timers.size;
+    });
+    expect(caught).toBe(0);
+    expect(timersWhileAsleep).toBe(1);
+    expect(disposeThrew).toBe('nothing');
+    expect(timersAfterKill).toBe(0);
+  });
+
   it('is killed with the owner: the kill unwinds the block, which kills the children', async () => {
     const log: string[] = [];
     await run(function* () {
