@@ -204,24 +204,40 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
     }
   }
 
+  /**
+   * The shape of the next two cases: a killer, spawned first, sleeps 1 ms, then kills the
+   * target (`body`, spawned second) without blocking; the target's own deadline is due a
+   * few ms later, and a 30 ms stall (`body`'s own, or a third task's, spawned after the
+   * target) makes both end in the same hub pass. Returns the target once the killer is done.
+   */
+  function* killedInThePassOfItsDeadline(
+    log: string[],
+    { stall: where }: { stall: 'in its body' | 'in a third task' },
+    body: () => GreenletBody<void>,
+  ): GreenletBody<Task> {
+    let target: Task | null = null;
+    const killer = spawn(function* () {
+      yield* sleep(1);
+      log.push('killer kills');
+      target?.kill({ block: false });
+    });
+    target = spawn(body);
+    if (where === 'in a third task') spawn(() => stall(30));
+    yield* killer.join();
+    return target;
+  }
+
   it('a Timeout that strikes a task in the pass another task kills it: the Timeout where it waits, the kill in its cleanup (fails on the code before)', async () => {
     // gevent (the killer's 1 ms sleep, started first, and the target's 5 ms Timeout due in
     // one loop iteration, the target busy for 30 ms before it waits): "killer kills",
     // "body got Timeout", "finally parks", "cleanup got GreenletExit"; exception None.
     const log: string[] = [];
     const result = await run(function* () {
-      let target: Task | null = null;
-      const killer = spawn(function* () {
-        yield* sleep(1);
-        log.push('killer kills');
-        target?.kill({ block: false });
-      });
-      target = spawn(function* () {
+      const target = yield* killedInThePassOfItsDeadline(log, { stall: 'in its body' }, function* () {
         using _t = Timeout.startNew(5);
         stall(30); // the killer's sleep and this Timeout end in the same hub pass
         yield* cleansUpSlowly(log);
       });
-      yield* killer.join();
       return [yield* settle(target), target.successful(), target.exception];
     });
     expect(log).toEqual(['killer kills', 'body got Timeout', 'finally parks', 'cleanup got GreenletExit']);
@@ -234,13 +250,8 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
     // 30 ms): "killer kills", "get raised Timeout", "sleep got GreenletExit"; exception None.
     const log: string[] = [];
     const result = await run(function* () {
-      let target: Task | null = null;
-      const killer = spawn(function* () {
-        yield* sleep(1);
-        log.push('killer kills');
-        target?.kill({ block: false });
-      });
-      target = spawn(function* () {
+      // The killer's sleep and the get's deadline end in the same hub pass.
+      const target = yield* killedInThePassOfItsDeadline(log, { stall: 'in a third task' }, function* () {
         const result = new AsyncResult<number>();
         try {
           yield* result.get(5);
@@ -256,8 +267,6 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
           throw e;
         }
       });
-      spawn(() => stall(30)); // the killer's sleep and the get's deadline end in the same hub pass
-      yield* killer.join();
       return [yield* settle(target), target.successful()];
     });
     expect(log).toEqual(['killer kills', 'get raised Timeout', 'sleep got GreenletExit']);
