@@ -273,6 +273,55 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
     expect(result).toEqual([true, true]);
   });
 
+  it('a kill sent, then the task’s Timeout due, before the task runs again: the kill strikes where it waits, the Timeout in its cleanup', async () => {
+    // gevent (the killer's sleep(0), then kill(block=False) and busy until past the
+    // target's 300 ms Timeout): "killer kills", "killer done", "body got GreenletExit",
+    // "finally parks", "cleanup got Timeout"; the greenlet fails with the Timeout. (With the
+    // killer woken by a 1 ms sleep instead, gevent runs the expired Timeout's timer before
+    // the kill's hub callback: "body got Timeout", "cleanup got GreenletExit". Here a kill
+    // strikes before a Timeout due after it was sent, however the killer was woken.)
+    // (Passes on the code before as well: this pins the order, which no test held.)
+    const log: string[] = [];
+    const sent: string[] = [];
+    let timeout: Timeout | undefined;
+    let sentInTime = false;
+    const hub = getHub();
+    const result = await run(function* () {
+      let target: Task | null = null;
+      let started = 0;
+      const killer = spawn(function* () {
+        yield* sleep(0);
+        log.push('killer kills');
+        target?.kill({ block: false });
+        sentInTime = performance.now() - started < 300;
+        stall(started + 310 - performance.now()); // the target's Timeout is due before the target runs again
+        log.push('killer done');
+      });
+      target = spawn(function* () {
+        started = performance.now();
+        using t = Timeout.startNew(300);
+        timeout = t;
+        yield* cleansUpSlowly(log);
+      });
+      // The interrupts sent to the target, in order.
+      hub.monitor = {
+        interrupted(task, error) {
+          if (task === target) sent.push(kind(error));
+        },
+      };
+      try {
+        yield* killer.join();
+        return [yield* settle(target), target.exception];
+      } finally {
+        hub.monitor = null;
+      }
+    });
+    expect(sentInTime).toBe(true);
+    expect(sent).toEqual(['GreenletExit', 'Timeout']);
+    expect(log).toEqual(['killer kills', 'killer done', 'body got GreenletExit', 'finally parks', 'cleanup got Timeout']);
+    expect(result).toEqual([true, timeout]);
+  });
+
   it('a kill, then a Timeout that fires during the cleanup: the Timeout cuts the cleanup short', async () => {
     // gevent (a 50 ms Timeout around the body): "body got GreenletExit", "cleanup got Timeout"; the greenlet fails with the Timeout.
     // (Passes on the code before as well: the Timeout finds the task parked in its cleanup.)
