@@ -502,7 +502,11 @@ export class Hub extends Greenlet<[], never> {
   /** Tasks spawned and not yet ended. */
   liveCount = 0;
   /** @internal */ liveHead: Schedulable | null = null;
-  /** @internal Set by spawn() while it makes its task (see {@link Hub.adopt}). */ spawning = false;
+  /**
+   * @internal Set by spawn() while it makes its task (see {@link Hub.adopt}), or by code
+   * that makes a task and hands it to {@link Hub.startNow} at once (an HttpServer's request).
+   */
+  spawning = false;
   private kickPending = false;
   /**
    * Set while a pass that {@link Hub.startNow} began without the hub runs: the hub's
@@ -656,8 +660,8 @@ export class Hub extends Greenlet<[], never> {
   /**
    * @internal A new task: it counts as live from now. Made by `spawn()` (which sets
    * {@link Hub.spawning}), it is queued to start at once and goes on the list of live tasks
-   * only if it parks (see PREV); made with `new Task`, it may stay NEW in no queue, and goes
-   * on the list now.
+   * only if it parks (see PREV), as one made for {@link Hub.startNow} (queued, or current
+   * at once); made with `new Task`, it may stay NEW in no queue, and goes on the list now.
    */
   adopt(task: Schedulable): void {
     if (this.spawning) this.spawning = false;

@@ -162,6 +162,9 @@ const STOPPING = 'stopping';
 const STOPPED = 'stopped';
 type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING | typeof STOPPED;
 
+/** The `emit` that {@link ExchangeResponse} overrides. */
+const RESPONSE_EMIT = http.ServerResponse.prototype.emit;
+
 /**
  * Node's response to a request, with the exchange that answers it (null until there is
  * one). Its `'close'` (after its `'finish'`, or alone when the connection went first)
@@ -171,11 +174,14 @@ type State = typeof NEW | typeof STARTING | typeof LISTENING | typeof STOPPING |
 class ExchangeResponse extends http.ServerResponse {
   exchange: Exchange | null = null;
 
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
+  override emit(event: string | symbol): boolean {
     if (event === 'close' && this.exchange !== null) onResponseClose(this, this.exchange);
-    return super.emit(event, ...args);
+    // `arguments` as they came: a rest parameter and a spread would copy them into an
+    // array at each of the response's events ('finish', 'close' and the others).
+    return RESPONSE_EMIT.apply(this, arguments as unknown as [event: string | symbol, ...args: unknown[]]);
   }
 }
+
 
 /** A response closed: kill the task of a client that left, count the response out. */
 function onResponseClose(response: ExchangeResponse, exchange: Exchange): void {
@@ -698,6 +704,10 @@ export class HttpServer {
       (socket as ServerSocket)[CONNECTION] = connection;
       this.#connections.set(socket, connection);
     }
+    // Started at once (startNow below): as a spawned task, it goes on the hub's list of live
+    // tasks only if it parks (see Hub.adopt); until then it is current, or queued.
+    const hub = getHub();
+    hub.spawning = true;
     const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName, connection);
     connection.unfinished++;
     // 'close' comes after 'finish' on a response that completed, or alone when the
@@ -707,7 +717,7 @@ export class HttpServer {
     this.#list(exchange);
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
     // in this turn of the event loop, instead of a microtask later (and ask for none).
-    getHub().startNow(exchange);
+    hub.startNow(exchange);
     // Inside a pass (a request emitted by a task) it has not begun: if it is killed before
     // it does, its body never runs to unlist it, so its end is watched (rare: no cost otherwise).
     if (!exchange.began) exchange[WATCH_END](releaseAtEnd);

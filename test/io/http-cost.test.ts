@@ -6,10 +6,10 @@
  */
 import type net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { getHub } from 'greenlet-ts';
+import { getHub, getcurrent, sleep, type Task } from 'greenlet-ts';
 import { waitFor } from '../../src/interop/wait.js';
 import { HttpServer } from '../../src/io/http.js';
-import { checkEachTest, rawConnect } from './http-helpers.js';
+import { checkEachTest, nodeRequest, rawConnect } from './http-helpers.js';
 import { runBounded } from './bounded.js';
 
 checkEachTest();
@@ -59,5 +59,29 @@ describe('HttpServer: what a request costs the hub', () => {
       }
     });
     expect(counts).toEqual({ answers: REQUESTS, passes: REQUESTS, microtasks: 0 });
+  });
+
+  it('keeps the request\'s task among the hub\'s live tasks while its handler runs and waits, and not after', async () => {
+    const seen = await runBounded(function* () {
+      let task: Task | null = null;
+      const listed: boolean[] = [];
+      const server = yield* new HttpServer(function* (_request, response) {
+        task = getcurrent() as Task;
+        listed.push(getHub().liveTasks().includes(task));
+        yield* sleep(1);
+        listed.push(getHub().liveTasks().includes(task));
+        response.send(200, 'hello world');
+      }).start();
+      try {
+        const answer = yield* waitFor(nodeRequest(`http://127.0.0.1:${server.port}/`));
+        expect(answer.body).toBe('hello world');
+        yield* sleep(1);
+        listed.push(getHub().liveTasks().includes(task as unknown as Task));
+        return listed;
+      } finally {
+        yield* server.stop(0);
+      }
+    });
+    expect(seen).toEqual([true, true, false]);
   });
 });
