@@ -22,7 +22,11 @@
  * count once the JIT has compiled the hot code, which a single short run mostly is not.
  */
 const [, , dist, workload, count, reps = '1'] = process.argv;
-const { run, spawn, sleep, killall, waitFor, Queue, Channel } = await import(`${dist}/index.js`);
+const { run, spawn, sleep, killall, waitFor, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
+// Under callgrind a program runs ~50 times slower, so a pass bounded by the switch interval
+// (5 ms) resumes that many times fewer tasks than on a real machine: SWITCH_INTERVAL_MS sets
+// another (a build from before the switch interval ignores it).
+if (process.env.SWITCH_INTERVAL_MS !== undefined && setswitchinterval !== undefined) setswitchinterval(Number(process.env.SWITCH_INTERVAL_MS));
 const N = Number(count);
 let cleanups = 0;
 function* returnAtOnce() {

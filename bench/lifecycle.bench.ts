@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleepAsync } from 'node:timers/promises';
 import * as greenletTs from 'greenlet-ts';
-import { Event, PASS_BUDGET, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
+import { Event, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import type { Library } from './core.bench.js';
 import { type Benchmark, bytesPerItem, heapAfterGc, median, medianMs } from './harness.js';
 import { SPAWN_COUNT } from './hub.bench.js';
@@ -368,12 +368,16 @@ async function waitForFanOutFloor(): Promise<number> {
 /**
  * interop.waitfor_fanout.floor.fair: the floor above plus two things the hub must do and
  * the floor leaves out. A wait record per wait, through which the reaction reaches the
- * task (a kill would empty it, so that a late settlement wakes nobody), and fairness: a
- * pass resumes at most PASS_BUDGET tasks, starts and wakes alike, in one FIFO, then gives
+ * task (a kill would empty it, so that a late settlement wakes nobody), and fairness as the
+ * hub had it before its switch interval: a pass resumes at most FAIR_PASS_BUDGET tasks,
+ * starts and wakes alike, in one FIFO, then gives
  * the event loop a macrotask turn before it goes on; a reaction that readies a task asks
  * for a pass from a microtask, as the hub's kick does. Still no switcher, no live list,
  * no join that parks, no checks.
  */
+/** The count of resumes that bounded a hub pass before the switch interval bounded it by time. */
+const FAIR_PASS_BUDGET = 1000;
+
 class FairTask {
   body: FairWait | null = null;
   result: unknown = undefined;
@@ -417,7 +421,7 @@ function fairContinue(): void {
 
 function fairPass(): void {
   fairInPass = true;
-  let budget = PASS_BUDGET;
+  let budget = FAIR_PASS_BUDGET;
   while (fairHead < fairQueue.length) {
     if (budget-- === 0) {
       if (!fairContinuePending) {
@@ -634,7 +638,7 @@ export const lifecycleBenchmarks: Benchmark[] = [
   {
     name: 'interop.waitfor_fanout.floor.fair',
     unit: 'ns/op',
-    what: 'stripped experiment: the floor plus a wait record per wait and a pass budget (PASS_BUDGET resumes, then a macrotask turn)',
+    what: 'stripped experiment: the floor plus a wait record per wait and a pass budget (1,000 resumes, then a macrotask turn)',
     measure: waitForFanOutFloorFair,
     baseline: 'as many async functions awaiting it, Promise.all',
     baselineMeasure: awaitFanOut,

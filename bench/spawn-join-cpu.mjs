@@ -1,6 +1,6 @@
 /**
- * hub.spawn_join, its async baseline and its stripped floor (bench/lifecycle.bench.ts's
- * code), one per process, measured in CPU time as well as wall time: the process's CPU
+ * hub.spawn_join, its async baseline and its stripped floor, and interop.waitfor_fanout and
+ * its async baseline (bench/lifecycle.bench.ts's code), one per process, measured in CPU time as well as wall time: the process's CPU
  * time per task (process.cpuUsage: the collector's helper threads included), and its user
  * and system parts, each the median of ROUNDS rounds of N tasks. CPU time depends less on
  * how busy the machine is than wall time; add `--single-threaded` to keep the collector on
@@ -9,11 +9,16 @@
  *
  *   node [--single-threaded] [--trace-gc-nvp] bench/spawn-join-cpu.mjs WHICH N ROUNDS [DIST]
  *
- * WHICH: floor, async or ours (DIST, a build's dist/ directory, absolute; default ./dist).
+ * WHICH: floor, async or ours (DIST, a build's dist/ directory, absolute; default ./dist);
+ * waitfor.async or waitfor (N tasks each waiting on one resolved promise, joined). With
+ * SWITCH_INTERVAL_MS set, `ours` and `waitfor` run with that switch interval (a build
+ * that has one).
  */
 const [, , which, n, rounds, dist = new URL('../dist', import.meta.url).pathname] = process.argv;
 const N = Number(n);
-const lib = which === 'ours' ? await import(`${dist}/index.js`) : null;
+const lib = which === 'ours' || which === 'waitfor' ? await import(`${dist}/index.js`) : null;
+if (lib !== null && process.env.SWITCH_INTERVAL_MS !== undefined) lib.setswitchinterval(Number(process.env.SWITCH_INTERVAL_MS));
+const resolved = Promise.resolve(1);
 class FloorTask { result = undefined; done = false; constructor(fn) { this.fn = fn; } }
 function* rawReturnAtOnce() { return 1; }
 async function returnAtOnceAsync() { return 1; }
@@ -37,6 +42,20 @@ const work = {
     for (let i = 0; i < N; i++) tasks[i] = lib.spawn(returnAtOnce);
     for (let i = 0; i < N; i++) yield* tasks[i].join();
   }),
+  'waitfor.async': async () => {
+    const waiter = async () => await resolved;
+    const calls = new Array(N);
+    for (let i = 0; i < N; i++) calls[i] = waiter();
+    await Promise.all(calls);
+  },
+  waitfor: () => {
+    const waiter = () => lib.waitFor(resolved);
+    return lib.run(function* () {
+      const tasks = new Array(N);
+      for (let i = 0; i < N; i++) tasks[i] = lib.spawn(waiter);
+      for (let i = 0; i < N; i++) yield* tasks[i].join();
+    });
+  },
 }[which];
 const rows = [];
 for (let r = 0; r < Number(rounds); r++) {

@@ -45,7 +45,7 @@ function* sleepUntil(ms: number): GreenletBody<void> {
   yield* sleep(ms);
 }
 
-/** Let every spawned task run up to its first park (a pass runs at most PASS_BUDGET tasks). */
+/** Let every spawned task run up to its first park (a pass runs for the switch interval at most). */
 function* untilAllStarted(n: number): GreenletBody<void> {
   while (started < n) yield* sleep(0);
 }

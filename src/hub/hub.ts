@@ -12,10 +12,15 @@
  * hub when there is none. A wakeup never bounces through a promise or a macrotask: the
  * woken task goes on the run queue and runs in the same pass.
  *
- * Fairness. A pass resumes at most {@link PASS_BUDGET} tasks, then the hub lets the event
- * loop run (a macrotask) before it continues, so ready tasks cannot starve timers and
- * I/O. A task that calls `sleep(0)` waits for the next pass, after the event loop had its
- * turn: a loop around `sleep(0)` yields to I/O every time.
+ * Fairness. A pass is bounded by time, as gevent's loop is: it resumes ready tasks until
+ * the switch interval (`setswitchinterval()`, default 5 ms) has passed since it began,
+ * reading the clock every CLOCK_CHECK_EVERY (50) resumes rather than at each, then the hub
+ * lets the event loop run (a macrotask) before it continues, so ready tasks cannot starve
+ * timers and I/O, and a burst of them (a fan-out) runs in one pass rather than in slices
+ * of a fixed count. Under a {@link HubControl} the clock is virtual and stands still
+ * within a pass, so there a pass ends after PASS_BUDGET (1000) resumes, a count that keeps
+ * schedules deterministic. A task that calls `sleep(0)` waits for the next pass, after
+ * the event loop had its turn: a loop around `sleep(0)` yields to I/O every time.
  *
  * Task scheduling states (`schedOf(task)`):
  *
@@ -69,6 +74,7 @@ import type { Performed, SwitchSignal } from '../core/switcher.js';
 import { BlockingError, LoopExit, type BlockedTask } from './errors.js';
 import { HEAP_INDEX, Timer, TimerHeap, now, useTimeSource, type OwnEntry } from './timers.js';
 import { RunQueue } from './run-queue.js';
+import { CLOCK_CHECK_EVERY, PASS_BUDGET, switchIntervalMs } from './switchinterval.js';
 
 // --- the fields the hub keeps on every task (see task.ts) -----------------------------
 
@@ -205,9 +211,6 @@ export interface Parking {
   /** True when the wake comes from the host: see {@link HOST_WAIT}. */
   readonly [HOST_WAIT]?: boolean;
 }
-
-/** Resumes (hub → task or task → task) per pass before the event loop gets a turn. */
-export const PASS_BUDGET = 1000;
 
 /**
  * The run queue's interface: the READY tasks, in the order the hub resumes them. The hub's
@@ -497,7 +500,8 @@ export class Hub extends Greenlet<[], never> {
   /** @internal Tasks in sleep(0): resumed in the next pass. */ deferred: Schedulable[] = [];
   /** @internal Tasks in idle(): resumed when a pass ends with nothing else ready. */ idlers: Schedulable[] = [];
   /** @internal */ readonly timers: TimerHeap;
-  /** @internal Resumes left in this pass. */ budget = PASS_BUDGET;
+  /** @internal Resumes left before the pass reads the clock again (see {@link Hub.renew}). */ budget = 0;
+  /** @internal When the current pass is to end (ms, on the clock of `now()`): its start plus the switch interval. */ passEndsAt = 0;
   /** @internal When the current pass began: the time recorded for tasks that park in it. */ passStartedAt = 0;
   /** Tasks spawned and not yet ended. */
   liveCount = 0;
@@ -558,16 +562,15 @@ export class Hub extends Greenlet<[], never> {
   override *run(): GreenletBody<never> {
     const main = getMainGreenlet();
     this.inPass = true;
-    this.passStartedAt = Math.floor(now());
+    this.passStartedAt = Math.floor(this.beginPass(now()));
     for (;;) {
       while (this.callbacks.length !== 0) this.runCallbacks();
-      const task = this.budget > 0 ? this.queue.shift() : undefined;
+      const task = this.budget > 0 || this.renew() ? this.queue.shift() : undefined;
       if (task !== undefined && (task[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started
       if (task === undefined) {
         // Virtual time: the event loop's turn is taken here, and the next pass begins at once.
         if (this.control !== null && this.control.turn()) {
-          this.budget = PASS_BUDGET;
-          this.passStartedAt = now();
+          this.passStartedAt = this.beginPass(now());
           continue;
         }
         this.endPass();
@@ -590,8 +593,7 @@ export class Hub extends Greenlet<[], never> {
         }
         this.inPass = true;
         this.passes++;
-        this.budget = PASS_BUDGET;
-        this.passStartedAt = Math.floor(now());
+        this.passStartedAt = Math.floor(this.beginPass(now()));
         continue;
       }
       this.budget--;
@@ -605,6 +607,28 @@ export class Hub extends Greenlet<[], never> {
       const died = takeDied();
       if (died !== null) this.ended(died, false, value);
     }
+  }
+
+  /**
+   * Begin a pass at `time` (`now()`, returned): it may resume tasks until the switch
+   * interval has passed, read every CLOCK_CHECK_EVERY resumes; under a control (virtual
+   * time, which stands still within a pass) it resumes PASS_BUDGET at most.
+   */
+  private beginPass(time: number): number {
+    this.passEndsAt = time + switchIntervalMs;
+    this.budget = this.control === null ? CLOCK_CHECK_EVERY : PASS_BUDGET;
+    return time;
+  }
+
+  /**
+   * @internal The pass has spent its count of resumes: read the clock, and give it another
+   * count if its switch interval has not passed yet (true). False ends the pass; always,
+   * under a control.
+   */
+  renew(): boolean {
+    if (this.control !== null || now() >= this.passEndsAt) return false;
+    this.budget = CLOCK_CHECK_EVERY;
+    return true;
   }
 
   /**
@@ -1258,11 +1282,11 @@ function switchAway(hub: Hub): unknown {
 
 /**
  * The next task of the run queue to run in this pass, taking one from its budget; undefined
- * when the budget is spent or no task is ready. Entries of tasks killed before they started
- * are dropped.
+ * when the pass is over (its switch interval passed: {@link Hub.renew}) or no task is
+ * ready. Entries of tasks killed before they started are dropped.
  */
 function nextReady(hub: Hub): Schedulable | undefined {
-  while (hub.budget > 0) {
+  while (hub.budget > 0 || hub.renew()) {
     const next = hub.queue.shift();
     if (next === undefined) return undefined;
     if ((next[STATUS_KEY] & SCHED_BITS) !== SCHED_READY) continue; // killed before it started

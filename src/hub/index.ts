@@ -15,5 +15,6 @@ export type { Waitable, WaitOptions, JoinallOptions } from './wait.js';
 export { LoopExit, BlockingError } from './errors.js';
 export { blockingOperation } from './hub.js';
 export type { BlockedTask } from './errors.js';
-export { getHub, Hub, printReport, printEveryReport, limitReports, reportKey, DEFAULT_REPORT_LIMITS, PASS_BUDGET, greenletOf } from './hub.js';
+export { getHub, Hub, printReport, printEveryReport, limitReports, reportKey, DEFAULT_REPORT_LIMITS, greenletOf } from './hub.js';
+export { getswitchinterval, setswitchinterval, PASS_BUDGET } from './switchinterval.js';
 export type { HubReport, HubReporter, HubMonitor, SuppressedReports, ReportLimits } from './hub.js';

@@ -4,7 +4,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlockingError, Event, PASS_BUDGET, getHub, idle, run, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { BlockingError, Event, Queue, getHub, getswitchinterval, idle, run, setswitchinterval, sleep, spawn, type GreenletBody } from 'greenlet-ts';
 
 afterEach(() => {
   expect(getHub().timers.size).toBe(0);
@@ -222,24 +222,93 @@ describe('fairness', () => {
     }
   });
 
-  it('tasks that keep each other busy still let the event loop run after a pass budget', async () => {
+  it('tasks that keep each other busy still let a due timer and setImmediate run, with the default switch interval', async () => {
     let immediateRan = false;
-    const handoffsBeforeImmediate = await run(function* () {
-      setImmediate(() => {
-        immediateRan = true;
-      });
-      let handoffs = 0;
-      // Two tasks that wake each other forever through join chains would never park
-      // with an empty queue; spawn a chain instead: each task spawns the next.
-      function* link(depth: number): GreenletBody<void> {
-        if (immediateRan || depth > PASS_BUDGET * 5) return;
-        handoffs++;
-        yield* spawn(link, depth + 1).join();
-      }
-      yield* spawn(link, 0).join();
-      return handoffs;
+    let timerFired = false;
+    const handoffs = await run(function* () {
+      setImmediate(() => (immediateRan = true));
+      setTimeout(() => (timerFired = true), 1);
+      return yield* pingPong(() => immediateRan && timerFired, 10_000_000);
     });
-    expect(immediateRan).toBe(true);
-    expect(handoffsBeforeImmediate).toBeLessThanOrEqual(PASS_BUDGET * 2);
+    expect(getswitchinterval()).toBe(5);
+    expect(immediateRan && timerFired).toBe(true);
+    expect(handoffs).toBeLessThan(10_000_000);
+  });
+
+  it('with the switch interval at 0, the event loop gets its turn every 50 resumes, not at each', async () => {
+    setswitchinterval(0);
+    try {
+      // A chain of setImmediate callbacks, each recording the hand-offs made since the last:
+      // each turn of the event loop runs one of them and one hub pass.
+      const gaps: number[] = [];
+      let handoffs = 0;
+      let atLastTurn = 0;
+      let turns = 0;
+      const tick = (): void => {
+        gaps.push(handoffs - atLastTurn);
+        atLastTurn = handoffs;
+        if (++turns < 12) setImmediate(tick);
+      };
+      await run(function* () {
+        setImmediate(tick);
+        yield* pingPong(() => turns >= 12, 1_000_000, () => handoffs++);
+      });
+      expect(turns).toBe(12);
+      // The first gap and the last hold the start and the end of the ping-pong.
+      expect(gaps.slice(1, -1)).toEqual(Array<number>(10).fill(50));
+    } finally {
+      setswitchinterval(5);
+    }
+  });
+
+  it('with a long switch interval, thousands of ready tasks run in one pass', async () => {
+    setswitchinterval(10_000);
+    try {
+      let ended = 0;
+      let endedAtTheLoopsTurn = -1;
+      await run(function* () {
+        setImmediate(() => (endedAtTheLoopsTurn = ended));
+        const tasks = Array.from({ length: 3000 }, () =>
+          spawn(function* () {
+            ended++;
+          }),
+        );
+        for (const t of tasks) yield* t.join();
+        while (endedAtTheLoopsTurn < 0) yield* sleep(0);
+      });
+      // (With a pass of 1,000 resumes at most, as before the switch interval, it read 999.)
+      expect(endedAtTheLoopsTurn).toBe(3000);
+    } finally {
+      setswitchinterval(5);
+    }
   });
 });
+
+/**
+ * Two tasks that wake each other through two queues, one resume per hand-off, until
+ * `done()` says so or `limit` hand-offs have been made; evaluates to the hand-offs made.
+ */
+function* pingPong(done: () => boolean, limit: number, onHandoff: () => void = () => {}): GreenletBody<number> {
+  const ping = new Queue<number>();
+  const pong = new Queue<number>();
+  let handoffs = 0;
+  const player = (inbox: Queue<number>, outbox: Queue<number>) =>
+    function* (): GreenletBody<void> {
+      for (;;) {
+        const n = yield* inbox.get();
+        if (n < 0 || done() || handoffs >= limit) {
+          outbox.putNowait(-1);
+          return;
+        }
+        handoffs++;
+        onHandoff();
+        outbox.putNowait(n + 1);
+      }
+    };
+  const a = spawn(player(ping, pong));
+  const b = spawn(player(pong, ping));
+  ping.putNowait(0);
+  yield* a.join();
+  yield* b.join();
+  return handoffs;
+}

@@ -12,11 +12,13 @@ import {
   Queue,
   Empty,
   Timeout,
+  PASS_BUDGET,
   getHub,
   iwait,
   recvCase,
   run,
   select,
+  setswitchinterval,
   sleep,
   spawn,
   spawnLater,
@@ -256,6 +258,44 @@ describe('virtual time', () => {
     const first = await virtualTime(program, { seed: 3 });
     for (let i = 0; i < 5; i++) expect(await virtualTime(program, { seed: 3 })).toEqual(first);
     expect(first.some((v) => v < 100) && first.some((v) => v >= 100)).toBe(true);
+  });
+  it('ends a pass after PASS_BUDGET resumes whatever the switch interval: the clock stands still within a pass', async () => {
+    // Two tasks that keep each other busy; a task in sleep(0) waits for the next pass.
+    function* handoffsBeforeTheNextPass(): GreenletBody<number> {
+      let nextPass = false;
+      spawn(function* () {
+        yield* sleep(0);
+        nextPass = true;
+      });
+      const ping = new Queue<number>();
+      const pong = new Queue<number>();
+      let handoffs = 0;
+      const player = (inbox: Queue<number>, outbox: Queue<number>) =>
+        function* (): GreenletBody<void> {
+          for (;;) {
+            if ((yield* inbox.get()) < 0 || nextPass || handoffs >= 100_000) return outbox.putNowait(-1);
+            handoffs++;
+            outbox.putNowait(0);
+          }
+        };
+      const a = spawn(player(ping, pong));
+      const b = spawn(player(pong, ping));
+      ping.putNowait(0);
+      yield* a.join();
+      yield* b.join();
+      return handoffs;
+    }
+    try {
+      setswitchinterval(0);
+      const atZero = await virtualTime(handoffsBeforeTheNextPass);
+      setswitchinterval(60_000);
+      const atAMinute = await virtualTime(handoffsBeforeTheNextPass);
+      expect(atAMinute).toBe(atZero);
+      // One pass of PASS_BUDGET resumes: the start of the task in sleep(0), then one per hand-off.
+      expect(atZero).toBe(PASS_BUDGET - 1);
+    } finally {
+      setswitchinterval(5);
+    }
   });
 });
 
