@@ -16,10 +16,10 @@
  * the switch interval (`setswitchinterval()`, default 5 ms) has passed since it began,
  * reading the clock every CLOCK_CHECK_EVERY (50) resumes rather than at each, then the hub
  * lets the event loop run (a macrotask) before it continues, so ready tasks cannot starve
- * timers and I/O, and a burst of them (a fan-out) runs in one pass rather than in slices
- * of a fixed count. Under a {@link HubControl} the clock is virtual and stands still
- * within a pass, so there a pass ends after PASS_BUDGET (1000) resumes, a count that keeps
- * schedules deterministic. A task that calls `sleep(0)` waits for the next pass, after
+ * timers and I/O, and a burst of them (a fan-out) runs in one pass or a few rather than
+ * in slices of a fixed count. Under a {@link HubControl} the clock is virtual and stands
+ * still within a pass, so there a pass ends after PASS_BUDGET (1000) resumes, a count that
+ * keeps schedules deterministic. A task that calls `sleep(0)` waits for the next pass, after
  * the event loop had its turn: a loop around `sleep(0)` yields to I/O every time.
  *
  * Task scheduling states (`schedOf(task)`):

@@ -2,16 +2,18 @@
  * A task's end is settled without resuming the hub's generator (the switcher's end hook,
  * core/switcher.ts `setEndHook`), except while a trace function is set. Both paths must
  * show the same events in the same order: ends, wakes, links, rawlinks, joins, reports,
- * and the event loop's turn after a pass's budget.
+ * and the event loop's turn at the end of a pass (with the switch interval at 0, every 50
+ * resumes, so that the passes end at the same points on both paths, whatever the time).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { getHub, run, settrace, spawn, switchCount, type HubReport, type Task } from 'greenlet-ts';
+import { getHub, run, setswitchinterval, settrace, spawn, switchCount, type HubReport, type Task } from 'greenlet-ts';
 
 const hub = getHub();
 const reporter = hub.reporter;
 
 afterEach(() => {
   settrace(null);
+  setswitchinterval(5);
   hub.monitor = null;
   hub.reporter = reporter;
 });
@@ -105,6 +107,7 @@ async function scenario(): Promise<string[]> {
 
 describe('the end of a task', () => {
   it('shows the same events in the same order with a trace function set (the hub settles it) and without', async () => {
+    setswitchinterval(0);
     const direct = await scenario();
     settrace(() => {});
     const traced = await scenario();
