@@ -796,8 +796,8 @@ export class Hub extends Greenlet<[], never> {
     this.inPass = true;
     this.direct = true;
     this.passes++;
-    this.budget = PASS_BUDGET - 1;
-    this.passStartedAt = Math.floor(now());
+    this.passStartedAt = Math.floor(this.beginPass(now()));
+    this.budget--;
     task[STATUS_KEY] = status | SCHED_RUNNING;
     const args = task[WAKE_KEY];
     task[WAKE_KEY] = undefined;
