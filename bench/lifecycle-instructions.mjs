@@ -23,12 +23,13 @@
  */
 const [, , dist, workload, count, reps = '1'] = process.argv;
 const { run, spawn, sleep, killall, waitFor, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
-// Under callgrind a program runs ~50-100 times slower than natively, so a hub pass bounded by
-// the default switch interval (5 ms) would resume that many times fewer tasks than on the
-// machine itself, and count event-loop turns that a real run does not take. The default
-// here is 1000 ms, which holds about as many resumes under callgrind as 5 ms natively (a
-// repetition of spawnjoin, 10,000 tasks: ~1 s under callgrind, 3-8 ms natively);
-// SWITCH_INTERVAL_MS sets another. A build from before the switch interval ignores it.
+// Under callgrind a program runs several hundred times slower than natively (a repetition of
+// spawnjoin, 10,000 tasks: ~5 s under callgrind at a load average of ~8, 3-8 ms natively),
+// so a hub pass bounded by the default switch interval (5 ms) would resume that many times
+// fewer tasks than on the machine itself, and count event-loop turns that a real run does
+// not take. The default here is 1000 ms (~4,000 resumes of spawnjoin under callgrind: more
+// than the count of 1,000 that bounded a pass before, fewer than 5 ms natively, ~12,000 to
+// 37,000); SWITCH_INTERVAL_MS sets another. A build from before the switch interval ignores it.
 if (setswitchinterval !== undefined) setswitchinterval(Number(process.env.SWITCH_INTERVAL_MS ?? 1000));
 const N = Number(count);
 let cleanups = 0;
