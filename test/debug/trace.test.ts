@@ -248,7 +248,10 @@ describe('the recorder', () => {
     const file = recorder.stop();
     const spinner = file.traceEvents.find((e) => e.ph === 'X' && e.name.startsWith('spinner-'));
     expect(spinner?.dur).toBeGreaterThanOrEqual(29_000);
-    expect(spinner?.dur).toBeLessThan(200_000);
+    // The upper bound only says the span is the spin's, not the run's: a preemption inside
+    // the span lengthens it on a loaded machine (200 ms was exceeded in a run of all test
+    // files at once on 2 cores).
+    expect(spinner?.dur).toBeLessThan(1_000_000);
   });
 
   it('records every park and wake of a fast ping-pong, each on the task it happened to', async () => {
