@@ -175,7 +175,7 @@ function refuseOutside(name: string): (self: unknown, a: unknown, b: unknown, wh
  * The hot path allocates nothing.
  */
 export function lazy<Self, A, B, R>(op: Operation<Self, A, B, R>, self: Self, a: A, b: B): SwitchOp<R> {
-  if (S.reqState === IDLE && S.current !== S.main) {
+  if (S.reqState === IDLE && S.cur.g !== S.main) {
     S.reqState = OP_PENDING;
     S.op = op as unknown as Operation<never, never, never, unknown>;
     S.opSelf = self;
@@ -235,5 +235,5 @@ export function recordOperationSites(on = true): boolean {
 function lazySlow<Self, A, B, R>(op: Operation<Self, A, B, R>, self: Self, a: A, b: B): SwitchOp<R> {
   if (S.reqState === OP_PENDING) throw forgottenOperation();
   if (S.reqState === REQUESTED) throw refuseRequest(undefined);
-  return op.outside(self, a, b, S.current === S.main && S.reqState === IDLE ? 'main' : 'callback');
+  return op.outside(self, a, b, S.cur.g === S.main && S.reqState === IDLE ? 'main' : 'callback');
 }

@@ -169,11 +169,14 @@ export const REQ_OP_PENDING = OP_PENDING;
  */
 export class SwitcherState {
   /**
-   * The current greenlet. (Its record, `recOf(current)`, is not kept beside it: a store of
-   * a young object into this long-lived one costs a write barrier, ~50 instructions, and
-   * `current` is stored at every transfer.)
+   * The current greenlet, in `cur.g`. (Its record, `recOf(current)`, is not kept beside
+   * it: a store of a young object into a long-lived one costs a write barrier, ~50
+   * instructions, and the current greenlet is stored at every transfer. For the same
+   * reason it lives in a small record of its own, which a top-level switch to the end
+   * hook's owner (a hub's pass) makes afresh: while the record is young, storing a task
+   * just spawned into it costs no barrier.)
    */
-  current!: Greenlet;
+  cur: CurrentSlot = new CurrentSlot(undefined as unknown as Greenlet);
   main!: Greenlet;
   mainRec!: Rec;
   running = false;
@@ -203,6 +206,11 @@ export class SwitcherState {
   endHook: EndHook | null = null;
   /** Transfers made since the thread started (for statistics: switches per second). */
   switches = 0;
+}
+
+/** Where {@link SwitcherState} keeps the current greenlet (see its `cur`). */
+class CurrentSlot {
+  constructor(public g: Greenlet) {}
 }
 
 const S = new SwitcherState();
@@ -280,15 +288,15 @@ class Frames {
 export function initMain(main: Greenlet): void {
   S.main = main;
   S.mainRec = main;
-  S.current = main;
+  S.cur = new CurrentSlot(main);
 }
 
 export function getCurrentGreenlet(): Greenlet {
-  return S.current;
+  return S.cur.g;
 }
 
 export function getCurrentRecord(): Rec {
-  return recOf(S.current);
+  return recOf(S.cur.g);
 }
 
 export function getMainGreenlet(): Greenlet {
@@ -364,7 +372,7 @@ export function setEndHook(owner: Greenlet | null, hook: EndHook | null): [owner
  * greenlet to transfer to ({@link endTransfer} recorded the kind and payload), or false.
  */
 function offerEnd(dead: Greenlet, owner: Greenlet, k: number, p: unknown): Greenlet | false {
-  S.current = owner;
+  S.cur.g = owner;
   S.died = null;
   return (S.endHook as EndHook)(dead, k === THROW_KIND, p);
 }
@@ -424,7 +432,7 @@ export function depthOf(rec: Rec): number {
  * performs the whole transfer synchronously and returns what main is sent (J1).
  */
 export function request(target: unknown, kind: number, payload: unknown): unknown {
-  if (S.current !== S.main) {
+  if (S.cur.g !== S.main) {
     if (S.reqState !== IDLE) throw refuseRequest(target);
     S.reqState = REQUESTED;
     S.reqKind = kind;
@@ -449,7 +457,7 @@ export function refuseRequest(target: unknown): GreenletError {
     const kind = S.reqKind;
     clearRequest();
     return new GreenletError(
-      `${describe(S.current)} built ${describeRequest(kind, forgotten)} but never performed it: ` +
+      `${describe(S.cur.g)} built ${describeRequest(kind, forgotten)} but never performed it: ` +
         'inside a greenlet write `yield* target.switch(...)` (or `yield* target.throw(...)`, `yield* call(fn)`); ' +
         'without `yield*` the call only builds the request',
     );
@@ -543,13 +551,15 @@ export const SWITCHER: SwitcherState = S;
 
 function transferFromMain(target: Greenlet, kind: number, payload: unknown): unknown {
   S.running = true;
+  // A hub's pass: the tasks it runs are stored as the current greenlet into a young record.
+  if (target === S.endOwner) S.cur = new CurrentSlot(S.main);
   try {
     return drive(target, kind, payload);
   } finally {
     S.running = false;
-    if (S.current !== S.main) {
+    if (S.cur.g !== S.main) {
       // Only an internal failure leaves the loop without switching to main.
-      S.current = S.main;
+      S.cur.g = S.main;
     }
     if (S.reqState !== IDLE) clearRequest();
     // Whoever needed to know which greenlet died has read it by now; do not keep it alive.
@@ -570,7 +580,7 @@ const RAISE = 1;
  */
 function drive(t: Greenlet, k: number, p: unknown): unknown {
   /** The greenlet the transfer comes from. */
-  let o: Greenlet = S.current;
+  let o: Greenlet = S.cur.g;
   /** False when an error goes back to the caller without any transfer (no trace event). */
   let transfer = true;
   for (;;) {
@@ -630,7 +640,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       }
       const own = tr[BODY_KEY];
       tr[BODY_KEY] = null;
-      S.current = t;
+      S.cur.g = t;
       if (k === THROW_KIND) {
         // R-38: killed before it started; run is never called.
         tr[STATE_KEY] = ST_DEAD;
@@ -716,7 +726,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         continue;
       }
     } else {
-      S.current = t;
+      S.cur.g = t;
       S.switches++;
       if (S.tracer !== null && transfer) {
         const e = traceOr(k === THROW_KIND ? 'throw' : 'switch', o, t, NONE);
@@ -1209,7 +1219,7 @@ export function describe(g: Greenlet): string {
   let words: string;
   if (rec[STATE_KEY] === ST_DEAD) words = 'dead';
   else if (rec[STATE_KEY] === ST_PENDING) words = 'pending';
-  else words = `${rec === recOf(S.current) ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
+  else words = `${rec === recOf(S.cur.g) ? 'current' : 'suspended'} active started${rec === S.mainRec ? ' main' : ''}`;
   return `<${head} ${words}>`;
 }
 

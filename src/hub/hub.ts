@@ -1302,7 +1302,7 @@ function nextReady(hub: Hub): Schedulable | undefined {
  * check stops guessing (Hub.loopExitAfterMs).
  */
 function noteOutsideWake(task: Schedulable): void {
-  if (task[WAIT_KEY]?.[HOST_WAIT] === true || getCurrentGreenlet() !== getMainGreenlet()) return;
+  if (getCurrentGreenlet() !== getMainGreenlet() || task[WAIT_KEY]?.[HOST_WAIT] === true) return;
   getHub().wokenFromOutside = true;
 }
 
