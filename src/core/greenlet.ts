@@ -33,6 +33,14 @@ import {
   type SwitchSignal,
 } from './switcher.js';
 
+// Module-local copies of the keys and the state the constructor reads (it runs at every
+// spawn): V8 reads an imported binding through a cell, a load and a hole check per read.
+const STATE_KEY: typeof STATE = STATE;
+const BODY_KEY: typeof BODY = BODY;
+const PARENT_KEY: typeof PARENT = PARENT;
+const CTX_KEY: typeof CTX = CTX;
+const ST_PENDING = PENDING;
+
 /** The generator a greenlet's `run` returns: it suspends only through `yield*` of a switch. */
 export type GreenletBody<R> = Generator<SwitchSignal, R, unknown>;
 
@@ -130,13 +138,13 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
       p = parent;
     }
     if (typeof run === 'function' && isAsync(run)) throw asyncError('run');
-    this[STATE] = PENDING;
-    this[BODY] = run;
+    this[STATE_KEY] = ST_PENDING;
+    this[BODY_KEY] = run;
     // A subclass may keep the usual value of a field on its prototype (a hub's task has the
     // hub as its parent and, nearly always, no context): the field is then an own property
     // only of the instances whose value differs, one field less on every other instance.
-    if (this[PARENT] !== p) this[PARENT] = p;
-    if (this[CTX] !== null) this[CTX] = null;
+    if (this[PARENT_KEY] !== p) this[PARENT_KEY] = p;
+    if (this[CTX_KEY] !== null) this[CTX_KEY] = null;
   }
 
   /**

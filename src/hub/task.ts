@@ -73,6 +73,7 @@ const NEXT_KEY: typeof NEXT = NEXT;
 const SETTLE_KEY: typeof SETTLE = SETTLE;
 const STATE_KEY: typeof STATE = STATE;
 const BODY_KEY: typeof BODY = BODY;
+const CTX_KEY: typeof CTX = CTX;
 const NOTHING_PENDING: typeof NO_INTERRUPT = NO_INTERRUPT;
 const NO_ARGS: typeof EMPTY = EMPTY;
 
@@ -267,8 +268,8 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     this[NEXT_KEY] = null;
     // Context variables are inherited: the task starts with a copy of its spawner's
     // context (unlike a raw greenlet, which starts empty). Greenlet-local storage is not.
-    const ctx = recOf(getCurrentGreenlet())[CTX];
-    if (ctx !== null && ctx.size !== 0) this[CTX] = ctx.copy();
+    const ctx = recOf(getCurrentGreenlet())[CTX_KEY];
+    if (ctx !== null && ctx.size !== 0) this[CTX_KEY] = ctx.copy();
     hub.adopt(this);
   }
 
@@ -572,6 +573,13 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * greenlet at once, so what it does comes before the later links.
    */
   private [NOTIFY_LINKS](): void {
+    const links = this.#links;
+    if (links instanceof Joiner) {
+      // The usual case, one task waiting in join() or get(): the loop below, without its calls.
+      this.#links = null;
+      this[FIRE_LINK](links);
+      return;
+    }
     for (let link = this[SHIFT_LINK](); link !== undefined; link = this[SHIFT_LINK]()) {
       if (this[FIRE_LINK](link)) return; // a link task resumes the notification
     }
@@ -925,14 +933,21 @@ export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R
   // Queued to start at once, the task goes on the hub's list of live tasks only if it
   // parks (see Hub.adopt).
   HUB.spawning = true;
+  let task: Task<R, A>;
   try {
-    if (n === 1) return new Task<R, []>(fn as () => GreenletBody<R> | R).start() as unknown as Task<R, A>;
-    return (Reflect.construct(Task, arguments) as Task<R, A>).start();
+    if (n === 1) {
+      task = new Task<R, []>(fn as () => GreenletBody<R> | R) as unknown as Task<R, A>;
+    } else {
+      task = Reflect.construct(Task, arguments) as Task<R, A>;
+    }
   } catch (error) {
     // The constructor refused (an async function): the next task made must not count as spawned.
     HUB.spawning = false;
     throw error;
   }
+  // A new task is NEW, with no start timer: what start() does comes down to this.
+  scheduleStart(task);
+  return task;
 }
 
 function checkFunction(caller: string, fn: unknown): void {
