@@ -12,7 +12,7 @@
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
  * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
  * all; spawnall.async and spawnall.floor: hub.spawn_join's baseline and stripped floor, which do not
- * use DIST), waitfor.async (that benchmark's baseline), waitfor.own and waitfor.own.async (the same
+ * use DIST; spawnall.floor.sched: the floor with a long-lived run queue and current-task slot), waitfor.async (that benchmark's baseline), waitfor.own and waitfor.own.async (the same
  * with a promise of its own per task), waitfor.floor and sleep0.floor (the
  * stripped experiments of bench/lifecycle.bench.ts and bench/hub.bench.ts, which do not
  * use DIST). Instructions per task or round trip are the slope between two N ("Collected"
@@ -43,6 +43,24 @@ function* sleepAnHour() {
     cleanups++;
   }
 }
+/** spawnall.floor.sched's scheduler: a FIFO ring and the current task, made once. */
+const sched = {
+  ring: new Array(1 << 15).fill(undefined),
+  head: 0,
+  tail: 0,
+  current: null,
+  push(task) {
+    this.ring[this.tail] = task;
+    this.tail = (this.tail + 1) & 0x7fff;
+  },
+  shift() {
+    if (this.head === this.tail) return undefined;
+    const task = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) & 0x7fff;
+    return task;
+  },
+};
 const workloads = {
   // spawn a task that returns at once and join it, one after the other
   spawnjoin: () =>
@@ -156,6 +174,28 @@ const workloads = {
       task.result = task.fn().next().value;
       task.done = true;
     }
+    let sum = 0;
+    for (let i = 0; i < N; i++) sum += tasks[i].result;
+    return sum;
+  },
+  // spawnall.floor plus what a scheduler that outlives its tasks cannot avoid: the tasks go
+  // through a run queue and a current-task slot that live longer than they do (`sched`,
+  // made once: each store of a young task into them costs a write barrier), and a task
+  // starts when the loop takes it from the queue, not when it is made
+  'spawnall.floor.sched': async () => {
+    if (N >= 1 << 15) throw new RangeError('spawnall.floor.sched takes N < 32768 (the size of its ring)');
+    const tasks = new Array(N);
+    for (let i = 0; i < N; i++) {
+      const task = { fn: returnAtOnce, result: undefined, done: false };
+      tasks[i] = task;
+      sched.push(task);
+    }
+    for (let task = sched.shift(); task !== undefined; task = sched.shift()) {
+      sched.current = task;
+      task.result = task.fn().next().value;
+      task.done = true;
+    }
+    sched.current = null;
     let sum = 0;
     for (let i = 0; i < N; i++) sum += tasks[i].result;
     return sum;
