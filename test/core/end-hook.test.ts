@@ -29,7 +29,26 @@ function recordingOwner(seen: unknown[]): Greenlet {
 }
 
 describe('the end hook', () => {
-  it('takes the end of a child of its owner: the transfer it asks for happens, the owner is not resumed', () => {
+  // A child's run is a generator (it ends in its generator) or a plain function (it ends at
+  // its start, before any generator runs): the hook is offered either end.
+  const runs = {
+    'a generator': (value: unknown) =>
+      function* () {
+        return value;
+      },
+    'a plain function, which ends at its start,': (value: unknown) => () => value,
+  };
+  const failingRuns = {
+    'a generator': (error: unknown) =>
+      function* () {
+        throw error;
+      },
+    'a plain function, at its start': (error: unknown) => () => {
+      throw error;
+    },
+  };
+
+  it.each(Object.entries(runs))('takes the end of a child of its owner whose run is %s: the transfer it asks for happens, the owner is not resumed', (_kind, run) => {
     const seen: unknown[] = [];
     const owner = recordingOwner(seen);
     owner.switch();
@@ -38,9 +57,7 @@ describe('the end hook', () => {
       calls.push([dead, failed, outcome, getcurrent() === owner]);
       return endTransfer(main, K_VALUE, 'from the hook');
     });
-    const child = new Greenlet(function* () {
-      return 42;
-    }, owner);
+    const child = new Greenlet(run(42), owner);
     const before = switchCount();
     expect(child.switch()).toBe('from the hook');
     expect(calls).toEqual([[child, false, 42, true]]);
@@ -49,7 +66,7 @@ describe('the end hook', () => {
     expect(switchCount() - before).toBe(1); // owner → main only: the child's end went to no generator
   });
 
-  it('is told of an error that ends the child', () => {
+  it.each(Object.entries(failingRuns))('is told of an error that ends the child, raised by %s', (_kind, run) => {
     const owner = recordingOwner([]);
     owner.switch();
     const error = new RangeError('child failed');
@@ -58,43 +75,7 @@ describe('the end hook', () => {
       got = [failed, outcome];
       return endTransfer(main, K_VALUE, 'handled');
     });
-    const child = new Greenlet(function* () {
-      throw error;
-    }, owner);
-    expect(child.switch()).toBe('handled');
-    expect(got).toEqual([true, error]);
-  });
-
-  it('takes the end of a child whose run is a plain function, which ends at its start', () => {
-    const seen: unknown[] = [];
-    const owner = recordingOwner(seen);
-    owner.switch();
-    const calls: unknown[] = [];
-    setEndHook(owner, (dead, failed, outcome) => {
-      calls.push([dead, failed, outcome, getcurrent() === owner]);
-      return endTransfer(main, K_VALUE, 'from the hook');
-    });
-    const child = new Greenlet(() => 7, owner);
-    const before = switchCount();
-    expect(child.switch()).toBe('from the hook');
-    expect(calls).toEqual([[child, false, 7, true]]);
-    expect(seen).toEqual([]);
-    expect(child.dead).toBe(true);
-    expect(switchCount() - before).toBe(1);
-  });
-
-  it('is told of an error that a plain run raises at its start', () => {
-    const owner = recordingOwner([]);
-    owner.switch();
-    const error = new RangeError('plain run failed');
-    let got: unknown[] = [];
-    setEndHook(owner, (_dead, failed, outcome) => {
-      got = [failed, outcome];
-      return endTransfer(main, K_VALUE, 'handled');
-    });
-    const child = new Greenlet(() => {
-      throw error;
-    }, owner);
+    const child = new Greenlet(run(error), owner);
     expect(child.switch()).toBe('handled');
     expect(got).toEqual([true, error]);
   });
