@@ -80,21 +80,6 @@ describe('the end hook', () => {
     expect(got).toEqual([true, error]);
   });
 
-  it('that declines the end of a plain run leaves it to the owner', () => {
-    const seen: unknown[] = [];
-    const owner = recordingOwner(seen);
-    owner.switch();
-    let calls = 0;
-    setEndHook(owner, () => {
-      calls++;
-      return false;
-    });
-    const child = new Greenlet(() => 'plain result', owner);
-    expect(child.switch()).toBe('owner resumed');
-    expect(calls).toBe(1);
-    expect(seen).toEqual(['plain result']);
-  });
-
   it('is not offered the end of a child killed before it started: that goes to the owner', () => {
     const seen: unknown[] = [];
     const owner = recordingOwner(seen);
@@ -114,7 +99,7 @@ describe('the end hook', () => {
     expect(child.dead).toBe(true);
   });
 
-  it('that declines leaves the end to the owner, as without a hook', () => {
+  it.each(Object.entries(runs))('that declines the end of a child whose run is %s leaves it to the owner, as without a hook', (_kind, run) => {
     const seen: unknown[] = [];
     const owner = recordingOwner(seen);
     owner.switch();
@@ -124,9 +109,7 @@ describe('the end hook', () => {
       return false;
     };
     setEndHook(owner, decline);
-    const child = new Greenlet(function* () {
-      return 'result';
-    }, owner);
+    const child = new Greenlet(run('result'), owner);
     expect(child.switch()).toBe('owner resumed');
     expect(calls).toBe(1);
     expect(seen).toEqual(['result']);

@@ -4,7 +4,8 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BlockingError, Event, Queue, getHub, getswitchinterval, idle, run, setswitchinterval, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { BlockingError, Event, getHub, getswitchinterval, idle, run, setswitchinterval, sleep, spawn, type GreenletBody } from 'greenlet-ts';
+import { pingPong } from '../ping-pong.js';
 
 afterEach(() => {
   expect(getHub().timers.size).toBe(0);
@@ -293,32 +294,3 @@ describe('fairness', () => {
     }
   });
 });
-
-/**
- * Two tasks that wake each other through two queues, one resume per hand-off, until
- * `done()` says so or `limit` hand-offs have been made; evaluates to the hand-offs made.
- */
-function* pingPong(done: () => boolean, limit: number, onHandoff: () => void = () => {}): GreenletBody<number> {
-  const ping = new Queue<number>();
-  const pong = new Queue<number>();
-  let handoffs = 0;
-  const player = (inbox: Queue<number>, outbox: Queue<number>) =>
-    function* (): GreenletBody<void> {
-      for (;;) {
-        const n = yield* inbox.get();
-        if (n < 0 || done() || handoffs >= limit) {
-          outbox.putNowait(-1);
-          return;
-        }
-        handoffs++;
-        onHandoff();
-        outbox.putNowait(n + 1);
-      }
-    };
-  const a = spawn(player(ping, pong));
-  const b = spawn(player(pong, ping));
-  ping.putNowait(0);
-  yield* a.join();
-  yield* b.join();
-  return handoffs;
-}

@@ -37,6 +37,7 @@ import {
   type VirtualClock,
 } from 'greenlet-ts/testing';
 import { connect } from 'greenlet-ts/io';
+import { pingPong } from '../ping-pong.js';
 import { remoteChannel } from 'greenlet-ts/workers';
 
 const DAY = 86_400_000;
@@ -267,23 +268,7 @@ describe('virtual time', () => {
         yield* sleep(0);
         nextPass = true;
       });
-      const ping = new Queue<number>();
-      const pong = new Queue<number>();
-      let handoffs = 0;
-      const player = (inbox: Queue<number>, outbox: Queue<number>) =>
-        function* (): GreenletBody<void> {
-          for (;;) {
-            if ((yield* inbox.get()) < 0 || nextPass || handoffs >= 100_000) return outbox.putNowait(-1);
-            handoffs++;
-            outbox.putNowait(0);
-          }
-        };
-      const a = spawn(player(ping, pong));
-      const b = spawn(player(pong, ping));
-      ping.putNowait(0);
-      yield* a.join();
-      yield* b.join();
-      return handoffs;
+      return yield* pingPong(() => nextPass, 100_000);
     }
     try {
       setswitchinterval(0);
