@@ -10,15 +10,19 @@ import { Task, getHub, sleep, spawn } from 'greenlet-ts';
 
 const hub = getHub();
 
-/** Run `fn` as a host callback (a macrotask), then let every microtask and pass it caused run. */
+/**
+ * Run `fn` as a host callback (a macrotask: a timer, which every runtime has, where
+ * `setImmediate` is Node's, Deno's and Bun's only), then let every microtask and pass it
+ * caused run.
+ */
 async function inHostCallback(fn: () => void): Promise<void> {
   await new Promise<void>((resolve) =>
-    setImmediate(() => {
+    setTimeout(() => {
       fn();
       resolve();
-    }),
+    }, 0),
   );
-  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 // `hub.passes` counts the passes after the hub's first: make that one before any test.

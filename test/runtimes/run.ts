@@ -14,8 +14,10 @@
  * A runtime that is not installed is reported as skipped, with the reason; a file the
  * runtime cannot run is listed with the reason from files.ts. A file that fails runs once
  * more (timing tests can lose a race on a loaded machine); one that then passes is listed
- * as FLAKY, with its first failure shown. The last line counts the tests:
- * `runtimes: N passed, N failed, N skipped`. Exits non-zero if any test failed.
+ * as FLAKY, with its first failure shown. A file in which no test ran fails (counted as one
+ * failed test), unless files.ts left out each of its tests here: outcome.ts's `verdict`.
+ * The last line counts the tests: `runtimes: N passed, N failed, N skipped`. Exits
+ * non-zero if any test failed.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { promisify } from 'node:util';
 import { CHROMIUM_PATH, launchChromium } from '../../scripts/chromium.js';
 import { bundleName, bundleTests } from './bundle.js';
 import { RUNTIMES, filesFor, repoRoot, type Runtime } from './files.js';
+import { verdict, type FileOutcome } from './outcome.js';
 import type { TestResult } from './vitest-shim.js';
 import type { ConsoleMessage, Page } from 'puppeteer-core';
 
@@ -34,14 +37,6 @@ import type { ConsoleMessage, Page } from 'puppeteer-core';
 const FILE_LIMIT_MS = 180_000;
 /** Files run side by side per runtime (the machine has 2 cores). */
 const CONCURRENCY = 2;
-
-interface FileOutcome {
-  file: string;
-  results: TestResult[];
-  /** Why the file did not finish (crashed, hung), if it did not. */
-  broken?: string;
-  ms: number;
-}
 
 /** Runs one bundled file on a runtime and collects its output lines. */
 type Launcher = { run(bundle: string): Promise<{ lines: string[]; broken?: string }>; close(): Promise<void> };
@@ -200,7 +195,7 @@ function parse(file: string, lines: string[], broken: string | undefined, ms: nu
   return broken === undefined ? { file, results, ms } : { file, results, broken, ms };
 }
 
-const failedIn = (outcome: FileOutcome) => outcome.broken !== undefined || outcome.results.some((r) => r.state === 'fail');
+const failedIn = (outcome: FileOutcome) => verdict(outcome).state === 'fail';
 /** Files that failed, then passed when run again: listed at the end. */
 const flaky: string[] = [];
 
@@ -249,7 +244,9 @@ async function runRuntime(runtime: Runtime, outdir: string): Promise<{ passed: n
     await how.close();
   }
   const count = (state: TestResult['state']) => outcomes.reduce((n, o) => n + o.results.filter((r) => r.state === state).length, 0);
-  const totals = { passed: count('pass'), failed: count('fail') + outcomes.filter((o) => o.broken !== undefined).length, skipped: count('skip') };
+  // A file that failed with no failing test in it (it did not finish, or no test ran) counts as one failure.
+  const failedFiles = outcomes.filter((o) => failedIn(o) && !o.results.some((r) => r.state === 'fail')).length;
+  const totals = { passed: count('pass'), failed: count('fail') + failedFiles, skipped: count('skip') };
   for (const s of skipped) console.log(`  - ${s.file}: not run here (${s.reason})`);
   console.log(
     `${runtime}: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped in ${run.length} files ` +
@@ -261,11 +258,13 @@ async function runRuntime(runtime: Runtime, outdir: string): Promise<{ passed: n
 function report(outcome: FileOutcome): void {
   const failed = outcome.results.filter((r) => r.state === 'fail');
   const passed = outcome.results.filter((r) => r.state === 'pass').length;
-  const mark = failed.length === 0 && outcome.broken === undefined ? '✓' : '✗';
+  const v = verdict(outcome);
+  const mark = v.state === 'pass' ? '✓' : v.state === 'skip' ? '-' : '✗';
   console.log(`  ${mark} ${outcome.file} (${passed}/${outcome.results.length} passed, ${(outcome.ms / 1000).toFixed(1)} s)`);
   for (const f of failed) console.log(`      ✗ ${f.name}\n${indent(f.error ?? '', 8)}`);
   for (const s of outcome.results.filter((r) => r.reason !== undefined)) console.log(`      - ${s.name}: not run here (${s.reason})`);
   if (outcome.broken !== undefined) console.log(`      ✗ the file did not finish: ${indent(outcome.broken, 8).trimStart()}`);
+  else if (v.state !== 'pass' && failed.length === 0) console.log(`      ${mark} ${v.why}`);
 }
 
 const indent = (text: string, n: number) =>

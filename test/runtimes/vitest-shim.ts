@@ -8,7 +8,9 @@
  *   `.only`, `.concurrent`) and the four hooks behave as vitest's defaults do: tests run
  *   one after the other in the order they were declared, `beforeEach` outer-first,
  *   `afterEach` inner-first, a `beforeEach` may return a cleanup, a test times out after
- *   {@link TEST_TIMEOUT} ms (vitest.config.ts), a hook after 10 s unless told otherwise.
+ *   {@link TEST_TIMEOUT} ms (vitest.config.ts), a hook after 10 s unless told otherwise;
+ *   a `beforeAll` that throws fails its suite (a result `... > (beforeAll)`), skips every
+ *   test in it, inner suites' too, and its `afterAll` hooks still run.
  *   `.concurrent` runs sequentially (allowed: it only permits overlap).
  * - `expectTypeOf` is expect-type's, which does nothing at run time, as in vitest.
  * - `vi` has vitest's spies and mocks (@vitest/spy): `fn`, `spyOn`, `restoreAllMocks`, ...
@@ -243,17 +245,15 @@ async function runSuite(suite: Suite, path: string[], outerEach: Suite[], emit: 
     skipAll(suite, path, emit);
     return;
   }
-  for (const h of suite.beforeAll) {
-    try {
-      await withTimeLimit(h.fn, h.timeout, 'beforeAll hook');
-    } catch (error) {
-      // vitest fails every test of the suite when its beforeAll fails.
-      for (const child of suite.children) {
-        if (child.kind === 'suite') skipAll(child, [...path, child.name], emit);
-        else emit({ name: [...path, child.name].join(' > '), state: 'fail', ms: 0, error: `beforeAll failed: ${describeError(error)}` });
-      }
-      return;
-    }
+  try {
+    for (const h of suite.beforeAll) await withTimeLimit(h.fn, h.timeout, 'beforeAll hook');
+  } catch (error) {
+    // As vitest: the suite fails with the hook's error, its tests (those of inner suites
+    // too) are skipped, and its afterAll hooks still run.
+    emit({ name: [...path, '(beforeAll)'].join(' > '), state: 'fail', ms: 0, error: describeError(error) });
+    skipAll(suite, path, emit);
+    await runAfterAll(suite, path, emit);
+    return;
   }
   for (const child of suite.children) {
     const name = [...path, child.name];
@@ -272,6 +272,10 @@ async function runSuite(suite: Suite, path: string[], outerEach: Suite[], emit: 
     }
     emit(await runTest(child, name.join(' > '), chain));
   }
+  await runAfterAll(suite, path, emit);
+}
+
+async function runAfterAll(suite: Suite, path: string[], emit: (r: TestResult) => void): Promise<void> {
   for (const h of [...suite.afterAll].reverse()) {
     try {
       await withTimeLimit(h.fn, h.timeout, 'afterAll hook');
