@@ -28,22 +28,27 @@ function kind(e: unknown): string {
   return e instanceof GreenletExit ? 'GreenletExit' : e instanceof Timeout ? 'Timeout' : e instanceof MyError ? `MyError(${e.message})` : String(e);
 }
 
+/**
+ * Sleep for LONG ms; log `${label} ran to its end`, or `${label} got ${name(e)}` for the
+ * error `e` that struck the wait, which goes on.
+ */
+function* loggedSleep(log: string[], label: string, name: (e: unknown) => string = kind): GreenletBody<void> {
+  try {
+    yield* sleep(LONG);
+    log.push(`${label} ran to its end`);
+  } catch (e) {
+    log.push(`${label} got ${name(e)}`);
+    throw e;
+  }
+}
+
 /** A task body that sleeps; its `finally` parks in a cleanup wait. */
 function* cleansUpSlowly(log: string[]): GreenletBody<void> {
   try {
-    yield* sleep(LONG);
-  } catch (e) {
-    log.push(`body got ${kind(e)}`);
-    throw e;
+    yield* loggedSleep(log, 'body');
   } finally {
     log.push('finally parks');
-    try {
-      yield* sleep(LONG);
-      log.push('cleanup ran to its end');
-    } catch (e) {
-      log.push(`cleanup got ${kind(e)}`);
-      throw e;
-    }
+    yield* loggedSleep(log, 'cleanup');
   }
 }
 
@@ -78,16 +83,13 @@ describe('repeated kills (gevent: each kill is a throw of its own)', () => {
     const result = await run(function* () {
       const task = spawn(function* () {
         try {
-          yield* sleep(LONG);
-        } catch (e) {
-          log.push(`body got ${kind(e)}`);
-          throw e;
+          yield* loggedSleep(log, 'body');
         } finally {
           for (const n of [1, 2]) {
             try {
-              yield* sleep(LONG);
-            } catch (e) {
-              log.push(`cleanup ${n} got ${kind(e)}`);
+              yield* loggedSleep(log, `cleanup ${n}`);
+            } catch {
+              // taken: wait again
             }
           }
           log.push('finally ends');
@@ -259,13 +261,7 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
           if (!(e instanceof Timeout)) throw e;
           log.push('get raised Timeout');
         }
-        try {
-          yield* sleep(LONG);
-          log.push('slept');
-        } catch (e) {
-          log.push(`sleep got ${kind(e)}`);
-          throw e;
-        }
+        yield* loggedSleep(log, 'sleep');
       });
       return [yield* settle(target), target.successful()];
     });
@@ -364,10 +360,9 @@ describe('kills and Timeouts (gevent: each strikes a wait of its own)', () => {
           }
         }
         try {
-          yield* sleep(LONG);
-          log.push('slept');
-        } catch (e) {
-          log.push(`sleep got ${name(e)}`);
+          yield* loggedSleep(log, 'sleep', name);
+        } catch {
+          // logged
         }
         return log;
       });
