@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { Buffer } from 'node:buffer';
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { GreenletError } from '../core/errors.js';
 import { lazy } from '../core/operation.js';

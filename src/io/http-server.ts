@@ -201,30 +201,32 @@ class Connection {
 const CONNECTION: unique symbol = Symbol('HttpServer connection');
 type ServerSocket = Socket & { [CONNECTION]?: Connection };
 
+/** {@link Exchange.flags}: the response is still counted as unfinished on its connection. */
+const COUNTED = 1;
+/** {@link Exchange.flags}: the task's body has begun (one killed before it begins ends without it). */
+const BEGAN = 2;
+/** {@link Exchange.flags}: it is in its server's list of requests in flight. */
+const LISTED = 4;
+/** {@link Exchange.flags}: `stop()` has killed it (once, as a Group kills a member once). */
+const KILLED_BY_STOP = 8;
+
 /**
  * A request in flight: its task, with what the task needs. One object per request (the
- * task is the exchange), so that serving a request allocates as little as possible.
+ * task is the exchange), so that serving a request allocates as little as possible: what
+ * every request of a server shares (the handler, the pool, `taskName`) is read from the
+ * server, and the four yes-or-no states are bits of one field.
  */
 class Exchange extends Task<void, []> {
-  /** Whether the response is still counted as unfinished on its connection. */
-  counted = true;
-  /** Whether the task's body has begun: one killed before it begins ends without it. */
-  began = false;
-  /** Whether it is in its server's list of requests in flight. */
-  listed = true;
-  /** Whether `stop()` has killed it (once, as a Group kills a member once). */
-  killedByStop = false;
+  /** COUNTED, BEGAN, LISTED, KILLED_BY_STOP. */
+  flags = COUNTED | LISTED;
   /** Its neighbours in the server's list, in arrival order. */
   prev: Exchange | null = null;
   next: Exchange | null = null;
   #label: string | null = null;
   constructor(
     readonly server: HttpServer,
-    readonly handler: HttpHandler,
-    readonly pool: Pool | null,
     readonly request: HttpRequest,
     readonly response: HttpResponse,
-    readonly taskName: ((request: HttpRequest) => string) | null,
     readonly connection: Connection,
   ) {
     super();
@@ -234,9 +236,10 @@ class Exchange extends Task<void, []> {
   override get name(): string {
     if (this.#label === null) {
       let label = this.request.label;
-      if (this.taskName !== null) {
+      const taskName = this.server.taskName;
+      if (taskName !== null) {
         try {
-          label = String(this.taskName(this.request));
+          label = String(taskName(this.request));
         } catch (error) {
           getHub().report({ kind: 'callback-error', where: `the taskName option of ${String(this.server)}`, error });
         }
@@ -258,11 +261,12 @@ class Exchange extends Task<void, []> {
    * {@link serveRequest}.
    */
   override run(): GreenletBody<void> | undefined {
-    this.began = true;
-    if (this.pool !== null) return serveRequest(this, PENDING_HANDLER, NO_FAILURE);
+    this.flags |= BEGAN;
+    const server = this.server;
+    if (server.pool !== null) return serveRequest(this, PENDING_HANDLER, NO_FAILURE);
     let outcome: unknown;
     try {
-      outcome = this.handler(this.request, this.response);
+      outcome = server.handler(this.request, this.response);
     } catch (error) {
       return serveRequest(this, undefined, error);
     }
@@ -273,7 +277,7 @@ class Exchange extends Task<void, []> {
       const raw = this.response.raw;
       if (!raw.writableEnded && !raw.destroyed) raw.end();
     } finally {
-      this.server.released(this);
+      server.released(this);
     }
     return undefined;
   }
@@ -317,8 +321,10 @@ export class HttpServer {
   #reopening = false;
   #accepted = 0;
   #rejected = 0;
-  readonly #handler: HttpHandler;
-  readonly #taskName: ((request: HttpRequest) => string) | null;
+  /** @internal What runs for each request. */
+  readonly handler: HttpHandler;
+  /** @internal The `taskName` option, or null. */
+  readonly taskName: ((request: HttpRequest) => string) | null;
   readonly #host: string;
   readonly #port: number;
   #state: State = NEW;
@@ -346,8 +352,8 @@ export class HttpServer {
     if (typeof handler !== 'function') {
       throw new TypeError(`HttpServer takes a handler function (request, response) => ..., not ${handler === null ? 'null' : typeof handler}`);
     }
-    this.#handler = handler;
-    this.#taskName = options.taskName ?? null;
+    this.handler = handler;
+    this.taskName = options.taskName ?? null;
     this.#host = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     const pool = options.pool;
@@ -571,8 +577,8 @@ export class HttpServer {
       const alive = this.#exchanges().filter((exchange) => !exchange.ready());
       if (alive.length === 0) return;
       for (const exchange of alive) {
-        if (exchange.killedByStop) continue;
-        exchange.killedByStop = true;
+        if ((exchange.flags & KILLED_BY_STOP) !== 0) continue;
+        exchange.flags |= KILLED_BY_STOP;
         exchange.kill(undefined, { block: false });
       }
       const left = deadline - now();
@@ -708,7 +714,7 @@ export class HttpServer {
     // tasks only if it parks (see Hub.adopt); until then it is current, or queued.
     const hub = getHub();
     hub.spawning = true;
-    const exchange = new Exchange(this, this.#handler, this.pool, request, response, this.#taskName, connection);
+    const exchange = new Exchange(this, request, response, connection);
     connection.unfinished++;
     // 'close' comes after 'finish' on a response that completed, or alone when the
     // connection went first: the response's own emit() passes it to the exchange.
@@ -720,7 +726,7 @@ export class HttpServer {
     hub.startNow(exchange);
     // Inside a pass (a request emitted by a task) it has not begun: if it is killed before
     // it does, its body never runs to unlist it, so its end is watched (rare: no cost otherwise).
-    if (!exchange.began) exchange[WATCH_END](releaseAtEnd);
+    if ((exchange.flags & BEGAN) === 0) exchange[WATCH_END](releaseAtEnd);
   };
 
   /** Append a request to the list of requests in flight. */
@@ -735,8 +741,8 @@ export class HttpServer {
 
   /** @internal A request's task ends (or is no longer waited for): take it off the list, once. */
   released(exchange: Exchange): void {
-    if (!exchange.listed) return;
-    exchange.listed = false;
+    if ((exchange.flags & LISTED) === 0) return;
+    exchange.flags &= ~LISTED;
     const { prev, next } = exchange;
     if (prev === null) this.#first = next;
     else prev.next = next;
@@ -748,8 +754,8 @@ export class HttpServer {
 
   /** @internal A response finished or closed: one fewer unfinished on its connection. */
   responseDone(exchange: Exchange): void {
-    if (!exchange.counted) return;
-    exchange.counted = false;
+    if ((exchange.flags & COUNTED) === 0) return;
+    exchange.flags &= ~COUNTED;
     // The request keeps its socket; a finished response has let go of it.
     const socket = exchange.request.raw.socket;
     if (--exchange.connection.unfinished === 0 && this.#state === STOPPING && !socket.destroyed) socket.end();
@@ -790,10 +796,11 @@ function* serveRequest(exchange: Exchange, outcome: unknown, failure: unknown): 
     if (failure === NO_FAILURE) {
       try {
         if (outcome === PENDING_HANDLER) {
-          if (exchange.pool !== null) yield* exchange.pool.add(exchange);
+          const pool = exchange.server.pool;
+          if (pool !== null) yield* pool.add(exchange);
           // Run the handler in this task's own frame: a generator is delegated to, a plain
           // function's result (a value, a switch, a promise) is used as it is.
-          outcome = exchange.handler(exchange.request, exchange.response);
+          outcome = exchange.server.handler(exchange.request, exchange.response);
         }
         let result: unknown = outcome;
         if (isIterator(outcome)) result = yield* outcome as Generator<SwitchSignal, unknown, unknown>;
