@@ -8,7 +8,7 @@
  * stop reading the socket, and the client's sends block: back-pressure reaches the client.
  *
  * Invariants:
- * - At most one task waits for the body at a time (`#waiter`); the stream carries the
+ * - At most one task waits for the body at a time (`waiter`); the stream carries the
  *   wait's `'readable'`/`'end'`/`'close'` listeners exactly while a task waits, so that,
  *   between reads, Node can still drain an unread body (`resume()` has no effect while a
  *   `'readable'` listener is attached) and keep the connection alive.
@@ -17,7 +17,7 @@
  *   Before any read there is none (one listener less per request, most never read): Node
  *   emits `'error'` on a request only if it has a listener, and destroys it quietly
  *   otherwise; a read then finds it destroyed and raises ClientDisconnected.
- * - `#received` counts every body byte handed out; no read hands out a chunk that takes
+ * - `received` counts every body byte handed out; no read hands out a chunk that takes
  *   it past the read's limit, it raises {@link PayloadTooLarge} instead, and every read
  *   after that raises it again. When `Content-Length` already exceeds the limit, nothing
  *   is read.
@@ -89,19 +89,8 @@ export class HttpRequest implements Parking {
   /** Node's request object, for what this class does not cover. Read the body through this class. */
   readonly raw: IncomingMessage;
   readonly #defaultLimit: number;
-  /** The task parked in read(), if any. */
-  #waiter: Schedulable | null = null;
-  /** `#deliver` as the stream's listener while a task waits (made by the first wait). */
-  #deliverListener: (() => void) | null = null;
-  /** The limit of the read in progress. */
-  #limit = Infinity;
-  #received = 0;
-  /** The limit that was exceeded, once a read raised PayloadTooLarge. */
-  #tooLarge: number | null = null;
-  #error: unknown = null;
-  /** Whether the stream has the `'error'` listener (added by the first read). */
-  #errorWatched = false;
-  #body: Buffer | null = null;
+  /** The state of the body's reads, made by the first read (most requests are never read). */
+  #reading: BodyReading | null = null;
   readonly #target: RequestTarget;
   #query: URLSearchParams | null = null;
 
@@ -156,7 +145,7 @@ export class HttpRequest implements Parking {
 
   /** How many bytes of the body the handler has read so far. */
   get bytesRead(): number {
-    return this.#received;
+    return this.#reading === null ? 0 : this.#reading.received;
   }
 
   /**
@@ -181,24 +170,25 @@ export class HttpRequest implements Parking {
   /** @internal Performs {@link HttpRequest.read}. */
   performRead(options: BodyReadOptions | undefined): Performed<Buffer | null> {
     const task = currentTask('request.read()');
-    if (this.#waiter !== null) {
+    const reading = this.#reading ??= new BodyReading();
+    if (reading.waiter !== null) {
       throw new GreenletError(
-        `${this.#waiter.name} is already reading the body of ${this.toString()}: one task reads a request's body at a time`,
+        `${reading.waiter.name} is already reading the body of ${this.toString()}: one task reads a request's body at a time`,
       );
     }
     const limit = options?.limit ?? this.#defaultLimit;
     this.#checkDeclaredLength(limit);
-    this.#limit = limit;
-    if (!this.#errorWatched) {
-      this.#errorWatched = true;
+    reading.limit = limit;
+    if (!reading.errorWatched) {
+      reading.errorWatched = true;
       this.raw.on('error', (error: unknown) => this.#onError(error));
     }
     const item = this.#poll();
     if (item !== PENDING) return immediate(item);
-    this.#waiter = task;
+    reading.waiter = task;
     const raw = this.raw;
     // Made by the first read that waits: most requests have no body to wait for.
-    const deliver = (this.#deliverListener ??= () => this.#deliver());
+    const deliver = (reading.deliverListener ??= () => this.#deliver());
     raw.on('readable', deliver);
     raw.on('end', deliver);
     raw.on('close', deliver);
@@ -225,7 +215,8 @@ export class HttpRequest implements Parking {
 
   /** @internal Performs {@link HttpRequest.body}. */
   *performBody(options: BodyReadOptions | undefined): GreenletBody<Buffer> {
-    if (this.#body !== null) return this.#body;
+    const cached = this.#reading?.body ?? null;
+    if (cached !== null) return cached;
     const limit = options?.limit ?? this.#defaultLimit;
     this.#checkDeclaredLength(limit);
     const ms = options?.timeout;
@@ -237,8 +228,9 @@ export class HttpRequest implements Parking {
     } finally {
       timeout?.cancel();
     }
-    this.#body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    return this.#body;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    (this.#reading as BodyReading).body = body;
+    return body;
   }
 
   /**
@@ -279,10 +271,11 @@ export class HttpRequest implements Parking {
 
   /** Refuse at once a body that is too large by its own account, or after a read that was. */
   #checkDeclaredLength(limit: number): void {
-    if (this.#tooLarge !== null) throw new PayloadTooLarge(this.#tooLarge);
+    const refused = this.#reading?.tooLarge ?? null;
+    if (refused !== null) throw new PayloadTooLarge(refused);
     const declared = Number(this.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) {
-      this.#tooLarge = limit;
+      (this.#reading ??= new BodyReading()).tooLarge = limit;
       throw new PayloadTooLarge(
         limit,
         `the request body is ${declared} bytes (Content-Length), more than the limit of ${limit}: read it with a ` +
@@ -294,16 +287,17 @@ export class HttpRequest implements Parking {
   /** What a read can hand out now: a chunk, null at the end, or PENDING; raises what it must. */
   #poll(): Buffer | null | typeof PENDING {
     const raw = this.raw;
-    if (this.#error !== null) throw this.#translate(this.#error);
+    const reading = this.#reading as BodyReading;
+    if (reading.error !== null) throw this.#translate(reading.error);
     if (!raw.destroyed) {
       const chunk = raw.read() as Buffer | string | null;
       if (chunk !== null) {
         const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (this.#received + bytes.length > this.#limit) {
-          this.#tooLarge = this.#limit;
-          throw new PayloadTooLarge(this.#limit);
+        if (reading.received + bytes.length > reading.limit) {
+          reading.tooLarge = reading.limit;
+          throw new PayloadTooLarge(reading.limit);
         }
-        this.#received += bytes.length;
+        reading.received += bytes.length;
         return bytes;
       }
     }
@@ -317,7 +311,7 @@ export class HttpRequest implements Parking {
 
   /** A stream event while a task waits: wake it if there is something for it. */
   #deliver(): void {
-    const task = this.#waiter;
+    const task = (this.#reading as BodyReading).waiter;
     if (task === null) return;
     let item: Buffer | null | typeof PENDING;
     try {
@@ -333,7 +327,8 @@ export class HttpRequest implements Parking {
   }
 
   #onError(error: unknown): void {
-    if (this.#error === null) this.#error = error;
+    const reading = this.#reading as BodyReading;
+    if (reading.error === null) reading.error = error;
     this.#deliver();
   }
 
@@ -363,9 +358,10 @@ export class HttpRequest implements Parking {
    */
   drainable(limit: number): boolean {
     if (this.fullyRead) return true;
-    if (this.#tooLarge !== null || this.raw.destroyed) return false;
+    const reading = this.#reading;
+    if ((reading !== null && reading.tooLarge !== null) || this.raw.destroyed) return false;
     const declared = Number(this.headers['content-length']);
-    return !(Number.isFinite(declared) && declared - this.#received > limit);
+    return !(Number.isFinite(declared) && declared - (reading === null ? 0 : reading.received) > limit);
   }
 
   /**
@@ -377,7 +373,7 @@ export class HttpRequest implements Parking {
    */
   *discardRest(limit: number, timeout: number): GreenletBody<boolean> {
     if (this.fullyRead) return true;
-    if (this.#waiter !== null || !this.drainable(limit)) return false;
+    if ((this.#reading !== null && this.#reading.waiter !== null) || !this.drainable(limit)) return false;
     const deadline = Number.isFinite(timeout) ? new Timeout(timeout).start() : null;
     let left = limit;
     try {
@@ -398,10 +394,11 @@ export class HttpRequest implements Parking {
 
   /** @internal Parking: the waiting task leaves (woken, killed, timed out); remove the wait's listeners. */
   unpark(): void {
-    if (this.#waiter === null) return;
-    this.#waiter = null;
+    const reading = this.#reading;
+    if (reading === null || reading.waiter === null) return;
+    reading.waiter = null;
     const raw = this.raw;
-    const deliver = this.#deliverListener as () => void;
+    const deliver = reading.deliverListener as () => void;
     raw.removeListener('readable', deliver);
     raw.removeListener('end', deliver);
     raw.removeListener('close', deliver);
@@ -412,8 +409,30 @@ export class HttpRequest implements Parking {
    * `HttpRequest(GET /path).read()`.
    */
   toString(): string {
-    return `HttpRequest(${this.label})${this.#waiter !== null ? '.read()' : ''}`;
+    return `HttpRequest(${this.label})${this.#reading !== null && this.#reading.waiter !== null ? '.read()' : ''}`;
   }
+}
+
+/**
+ * The state of a request body's reads, apart from the request (made by the first read or
+ * the first refusal): most requests are never read, and these eight fields would be
+ * stored in every one.
+ */
+class BodyReading {
+  /** The task parked in read(), if any. */
+  waiter: Schedulable | null = null;
+  /** `#deliver` as the stream's listener while a task waits (made by the first wait). */
+  deliverListener: (() => void) | null = null;
+  /** The limit of the read in progress. */
+  limit = Infinity;
+  received = 0;
+  /** The limit that was exceeded, once a read raised PayloadTooLarge. */
+  tooLarge: number | null = null;
+  error: unknown = null;
+  /** Whether the stream has the `'error'` listener (added by the first read). */
+  errorWatched = false;
+  /** The whole body, once `body()` (or `text()`, `json()`) has read it. */
+  body: Buffer | null = null;
 }
 
 const PENDING: unique symbol = Symbol('pending');
