@@ -138,6 +138,13 @@ export interface SwitchOp<T> {
  */
 export type EndHook = (dead: Greenlet, failed: boolean, outcome: unknown) => Greenlet | false;
 
+/**
+ * What {@link setPickHook} installs: called when the switcher carries out a
+ * {@link requestPick}, with the greenlet that made it still current; it names the greenlet
+ * to transfer to by returning what {@link endTransfer} returned.
+ */
+export type PickHook = () => Greenlet;
+
 /** A trace function: see `settrace`. */
 export type TraceFunction = (event: 'switch' | 'throw', args: [origin: Greenlet, target: Greenlet]) => void;
 
@@ -204,6 +211,8 @@ export class SwitcherState {
   /** The greenlet whose children's ends go to {@link endHook} (see {@link setEndHook}), or null. */
   endOwner: Greenlet | null = null;
   endHook: EndHook | null = null;
+  /** What names the target of a {@link requestPick} (see {@link setPickHook}), or null. */
+  pick: PickHook | null = null;
   /** Transfers made since the thread started (for statistics: switches per second). */
   switches = 0;
 }
@@ -388,6 +397,38 @@ export function endTransfer(target: Greenlet, kind: number, payload: unknown): G
   S.reqKind = kind;
   S.reqPayload = payload;
   return target;
+}
+
+/**
+ * Install the hook that names the target of every {@link requestPick} (the hub: its next
+ * ready task, or itself); `null` removes it. Returns the hook installed before.
+ */
+export function setPickHook(hook: PickHook | null): PickHook | null {
+  const previous = S.pick;
+  S.pick = hook;
+  return previous;
+}
+
+/**
+ * Stands for the target of a {@link requestPick} in the request slot until the switcher
+ * carries the switch out and the pick hook names it.
+ */
+const PICK: object = Object.freeze({});
+
+/**
+ * Inside a greenlet, with a pick hook installed: a switch whose target the pick hook names
+ * when the switcher carries it out (`yield*` on the returned port), rather than now; the
+ * hook also gives the kind and payload, with {@link endTransfer}. Nothing runs between
+ * the two, so the hook sees what the caller would have seen. A park uses it: the task it
+ * resumes next goes to the switcher through the hook's return value rather than through
+ * the request slot, as storing a young greenlet (a task just spawned) into the switcher's
+ * long-lived state costs a write barrier, about 50 instructions.
+ */
+export function requestPick(): unknown {
+  if (S.reqState !== IDLE || S.cur.g === S.main || S.pick === null) throw refuseRequest(PICK);
+  S.reqState = REQUESTED;
+  S.reqTarget = PICK;
+  return PORT;
 }
 
 /** The greenlet whose death caused the latest delivery, if any; clears it. */
@@ -759,7 +800,17 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // A generator is resumed through %GeneratorPrototype%'s own methods: `body.next`
         // would be a megamorphic lookup, as each generator function's objects have a map
         // of their own (measured with callgrind: ~75 instructions per resume).
-        if (body instanceof (GeneratorObject as unknown as new () => object)) {
+        if (body === (PORT as Iterator<unknown>) && act === NEXT) {
+          // A body that is the port itself: a plain run that returned a switch or a park
+          // (`() => waitFor(p)`), started or resumed. The port's `next`, without its call.
+          if (S.reqState === REQUESTED) {
+            S.reqState = IDLE;
+            res = MARK;
+          } else {
+            RESUMED.value = val;
+            res = RESUMED;
+          }
+        } else if (body instanceof (GeneratorObject as unknown as new () => object)) {
           res = act === NEXT ? generatorNext.call(body, val) : generatorThrow.call(body, val);
         } else {
           res = act === NEXT ? body.next(val) : (body.throw as (e: unknown) => IteratorResult<unknown>).call(body, val);
@@ -786,6 +837,17 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
       }
       if (res === MARK || (res.value === SIGNAL && res.done !== true)) {
         RESUMED.value = undefined;
+        if (S.reqTarget === PICK) {
+          // requestPick(): the hook names the target now (the slot may keep PICK: it is
+          // read only while a request is pending, and holds nothing alive).
+          if (S.killUnreachable && tr === (t as Rec)) watch(t);
+          o = t;
+          t = (S.pick as PickHook)();
+          k = S.reqKind;
+          p = S.reqPayload;
+          S.reqPayload = undefined;
+          break;
+        }
         const kind = S.reqKind;
         const target = S.reqTarget;
         const payload = S.reqPayload;
@@ -1224,6 +1286,7 @@ export function describe(g: Greenlet): string {
 }
 
 function describeTarget(t: unknown): string {
+  if (t === PICK) return 'the next ready greenlet';
   return recordOf(t) !== undefined ? describe(t as Greenlet) : describeValue(t);
 }
 
