@@ -213,6 +213,11 @@ const BEGAN = 2;
 const LISTED = 4;
 /** {@link Exchange.flags}: `stop()` has killed it (once, as a Group kills a member once). */
 const KILLED_BY_STOP = 8;
+/**
+ * {@link Exchange.flags}: the whole request had arrived when it came (`fullyRead`; the usual
+ * bodyless GET), so it still has when the handler returns: no second look at its headers.
+ */
+const ARRIVED_WHOLE = 16;
 
 /**
  * A request in flight: its task, with what the task needs. One object per request (the
@@ -221,7 +226,7 @@ const KILLED_BY_STOP = 8;
  * server, and the four yes-or-no states are bits of one field.
  */
 class Exchange extends Task<void, []> {
-  /** COUNTED, BEGAN, LISTED, KILLED_BY_STOP. */
+  /** COUNTED, BEGAN, LISTED, KILLED_BY_STOP, ARRIVED_WHOLE. */
   flags = COUNTED | LISTED;
   /** Its neighbours in the server's list, in arrival order. */
   prev: Exchange | null = null;
@@ -274,7 +279,11 @@ class Exchange extends Task<void, []> {
     } catch (error) {
       return serveRequest(this, undefined, error);
     }
-    if (isIterator(outcome) || typeof (outcome as { then?: unknown } | null)?.then === 'function' || !this.request.fullyRead) {
+    if (
+      isIterator(outcome) ||
+      typeof (outcome as { then?: unknown } | null)?.then === 'function' ||
+      ((this.flags & ARRIVED_WHOLE) === 0 && !this.request.fullyRead)
+    ) {
       return serveRequest(this, outcome, NO_FAILURE);
     }
     try {
@@ -723,7 +732,8 @@ export class HttpServer {
     // 'close' comes after 'finish' on a response that completed, or alone when the
     // connection went first: the response's own emit() passes it to the exchange.
     res.exchange = exchange;
-    if (!request.fullyRead) closeIfBodyTooLongAtHead(exchange);
+    if (request.fullyRead) exchange.flags |= ARRIVED_WHOLE;
+    else closeIfBodyTooLongAtHead(exchange);
     this.#list(exchange);
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
     // in this turn of the event loop, instead of a microtask later (and ask for none).
