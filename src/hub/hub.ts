@@ -490,14 +490,14 @@ const scheduleMacrotask: (fn: () => void) => void =
           };
         })();
 
-/**
- * The hub of this thread: created when the module loads; {@link getHub} returns it.
- */
 /** Where the hub keeps the head of its list of live tasks (see {@link Hub.live}). */
 class LiveHead {
   constructor(public head: Schedulable | null) {}
 }
 
+/**
+ * The hub of this thread: created when the module loads; {@link getHub} returns it.
+ */
 export class Hub extends Greenlet<[], never> {
   /** @internal The FIFO run queue, or while a {@link HubControl} with a queue is installed, that queue. */
   queue: RunQueueLike = new RunQueue();

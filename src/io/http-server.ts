@@ -223,7 +223,7 @@ const ARRIVED_WHOLE = 16;
  * A request in flight: its task, with what the task needs. One object per request (the
  * task is the exchange), so that serving a request allocates as little as possible: what
  * every request of a server shares (the handler, the pool, `taskName`) is read from the
- * server, and the four yes-or-no states are bits of one field.
+ * server, and its yes-or-no states are bits of one field.
  */
 class Exchange extends Task<void, []> {
   /** COUNTED, BEGAN, LISTED, KILLED_BY_STOP, ARRIVED_WHOLE. */
