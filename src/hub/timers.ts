@@ -110,6 +110,13 @@ type HostHandle = ReturnType<typeof setTimeout>;
 /** The arrays' first capacity; they double when full and halve when a quarter full. */
 const MIN_CAPACITY = 64;
 
+/**
+ * The longest delay a host timer takes: 2^31 - 1 ms, 24.8 days. Node, Deno and the
+ * browsers fire a longer one (`sleep(Infinity)`, a month's wait) after 1 ms or at once; a
+ * deadline further off is waited for in steps of this length.
+ */
+const MAX_HOST_DELAY = 2 ** 31 - 1;
+
 export class TimerHeap {
   /** The heap, in `entries[0 .. count)`; the slots after it are empty. */
   private entries: (TimerEntry | undefined)[] = new Array<undefined>(MIN_CAPACITY).fill(undefined);
@@ -316,9 +323,16 @@ export class TimerHeap {
     if (this.host !== null) clearTimeout(this.host);
     // Host timers have millisecond resolution and may fire a little early; firing
     // re-checks the clock and re-arms for whatever is not due yet.
-    const delay = Math.max(0, Math.ceil(first - now()));
-    this.host = setTimeout(this.callback, delay);
-    this.hostDeadline = first;
+    const t = now();
+    const delay = Math.max(0, Math.ceil(first - t));
+    if (delay <= MAX_HOST_DELAY) {
+      this.host = setTimeout(this.callback, delay);
+      this.hostDeadline = first;
+    } else {
+      // Fires with nothing due and arms again for what is left.
+      this.host = setTimeout(this.callback, MAX_HOST_DELAY);
+      this.hostDeadline = t + MAX_HOST_DELAY;
+    }
     this.hostRef = true;
     this.updateHostRef();
   }
