@@ -127,13 +127,15 @@ describe('the packed tarball', () => {
     expect(problems).toEqual([]);
   }, 120_000); // 7 s at a load of 12; past the 20 s default beside the consumer's npm install at a load of 8
 
-  it('has a license, a repository, a homepage and an issue tracker in package.json', () => {
+  it('has a license, a repository, a homepage, an issue tracker and the oldest Node it accepts (20) in package.json', () => {
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.license).toBe('MIT');
     expect(readFileSync(join(repoRoot, 'LICENSE'), 'utf8')).toMatch(/^MIT License\n/);
     expect(pkg.repository).toEqual({ type: 'git', url: `git+${REPOSITORY}.git` });
     expect(pkg.homepage).toBe(`${REPOSITORY}#readme`);
     expect(pkg.bugs).toEqual({ url: `${REPOSITORY}/issues` });
+    // The README: CI runs Node 20, "the oldest the package accepts".
+    expect(pkg.engines).toEqual({ node: '>=20' });
   });
 });
 
