@@ -199,6 +199,12 @@ describe('a consumer project installing the tarball', () => {
     expect(output).toBe('seven squared is 49\n');
   }, 120_000);
 
+  it("loads from CommonJS with await import('greenlet-ts'), as the README says", async () => {
+    const cjs = "(async () => {\n  const { run } = await import('greenlet-ts');\n  console.log(await run(function* () { return 'from CommonJS'; }));\n})();\n";
+    writeFileSync(join(consumer, 'from-commonjs.cjs'), cjs);
+    expect(await sh(process.execPath, [join(consumer, 'from-commonjs.cjs')], consumer)).toBe('from CommonJS\n');
+  }, 120_000);
+
   it("lints with the README's eslint.config.js: greenlet-ts/eslint-plugin reports a forgotten yield*", async () => {
     const config = /```js\n(\/\/ eslint\.config\.js\n[\s\S]*?)```/.exec(readFileSync(join(repoRoot, 'README.md'), 'utf8'))![1]!;
     writeFileSync(join(consumer, 'eslint.config.js'), config);
