@@ -5,7 +5,7 @@
  * time taken and the memory used, and resumes them all to the end.
  *
  * For comparison: CPython's greenlet keeps ~6 KB per suspended greenlet (60 GB for ten
- * million), gevent ~8 KB, a parked goroutine ~2.7 KB.
+ * million; `npm run bench:reference` measures it).
  */
 import { parseArgs } from 'node:util';
 import { Greenlet, getcurrent, type GreenletBody } from 'greenlet-ts';

@@ -1172,6 +1172,14 @@ let unraisableHook: UnraisableHook = (error, greenlet) => {
   console.error(`greenlet-ts: error ignored while killing ${describe(greenlet)} after it became unreachable:`, error);
 };
 
+/**
+ * Install the function that receives errors raised by greenlets killed because nothing
+ * could reach them any more (see `setKillUnreachable`), which have nowhere else to go;
+ * returns the hook installed before. The default prints them with `console.error`. As
+ * Python's `sys.unraisablehook`.
+ *
+ * @throws TypeError when given something other than a function.
+ */
 export function setUnraisableHook(hookFn: UnraisableHook): UnraisableHook {
   if (typeof hookFn !== 'function') throw new TypeError('setUnraisableHook() takes a function');
   const previous = unraisableHook;

@@ -268,6 +268,13 @@ export type HubReport =
     }
   | SuppressedReports;
 
+/**
+ * What receives the hub's reports ({@link HubReport}: a task's error nobody waited for, an
+ * error in a callback, a deadlock, a blocked event loop, reports held back), as gevent's
+ * `hub.print_exception` does; it must not throw. The default is {@link printReport};
+ * install another by assigning `getHub().reporter`, e.g.
+ * `getHub().reporter = limitReports((report) => logger.error(report))`.
+ */
 export type HubReporter = (report: HubReport) => void;
 
 /**

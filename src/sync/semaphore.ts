@@ -292,16 +292,6 @@ export class Semaphore implements Waitable, Parking {
   }
 }
 
-/**
- * A {@link Semaphore} that refuses to be released past its initial value: releasing more
- * than was acquired throws an {@link OverReleaseError} (gevent raises `ValueError`). Prefer
- * it to `Semaphore` unless extra releases are deliberate: they are almost always a bug.
- *
- * ```ts
- * const pool = new BoundedSemaphore(2);
- * pool.release(); // throws OverReleaseError: nothing was acquired
- * ```
- */
 const SEM_ACQUIRE = blockingOperation<Semaphore, number | undefined, undefined, boolean>(
   'semaphore.acquire()',
   (sem, timeout) => sem.performAcquire(timeout),
@@ -314,6 +304,16 @@ const SEM_WAIT = blockingOperation<Semaphore, number | undefined, undefined, num
   (sem) => `${sem.operand}.wait()`,
 );
 
+/**
+ * A {@link Semaphore} that refuses to be released past its initial value: releasing more
+ * than was acquired throws an {@link OverReleaseError} (gevent raises `ValueError`). Prefer
+ * it to `Semaphore` unless extra releases are deliberate: they are almost always a bug.
+ *
+ * ```ts
+ * const pool = new BoundedSemaphore(2);
+ * pool.release(); // throws OverReleaseError: nothing was acquired
+ * ```
+ */
 export class BoundedSemaphore extends Semaphore {
   /** The number of permits it was created with, which the counter never exceeds. */
   readonly initialValue: number;
