@@ -7,23 +7,10 @@
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Task, getHub, sleep, spawn } from 'greenlet-ts';
+import { inHostCallback } from '../host-callback.js';
 
 const hub = getHub();
 
-/**
- * Run `fn` as a host callback (a macrotask: a timer, which every runtime has, where
- * `setImmediate` is Node's, Deno's and Bun's only), then let every microtask and pass it
- * caused run.
- */
-async function inHostCallback(fn: () => void): Promise<void> {
-  await new Promise<void>((resolve) =>
-    setTimeout(() => {
-      fn();
-      resolve();
-    }, 0),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 // `hub.passes` counts the passes after the hub's first: make that one before any test.
 beforeAll(() => inHostCallback(() => spawn(() => {})));

@@ -8,19 +8,10 @@
  */
 import { expect, it, vi } from 'vitest';
 import { Event, Task, getHub, spawn, switchCount } from 'greenlet-ts';
+import { inHostCallback } from '../host-callback.js';
 
 const hub = getHub();
 
-/** Run `fn` as a host callback (a macrotask: a timer, which every runtime has), then let every microtask and pass it caused run. */
-async function inHostCallback(fn: () => void): Promise<void> {
-  await new Promise<void>((resolve) =>
-    setTimeout(() => {
-      fn();
-      resolve();
-    }, 0),
-  );
-  await new Promise((resolve) => setTimeout(resolve, 0));
-}
 
 it('from a host callback, starts the hub, whose first pass runs the task and what it spawns before startNow returns; later passes count as before', async () => {
   expect(hub.started, 'the hub has run before this test: it needs a fresh one').toBe(false);

@@ -23,24 +23,10 @@ import {
   type HubReport,
 } from 'greenlet-ts';
 import type { HubControl, RunQueueLike, Schedulable } from '../../src/hub/hub.js';
+import { inHostCallback, macrotask } from '../host-callback.js';
 
 const hub = getHub();
 
-/** A turn of the host's event loop (a timer: every runtime has one). */
-function macrotask(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** Run `fn` as a host callback (a macrotask), then let every microtask and pass it caused run. */
-async function inHostCallback(fn: () => void): Promise<void> {
-  await new Promise<void>((resolve) =>
-    setTimeout(() => {
-      fn();
-      resolve();
-    }, 0),
-  );
-  await macrotask();
-}
 
 /** The switches (resumes of started greenlets) and passes that `fn` costs, run as a host callback. */
 async function costOf(fn: () => void): Promise<{ switches: number; passes: number }> {

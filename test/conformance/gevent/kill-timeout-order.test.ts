@@ -6,20 +6,12 @@
  * skipped, saying so) prints the same events, with the killer woken by `sleep(0)` or by a
  * 1 ms sleep.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
+import { gevent } from './has-gevent.js';
 
-function hasGevent(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import gevent'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const gevent = hasGevent();
 
 it.skipIf(!gevent)(
   `gevent strikes the kill where the task waits and its Timeout in the cleanup, whether the killer was woken by sleep(0) or by a timer (Debian's gevent${gevent ? '' : ': not installed, skipped'})`,

@@ -16,13 +16,14 @@
  * file, 30 runs: one failure in the first 10, of a half not recorded (the TypeScript
  * halves ran by default before too), then 20 in a row without one.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { gevent } from './has-gevent.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const page = readFileSync(join(repoRoot, 'docs/gevent-side-by-side.md'), 'utf8');
@@ -53,15 +54,6 @@ const all = programs();
 const dir = mkdtempSync(join(tmpdir(), 'greenlet-ts-side-by-side-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function hasGevent(): boolean {
-  try {
-    execFileSync('/usr/bin/python3', ['-c', 'import gevent'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-const gevent = hasGevent();
 
 async function runFile(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string }> {
   const { stdout, stderr } = await promisify(execFile)(command, args, { cwd: repoRoot, env, timeout: 60_000 });
