@@ -28,6 +28,22 @@ function recordingOwner(seen: unknown[]): Greenlet {
   });
 }
 
+/**
+ * A recording owner, started, whose end hook declines every end and counts its calls:
+ * the ends go to the owner as without a hook.
+ */
+function decliningOwner(seen: unknown[]): { owner: Greenlet; calls: () => number } {
+  const owner = recordingOwner(seen);
+  owner.switch();
+  let calls = 0;
+  const decline: EndHook = () => {
+    calls++;
+    return false;
+  };
+  setEndHook(owner, decline);
+  return { owner, calls: () => calls };
+}
+
 describe('the end hook', () => {
   // A child's run is a generator (it ends in its generator) or a plain function (it ends at
   // its start, before any generator runs): the hook is offered either end.
@@ -82,63 +98,38 @@ describe('the end hook', () => {
 
   it('is not offered the end of a child killed before it started: that goes to the owner', () => {
     const seen: unknown[] = [];
-    const owner = recordingOwner(seen);
-    owner.switch();
-    let calls = 0;
-    setEndHook(owner, () => {
-      calls++;
-      return false;
-    });
+    const { owner, calls } = decliningOwner(seen);
     const child = new Greenlet(function* () {
       return 'never';
     }, owner);
     const exit = new GreenletExit('before start');
     expect(child.throw(exit)).toBe('owner resumed');
-    expect(calls).toBe(0);
+    expect(calls()).toBe(0);
     expect(seen).toEqual([exit]);
     expect(child.dead).toBe(true);
   });
 
   it.each(Object.entries(runs))('that declines the end of a child whose run is %s leaves it to the owner, as without a hook', (_kind, run) => {
     const seen: unknown[] = [];
-    const owner = recordingOwner(seen);
-    owner.switch();
-    let calls = 0;
-    const decline: EndHook = () => {
-      calls++;
-      return false;
-    };
-    setEndHook(owner, decline);
+    const { owner, calls } = decliningOwner(seen);
     const child = new Greenlet(run('result'), owner);
     expect(child.switch()).toBe('owner resumed');
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(seen).toEqual(['result']);
   });
 
   it('is not called for the children of other greenlets', () => {
-    const owner = recordingOwner([]);
-    owner.switch();
-    let calls = 0;
-    setEndHook(owner, () => {
-      calls++;
-      return false;
-    });
+    const { calls } = decliningOwner([]);
     const child = new Greenlet(function* () {
       return 'to main';
     });
     expect(child.switch()).toBe('to main');
-    expect(calls).toBe(0);
+    expect(calls()).toBe(0);
   });
 
   it('is not called while a trace function is set: the tracer sees the end go to the owner', () => {
     const seen: unknown[] = [];
-    const owner = recordingOwner(seen);
-    owner.switch();
-    let calls = 0;
-    setEndHook(owner, () => {
-      calls++;
-      return false;
-    });
+    const { owner, calls } = decliningOwner(seen);
     const events: string[] = [];
     const child = new Greenlet(function* () {
       return 'traced';
@@ -148,7 +139,7 @@ describe('the end hook', () => {
       events.push(`${event} ${name(origin)} -> ${name(target)}`);
     });
     expect(child.switch()).toBe('owner resumed');
-    expect(calls).toBe(0);
+    expect(calls()).toBe(0);
     expect(seen).toEqual(['traced']);
     expect(events).toEqual(['switch main -> child', 'switch child -> owner', 'switch owner -> main']);
   });
