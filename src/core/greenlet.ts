@@ -268,24 +268,43 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
 
 // `run` is an accessor on the prototype so that a subclass method named `run` shadows it
 // (R-6) and so that it disappears once the greenlet has started (R-9).
-Object.defineProperty(Greenlet.prototype, 'run', {
-  configurable: true,
-  enumerable: false,
-  get(this: Greenlet) {
-    const rec = recOf(this);
-    return rec[STATE] === PENDING ? rec[BODY] : undefined;
-  },
-  set(this: Greenlet, value: unknown) {
-    const rec = recOf(this);
-    if (rec[STATE] !== PENDING) {
-      throw new GreenletError(
-        rec[PARENT] === null ? 'the main greenlet has no run' : 'run cannot be set after the start of the greenlet',
-      );
-    }
-    if (typeof value === 'function' && isAsync(value)) throw asyncError('run');
-    rec[BODY] = value;
-  },
-});
+Object.defineProperty(Greenlet.prototype, 'run', runAccessor(STATE_KEY, BODY_KEY, runOfStarted));
+
+/**
+ * `run`'s accessor. Its getter is read at every start (drive() looks `run` up as an
+ * attribute, R-6/R-7), and V8 inlines a getter there only if it is "small" (27 bytecodes
+ * at most: then whatever drive()'s inlining budget has left), otherwise a call of ~63
+ * instructions per start (docs/benchmarks.md, interop.waitfor_fanout). Hence the keys as
+ * parameters of this function (read from its context, with no hole check as module
+ * variables need) and the state tested for truth: PENDING is 0, and every other state,
+ * a watched greenlet's (its record elsewhere) among them, goes to `started`.
+ */
+function runAccessor(state: typeof STATE, body: typeof BODY, started: (g: Greenlet) => unknown): PropertyDescriptor {
+  return {
+    configurable: true,
+    enumerable: false,
+    get(this: Greenlet) {
+      return this[state] ? started(this) : this[body];
+    },
+    set(this: Greenlet, value: unknown) {
+      const rec = recOf(this);
+      if (rec[STATE] !== PENDING) {
+        throw new GreenletError(
+          rec[PARENT] === null ? 'the main greenlet has no run' : 'run cannot be set after the start of the greenlet',
+        );
+      }
+      if (typeof value === 'function' && isAsync(value)) throw asyncError('run');
+      rec[BODY] = value;
+    },
+  };
+}
+if (PENDING !== 0) throw new Error('internal: runAccessor assumes that PENDING is 0');
+
+/** `run` of a greenlet whose own state is not PENDING: started, or watched (its record then says). */
+function runOfStarted(g: Greenlet): unknown {
+  const rec = recOf(g);
+  return rec[STATE] === PENDING ? rec[BODY] : undefined;
+}
 
 function checkGreenlet(value: unknown): asserts value is Greenlet {
   if (recordOf(value) === undefined) {
