@@ -2,7 +2,8 @@
  * interop.waitfor_fanout's two sides (bench/lifecycle.bench.ts's code: 10,000 tasks each
  * waitFor() a resolved promise, joined; 10,000 async functions each awaiting it,
  * Promise.all) timed run by run, in blocks that alternate the sides in one process, each
- * block after 10 warm-up runs: per task, the median of the block's runs (the statistic
+ * block after 10 warm-up runs (and, once, 20 runs of 100 tasks per side first, as the
+ * harness primes a workload): per task, the median of the block's runs (the statistic
  * bench/harness.ts's medianMs reports) and their mean (what a program that repeats the
  * fan-out pays, collections included), with every run's figure:
  *
@@ -17,18 +18,20 @@ const lib = await import(`${dist}/index.js`);
 const N = 10_000;
 const resolved = Promise.resolve(1);
 const waiter = () => lib.waitFor(resolved);
-const ours = () =>
+const ours = (n = N) =>
   lib.run(function* () {
-    const tasks = new Array(N);
-    for (let i = 0; i < N; i++) tasks[i] = lib.spawn(waiter);
-    for (let i = 0; i < N; i++) yield* tasks[i].join();
+    const tasks = new Array(n);
+    for (let i = 0; i < n; i++) tasks[i] = lib.spawn(waiter);
+    for (let i = 0; i < n; i++) yield* tasks[i].join();
   });
 const asyncWaiter = async () => await resolved;
-const baseline = async () => {
-  const calls = new Array(N);
-  for (let i = 0; i < N; i++) calls[i] = asyncWaiter();
+const baseline = async (n = N) => {
+  const calls = new Array(n);
+  for (let i = 0; i < n; i++) calls[i] = asyncWaiter();
   await Promise.all(calls);
 };
+// Primed as bench/harness.ts's medianNsPerItem primes: 20 runs of 100 tasks per side first.
+for (const run of [ours, baseline]) for (let i = 0; i < 20; i++) await run(100);
 const summary = { ours: [], async: [] };
 for (let b = 0; b < Number(blocks); b++) {
   for (const [name, run] of [['ours', ours], ['async', baseline]]) {

@@ -68,6 +68,38 @@ export function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+/**
+ * Runs of a workload at {@link PRIME_SIZE} items before it is first run at full size (see
+ * {@link medianNsPerItem}).
+ */
+export const PRIME_RUNS = 20;
+/** Items per priming run. */
+export const PRIME_SIZE = 100;
+
+/**
+ * Nanoseconds per item of `workload(n)`, a whole-program workload over `n` items (tasks,
+ * calls): the median of `reps` timed runs (see {@link medianMs}) after the workload has been
+ * primed, run {@link PRIME_RUNS} times over {@link PRIME_SIZE} items. Both sides of a
+ * comparison go through it, so both get the same treatment.
+ *
+ * Why the priming: V8 gives a function its feedback vector only after some calls, and
+ * compiles a function with a long loop while its first call is still in the loop (on stack
+ * replacement, or, for a generator, at a resume), when the code after the loop has never
+ * run and so has no type feedback; that code then deoptimizes when reached. V8 keeps such
+ * code (the on-stack-replacement cache; a generator's code, which every resume enters), so
+ * in some processes every later run deoptimizes the same way, and in others, depending on
+ * when the concurrent compiler finished, none does. Small runs first give every path its
+ * feedback before anything is compiled. Measured (docs/benchmarks.md, "The spread from
+ * process to process"): the async baseline of interop.waitfor_fanout deoptimized on every
+ * run in about half the processes, and hub.spawn_join's generator in some; primed, no
+ * deoptimization after the priming in any.
+ */
+export async function medianNsPerItem(workload: (n: number) => Promise<unknown>, n: number, reps = 5): Promise<number> {
+  for (let i = 0; i < PRIME_RUNS; i++) await workload(Math.min(n, PRIME_SIZE));
+  const ms = await medianMs(() => workload(n), reps);
+  return (ms * 1e6) / n;
+}
+
 /** Median of `reps` timings of `fn`, in ms, after one warm-up run: for whole-program workloads. */
 export async function medianMs(fn: () => Promise<unknown>, reps = 5): Promise<number> {
   await fn();

@@ -5,7 +5,7 @@
 import * as greenletTs from 'greenlet-ts';
 import { getHub, run, sleep, spawn, type GreenletBody, type Task } from 'greenlet-ts';
 import type { Library } from './core.bench.js';
-import { type Benchmark, bytesPerItem, heapAfterGc, medianMs } from './harness.js';
+import { type Benchmark, bytesPerItem, heapAfterGc, medianMs, medianNsPerItem } from './harness.js';
 
 export const SPAWN_COUNT = 100_000;
 
@@ -14,14 +14,15 @@ export async function spawnSleepJoin(lib: Library = greenletTs): Promise<number>
   function* yieldOnce(): GreenletBody<void> {
     yield* lib.sleep(0);
   }
-  const ms = await medianMs(() =>
-    lib.run(function* () {
-      const tasks: Task[] = new Array(SPAWN_COUNT);
-      for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = lib.spawn(yieldOnce);
-      for (let i = 0; i < SPAWN_COUNT; i++) yield* (tasks[i] as Task).join();
-    }),
+  return medianNsPerItem(
+    (n) =>
+      lib.run(function* () {
+        const tasks: Task[] = new Array(n);
+        for (let i = 0; i < n; i++) tasks[i] = lib.spawn(yieldOnce);
+        for (let i = 0; i < n; i++) yield* (tasks[i] as Task).join();
+      }),
+    SPAWN_COUNT,
   );
-  return (ms * 1e6) / SPAWN_COUNT;
 }
 
 /**
@@ -61,11 +62,11 @@ function* floorYieldOnce(): Generator<undefined, void, unknown> {
 }
 
 async function spawnSleepJoinFloor(): Promise<number> {
-  const ms = await medianMs(async () => {
-    const tasks: FloorSleepTask[] = new Array(SPAWN_COUNT);
-    for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = new FloorSleepTask(floorYieldOnce);
+  return medianNsPerItem(async (n) => {
+    const tasks: FloorSleepTask[] = new Array(n);
+    for (let i = 0; i < n; i++) tasks[i] = new FloorSleepTask(floorYieldOnce);
     const nextPass: FloorSleepTask[] = [];
-    for (let i = 0; i < SPAWN_COUNT; i++) {
+    for (let i = 0; i < n; i++) {
       const task = tasks[i] as FloorSleepTask;
       const body = task.fn();
       task.body = body;
@@ -88,10 +89,9 @@ async function spawnSleepJoinFloor(): Promise<number> {
       }
     }
     let ended = 0;
-    for (let i = 0; i < SPAWN_COUNT; i++) if ((tasks[i] as FloorSleepTask).ended) ended++;
-    if (ended !== SPAWN_COUNT) throw new Error(`${ended} of the floor's ${SPAWN_COUNT} tasks ended`);
-  });
-  return (ms * 1e6) / SPAWN_COUNT;
+    for (let i = 0; i < n; i++) if ((tasks[i] as FloorSleepTask).ended) ended++;
+    if (ended !== n) throw new Error(`${ended} of the floor's ${n} tasks ended`);
+  }, SPAWN_COUNT);
 }
 
 const PINGPONG_ROUNDS = 200_000;

@@ -11,7 +11,7 @@ import { setTimeout as sleepAsync } from 'node:timers/promises';
 import * as greenletTs from 'greenlet-ts';
 import { Event, Task, killall, run, sleep, spawn, waitFor, type GreenletBody } from 'greenlet-ts';
 import type { Library } from './core.bench.js';
-import { type Benchmark, bytesPerItem, heapAfterGc, median, medianMs } from './harness.js';
+import { type Benchmark, bytesPerItem, heapAfterGc, median, medianNsPerItem } from './harness.js';
 import { SPAWN_COUNT } from './hub.bench.js';
 
 function* returnAtOnce(): GreenletBody<number> {
@@ -24,24 +24,24 @@ async function returnAtOnceAsync(): Promise<number> {
 
 /** hub.spawn_join: spawn 100,000 tasks that return at once, join each; per task. */
 export async function spawnJoin(lib: Library = greenletTs): Promise<number> {
-  const ms = await medianMs(() =>
-    lib.run(function* () {
-      const tasks: Task[] = new Array(SPAWN_COUNT);
-      for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = lib.spawn(returnAtOnce);
-      for (let i = 0; i < SPAWN_COUNT; i++) yield* (tasks[i] as Task).join();
-    }),
+  return medianNsPerItem(
+    (n) =>
+      lib.run(function* () {
+        const tasks: Task[] = new Array(n);
+        for (let i = 0; i < n; i++) tasks[i] = lib.spawn(returnAtOnce);
+        for (let i = 0; i < n; i++) yield* (tasks[i] as Task).join();
+      }),
+    SPAWN_COUNT,
   );
-  return (ms * 1e6) / SPAWN_COUNT;
 }
 
 /** The baseline: call 100,000 async functions that return at once, await each. */
 async function callAwaitAsync(): Promise<number> {
-  const ms = await medianMs(async () => {
-    const promises: Promise<number>[] = new Array(SPAWN_COUNT);
-    for (let i = 0; i < SPAWN_COUNT; i++) promises[i] = returnAtOnceAsync();
-    for (let i = 0; i < SPAWN_COUNT; i++) await promises[i];
-  });
-  return (ms * 1e6) / SPAWN_COUNT;
+  return medianNsPerItem(async (n) => {
+    const promises: Promise<number>[] = new Array(n);
+    for (let i = 0; i < n; i++) promises[i] = returnAtOnceAsync();
+    for (let i = 0; i < n; i++) await promises[i];
+  }, SPAWN_COUNT);
 }
 
 /**
@@ -51,32 +51,32 @@ async function callAwaitAsync(): Promise<number> {
  * caches does not serve the next.
  */
 export async function spawnJoinClosures(lib: Library = greenletTs): Promise<number> {
-  const ms = await medianMs(() =>
-    lib.run(function* () {
-      const tasks: Task[] = new Array(SPAWN_COUNT);
-      for (let i = 0; i < SPAWN_COUNT; i++) {
-        tasks[i] = lib.spawn(function* (): GreenletBody<number> {
-          return i;
-        });
-      }
-      for (let i = 0; i < SPAWN_COUNT; i++) yield* (tasks[i] as Task).join();
-    }),
+  return medianNsPerItem(
+    (n) =>
+      lib.run(function* () {
+        const tasks: Task[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          tasks[i] = lib.spawn(function* (): GreenletBody<number> {
+            return i;
+          });
+        }
+        for (let i = 0; i < n; i++) yield* (tasks[i] as Task).join();
+      }),
+    SPAWN_COUNT,
   );
-  return (ms * 1e6) / SPAWN_COUNT;
 }
 
 /** Its baseline: an async function made afresh for each call, awaited. */
 async function callAwaitAsyncClosures(): Promise<number> {
-  const ms = await medianMs(async () => {
-    const promises: Promise<number>[] = new Array(SPAWN_COUNT);
-    for (let i = 0; i < SPAWN_COUNT; i++) {
+  return medianNsPerItem(async (n) => {
+    const promises: Promise<number>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
       promises[i] = (async (): Promise<number> => {
         return i;
       })();
     }
-    for (let i = 0; i < SPAWN_COUNT; i++) await promises[i];
-  });
-  return (ms * 1e6) / SPAWN_COUNT;
+    for (let i = 0; i < n; i++) await promises[i];
+  }, SPAWN_COUNT);
 }
 
 /**
@@ -97,19 +97,18 @@ function* rawReturnAtOnce(): Generator<never, number, unknown> {
 }
 
 async function spawnJoinFloor(): Promise<number> {
-  const ms = await medianMs(async () => {
-    const tasks: FloorTask[] = new Array(SPAWN_COUNT);
-    for (let i = 0; i < SPAWN_COUNT; i++) tasks[i] = new FloorTask(rawReturnAtOnce);
-    for (let i = 0; i < SPAWN_COUNT; i++) {
+  return medianNsPerItem(async (n) => {
+    const tasks: FloorTask[] = new Array(n);
+    for (let i = 0; i < n; i++) tasks[i] = new FloorTask(rawReturnAtOnce);
+    for (let i = 0; i < n; i++) {
       const task = tasks[i] as FloorTask;
       task.result = task.fn().next().value;
       task.done = true;
     }
     let sum = 0;
-    for (let i = 0; i < SPAWN_COUNT; i++) sum += (tasks[i] as FloorTask).result as number;
+    for (let i = 0; i < n; i++) sum += (tasks[i] as FloorTask).result as number;
     return sum;
-  });
-  return (ms * 1e6) / SPAWN_COUNT;
+  }, SPAWN_COUNT);
 }
 
 const AN_HOUR_MS = 3_600_000;
@@ -246,31 +245,44 @@ async function abortAllAtOnce(): Promise<number> {
 const FANOUT_COUNT = 10_000;
 
 /** interop.waitfor_fanout: 10,000 tasks each waitFor() an already resolved promise, joined; per task. */
+/**
+ * The promise every fan-out task waits for, and each side's task body, made once: a body
+ * made afresh for each measurement would be a new call target for code that V8 compiled
+ * for the last one, and code compiled on stack replacement stays in V8's cache and
+ * deoptimizes on every later run (measured: "wrong call target" on every run of the async
+ * baseline once its loop had been so compiled; docs/benchmarks.md, "The spread from process
+ * to process").
+ */
+const FANOUT_RESOLVED = Promise.resolve(1);
+const fanOutWaiter = (): ReturnType<typeof waitFor<number>> => waitFor(FANOUT_RESOLVED);
+const fanOutWaiterAsync = async (): Promise<number> => await FANOUT_RESOLVED;
+
 async function waitForFanOut(): Promise<number> {
-  const resolved = Promise.resolve(1);
-  const waiter = (): ReturnType<typeof waitFor<number>> => waitFor(resolved);
-  const ms = await medianMs(
-    () =>
+  const waiter = fanOutWaiter;
+  return medianNsPerItem(
+    (n) =>
       run(function* () {
-        const tasks: Task[] = new Array(FANOUT_COUNT);
-        for (let i = 0; i < FANOUT_COUNT; i++) tasks[i] = spawn(waiter);
-        for (let i = 0; i < FANOUT_COUNT; i++) yield* (tasks[i] as Task).join();
+        const tasks: Task[] = new Array(n);
+        for (let i = 0; i < n; i++) tasks[i] = spawn(waiter);
+        for (let i = 0; i < n; i++) yield* (tasks[i] as Task).join();
       }),
+    FANOUT_COUNT,
     9,
   );
-  return (ms * 1e6) / FANOUT_COUNT;
 }
 
 /** The baseline: 10,000 async functions each awaiting an already resolved promise, Promise.all. */
 async function awaitFanOut(): Promise<number> {
-  const resolved = Promise.resolve(1);
-  const waiter = async (): Promise<number> => await resolved;
-  const ms = await medianMs(async () => {
-    const calls: Promise<number>[] = new Array(FANOUT_COUNT);
-    for (let i = 0; i < FANOUT_COUNT; i++) calls[i] = waiter();
-    await Promise.all(calls);
-  }, 9);
-  return (ms * 1e6) / FANOUT_COUNT;
+  const waiter = fanOutWaiterAsync;
+  return medianNsPerItem(
+    async (n) => {
+      const calls: Promise<number>[] = new Array(n);
+      for (let i = 0; i < n; i++) calls[i] = waiter();
+      await Promise.all(calls);
+    },
+    FANOUT_COUNT,
+    9,
+  );
 }
 
 /**
@@ -340,29 +352,33 @@ class FloorWait implements Iterator<undefined, unknown> {
   }
 }
 
+const floorWaiter = (): FloorWait => new FloorWait(FANOUT_RESOLVED);
+
 async function waitForFanOutFloor(): Promise<number> {
-  const resolved = Promise.resolve(1);
-  const waiter = (): FloorWait => new FloorWait(resolved);
-  const ms = await medianMs(async () => {
-    const allEnded = new Promise<void>((resolve) => {
-      floorAllEnded = resolve;
-    });
-    floorLeft = FANOUT_COUNT;
-    const tasks: FloorWaitTask[] = new Array(FANOUT_COUNT);
-    for (let i = 0; i < FANOUT_COUNT; i++) tasks[i] = new FloorWaitTask(waiter);
-    for (let i = 0; i < FANOUT_COUNT; i++) {
-      const task = tasks[i] as FloorWaitTask;
-      floorCurrent = task;
-      task.body = task.fn();
-      floorStep(task, undefined);
-    }
-    floorCurrent = null;
-    await allEnded;
-    let sum = 0;
-    for (let i = 0; i < FANOUT_COUNT; i++) sum += (tasks[i] as FloorWaitTask).result as number;
-    if (sum !== FANOUT_COUNT) throw new Error(`the floor's tasks returned ${sum}, not ${FANOUT_COUNT}`);
-  }, 9);
-  return (ms * 1e6) / FANOUT_COUNT;
+  const waiter = floorWaiter;
+  return medianNsPerItem(
+    async (n) => {
+      const allEnded = new Promise<void>((resolve) => {
+        floorAllEnded = resolve;
+      });
+      floorLeft = n;
+      const tasks: FloorWaitTask[] = new Array(n);
+      for (let i = 0; i < n; i++) tasks[i] = new FloorWaitTask(waiter);
+      for (let i = 0; i < n; i++) {
+        const task = tasks[i] as FloorWaitTask;
+        floorCurrent = task;
+        task.body = task.fn();
+        floorStep(task, undefined);
+      }
+      floorCurrent = null;
+      await allEnded;
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += (tasks[i] as FloorWaitTask).result as number;
+      if (sum !== n) throw new Error(`the floor's tasks returned ${sum}, not ${n}`);
+    },
+    FANOUT_COUNT,
+    9,
+  );
 }
 
 /**
@@ -475,26 +491,30 @@ class FairWait implements Iterator<undefined, unknown> {
   }
 }
 
+const fairWaiter = (): FairWait => new FairWait(FANOUT_RESOLVED);
+
 async function waitForFanOutFloorFair(): Promise<number> {
-  const resolved = Promise.resolve(1);
-  const waiter = (): FairWait => new FairWait(resolved);
-  const ms = await medianMs(async () => {
-    const allEnded = new Promise<void>((resolve) => {
-      fairAllEnded = resolve;
-    });
-    fairLeft = FANOUT_COUNT;
-    const tasks: FairTask[] = new Array(FANOUT_COUNT);
-    for (let i = 0; i < FANOUT_COUNT; i++) {
-      const task = new FairTask(waiter);
-      tasks[i] = task;
-      fairReady(task, undefined);
-    }
-    await allEnded;
-    let sum = 0;
-    for (let i = 0; i < FANOUT_COUNT; i++) sum += (tasks[i] as FairTask).result as number;
-    if (sum !== FANOUT_COUNT) throw new Error(`the fair floor's tasks returned ${sum}, not ${FANOUT_COUNT}`);
-  }, 9);
-  return (ms * 1e6) / FANOUT_COUNT;
+  const waiter = fairWaiter;
+  return medianNsPerItem(
+    async (n) => {
+      const allEnded = new Promise<void>((resolve) => {
+        fairAllEnded = resolve;
+      });
+      fairLeft = n;
+      const tasks: FairTask[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const task = new FairTask(waiter);
+        tasks[i] = task;
+        fairReady(task, undefined);
+      }
+      await allEnded;
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += (tasks[i] as FairTask).result as number;
+      if (sum !== n) throw new Error(`the fair floor's tasks returned ${sum}, not ${n}`);
+    },
+    FANOUT_COUNT,
+    9,
+  );
 }
 
 const PARKED_COUNT = 1_000_000;
