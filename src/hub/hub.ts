@@ -516,7 +516,22 @@ export class Hub extends Greenlet<[], never> {
   /** @internal */ readonly timers: TimerHeap;
   /** @internal Resumes left before the pass reads the clock again (see {@link Hub.renew}). */ budget = 0;
   /** @internal When the current pass is to end (ms, on the clock of `now()`): its start plus the switch interval. */ passEndsAt = 0;
-  /** @internal When the current pass began: the time recorded for tasks that park in it. */ passStartedAt = 0;
+  /**
+   * When the current pass began (whole ms), or -1 while a pass that {@link Hub.startNow}
+   * began has not read the clock yet (see {@link Hub.passStartedAt}).
+   */
+  private startedAt = 0;
+  /**
+   * @internal When the current pass began: the time recorded for tasks that park in it. A
+   * pass that {@link Hub.startNow} began reads the clock only when it needs the time: at
+   * its first park, or when its first budget of resumes is spent ({@link Hub.renew});
+   * until then its start is not known, and it is taken then. An HttpServer's request
+   * whose task ends without parking then reads no clock at all (about 160 instructions).
+   */
+  get passStartedAt(): number {
+    const at = this.startedAt;
+    return at >= 0 ? at : this.clockDirectPass();
+  }
   /** Tasks spawned and not yet ended. */
   liveCount = 0;
   /**
@@ -591,7 +606,7 @@ export class Hub extends Greenlet<[], never> {
   override *run(): GreenletBody<never> {
     const main = getMainGreenlet();
     this.inPass = true;
-    this.passStartedAt = Math.floor(this.beginPass(now()));
+    this.startedAt = Math.floor(this.beginPass(now()));
     for (;;) {
       while (this.callbacks.length !== 0) this.runCallbacks();
       const task = this.budget > 0 || this.renew() ? this.queue.shift() : undefined;
@@ -599,7 +614,7 @@ export class Hub extends Greenlet<[], never> {
       if (task === undefined) {
         // Virtual time: the event loop's turn is taken here, and the next pass begins at once.
         if (this.control !== null && this.control.turn()) {
-          this.passStartedAt = this.beginPass(now());
+          this.startedAt = this.beginPass(now());
           continue;
         }
         this.endPass();
@@ -622,7 +637,7 @@ export class Hub extends Greenlet<[], never> {
         }
         this.inPass = true;
         this.passes++;
-        this.passStartedAt = Math.floor(this.beginPass(now()));
+        this.startedAt = Math.floor(this.beginPass(now()));
         continue;
       }
       this.budget--;
@@ -656,9 +671,23 @@ export class Hub extends Greenlet<[], never> {
    * under a control.
    */
   renew(): boolean {
-    if (this.control !== null || now() >= this.passEndsAt) return false;
+    if (this.control !== null) return false;
+    // A pass that startNow() began without reading the clock counts its interval from here.
+    if (this.startedAt < 0) this.clockDirectPass();
+    else if (now() >= this.passEndsAt) return false;
     this.budget = CLOCK_CHECK_EVERY;
     return true;
+  }
+
+  /**
+   * A pass that {@link Hub.startNow} began without reading the clock needs the time (a task
+   * parks, or the first budget is spent): the pass is taken to begin now, and its switch
+   * interval to count from now. Returns its start, in whole ms.
+   */
+  private clockDirectPass(): number {
+    const time = now();
+    this.passEndsAt = time + switchIntervalMs;
+    return (this.startedAt = Math.floor(time));
   }
 
   /**
@@ -826,8 +855,10 @@ export class Hub extends Greenlet<[], never> {
     this.inPass = true;
     this.direct = true;
     this.passes++;
-    this.passStartedAt = Math.floor(this.beginPass(now()));
-    this.budget--;
+    // No clock read: the pass takes the time when it needs it (see passStartedAt).
+    this.live = new LiveHead(this.live.head);
+    this.startedAt = -1;
+    this.budget = CLOCK_CHECK_EVERY - 1;
     task[STATUS_KEY] = status | SCHED_RUNNING;
     const args = task[WAKE_KEY];
     task[WAKE_KEY] = undefined;

@@ -11,9 +11,11 @@ import {
   Event,
   Task,
   getHub,
+  getswitchinterval,
   greenletOf,
   printReport,
   settrace,
+  setswitchinterval,
   sleep,
   spawn,
   switchCount,
@@ -23,6 +25,8 @@ import {
   type HubReport,
 } from 'greenlet-ts';
 import type { HubControl, RunQueueLike, Schedulable } from '../../src/hub/hub.js';
+import { parkedAt } from '../../src/hub/hub.js';
+import { CLOCK_CHECK_EVERY } from '../../src/hub/switchinterval.js';
 import { inHostCallback, macrotask } from '../host-callback.js';
 
 const hub = getHub();
@@ -245,6 +249,115 @@ describe('startNow() from a host callback: the direct start', () => {
       'woken task',
       'ended task',
     ]);
+  });
+});
+
+/**
+ * Run `fn` as a host callback and count its reads of the host's clock (`performance.now`,
+ * what the hub reads), or null where the host's `performance.now` cannot be replaced.
+ */
+async function clockReadsOf(fn: () => void): Promise<number | null> {
+  const perf = performance as { now(): number };
+  const own = Object.prototype.hasOwnProperty.call(perf, 'now');
+  const original = perf.now;
+  let reads = 0;
+  let during: number | null = null;
+  try {
+    perf.now = function now(): number {
+      reads++;
+      return original.call(perf);
+    };
+  } catch {
+    return null;
+  }
+  if (perf.now === original) return null;
+  try {
+    await inHostCallback(() => {
+      const before = reads;
+      fn();
+      during = reads - before;
+    });
+  } finally {
+    if (own) perf.now = original;
+    else delete (perf as Partial<typeof perf>).now;
+  }
+  return during;
+}
+
+describe('startNow() from a host callback: the clock', () => {
+  it('is not read for a task that ends without parking', async () => {
+    const log: string[] = [];
+    const reads = await clockReadsOf(() => {
+      hub.startNow(new Task(() => log.push('plain run')));
+      hub.startNow(
+        new Task(function* () {
+          log.push('generator run');
+        }),
+      );
+    });
+    expect(log).toEqual(['plain run', 'generator run']);
+    if (reads !== null) expect(reads).toBe(0);
+  });
+
+  it('is read once when the task parks, which records the time it parked', async () => {
+    const event = new Event();
+    const task = new Task(function* () {
+      yield* event.wait();
+    });
+    let before = 0;
+    let after = 0;
+    const reads = await clockReadsOf(() => {
+      before = Math.floor(performance.now());
+      hub.startNow(task);
+      after = performance.now();
+    });
+    if (reads !== null) expect(reads).toBe(3); // before, the park's, after
+    const at = parkedAt(task as unknown as Schedulable);
+    expect(at).toBeGreaterThanOrEqual(before);
+    expect(at).toBeLessThanOrEqual(after);
+    expect(Number.isInteger(at)).toBe(true);
+    event.set();
+    await task;
+  });
+
+  it('is read when the pass has spent its first budget, and the pass still ends by its switch interval', async () => {
+    // 3 × CLOCK_CHECK_EVERY tasks that each take longer than the switch interval: the pass
+    // that startNow() began reads the clock when its first CLOCK_CHECK_EVERY resumes are
+    // spent, its interval counts from there, and it ends at the next check; the rest run
+    // in later passes, in order.
+    const ran: number[] = [];
+    const count = 3 * CLOCK_CHECK_EVERY;
+    const interval = getswitchinterval();
+    setswitchinterval(0.001); // 1 µs: each task below takes longer
+    try {
+      let passesDuring = 0;
+      let ranInPass = 0;
+      await inHostCallback(() => {
+        const passesBefore = hub.passes;
+        hub.startNow(
+          new Task(() => {
+            for (let i = 0; i < count; i++) {
+              spawn(() => {
+                const until = performance.now() + 0.01;
+                while (performance.now() < until);
+                ran.push(i);
+              });
+            }
+          }),
+        );
+        passesDuring = hub.passes - passesBefore;
+        ranInPass = ran.length;
+      });
+      expect(passesDuring).toBe(1);
+      // The spawner took one resume of the first budget; the clock is read when that budget
+      // is spent, and the pass ends at the next check: the bound is one budget later than
+      // in a pass that reads the clock as it begins.
+      expect(ranInPass).toBe(2 * CLOCK_CHECK_EVERY - 1);
+      while (ran.length < count) await macrotask();
+      expect(ran).toEqual(Array.from({ length: count }, (_, i) => i));
+    } finally {
+      setswitchinterval(interval);
+    }
   });
 });
 
