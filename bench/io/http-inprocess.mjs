@@ -12,6 +12,10 @@
 // request runs a bare generator to its end from a three-field record: no hub, no
 // switcher, no library; the least a coroutine per request costs) or `greenlet`
 // (bench/io/http-greenlet.mjs's HttpServer).
+// PRELOAD=a.js,b.js imports those modules of the build first, unused (what loading them
+// costs a server); BUNDLE=file.js makes `greenlet` import the library from that one file of
+// dist/ instead of dist/index.js and dist/io/index.js (e.g. an esbuild bundle of both): see
+// docs/benchmarks.md, "What loading the library costs plain node:http".
 // With WARMUP=N it first serves N requests, then turns callgrind's instrumentation on for
 // the measured requests only (run it under `valgrind --tool=callgrind --instr-atstart=no`).
 //
@@ -32,6 +36,7 @@ const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
 
 let server;
 let stop;
+for (const module of (process.env.PRELOAD ?? '').split(',').filter(Boolean)) await import(`${dist}${module}`);
 
 /** Listen as io.http's servers do (see above), on 127.0.0.1 only. */
 function listen(nodeServer) {
@@ -91,8 +96,8 @@ if (kind === 'plain') {
     server.close();
   };
 } else if (kind === 'greenlet') {
-  const { run } = await import(`${dist}index.js`);
-  const { HttpServer } = await import(`${dist}io/index.js`);
+  const { run } = await import(`${dist}${process.env.BUNDLE || 'index.js'}`);
+  const { HttpServer } = await import(`${dist}${process.env.BUNDLE || 'io/index.js'}`);
   const greenletServer = new HttpServer((_request, response) => {
     response.send(200, 'hello world');
   });
