@@ -540,6 +540,8 @@ export class Hub extends Greenlet<[], never> {
    * a task parks and goes on the list while the record is as young as the task, so the
    * store costs no write barrier (a store of a young object into a long-lived one, ~50
    * instructions, as it was into the hub itself); one store of the record per pass instead.
+   * A pass that {@link Hub.startNow} began makes it when it first needs the time (its
+   * first park, or its first budget spent): one whose task ends at once makes none.
    */
   live: LiveHead = new LiveHead(null);
   /** @internal The newest task of the list of live tasks, or null. */
@@ -682,9 +684,13 @@ export class Hub extends Greenlet<[], never> {
   /**
    * A pass that {@link Hub.startNow} began without reading the clock needs the time (a task
    * parks, or the first budget is spent): the pass is taken to begin now, and its switch
-   * interval to count from now. Returns its start, in whole ms.
+   * interval to count from now; and it makes its record of the list's head (see
+   * {@link Hub.live}) for the parks to come (the first park's task is already listed in
+   * the record before it, whose head the new record takes over). Returns its start, in
+   * whole ms.
    */
   private clockDirectPass(): number {
+    this.live = new LiveHead(this.live.head);
     const time = now();
     this.passEndsAt = time + switchIntervalMs;
     return (this.startedAt = Math.floor(time));
@@ -855,8 +861,8 @@ export class Hub extends Greenlet<[], never> {
     this.inPass = true;
     this.direct = true;
     this.passes++;
-    // No clock read: the pass takes the time when it needs it (see passStartedAt).
-    this.live = new LiveHead(this.live.head);
+    // No clock read: the pass takes the time when it needs it (see passStartedAt), and
+    // makes its record of the list's head then (a task that ends needs neither).
     this.startedAt = -1;
     this.budget = CLOCK_CHECK_EVERY - 1;
     task[STATUS_KEY] = status | SCHED_RUNNING;
