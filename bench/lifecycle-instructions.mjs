@@ -8,7 +8,8 @@
  * DIST is a build's dist/ directory (absolute), WORKLOAD one of spawnjoin, spawnjoin.closure
  * (and spawnjoin.closure.floor: V8's own part of it, no DIST used), sleep0, sleep1,
  * kill, killall, waitfor (N tasks), channel, queue, queuetimeout (N ping-pong round trips),
- * getready (N gets of a ready item), timerheap (N timers added to and removed from the
+ * getready (N gets of a ready item), event, eventtimeout, eventkill (N tasks wait on one
+ * Event: it is set, or they are killed), eventpingpong (N round trips through two Events), timerheap (N timers added to and removed from the
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
  * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
  * all; spawnall.async and spawnall.floor: hub.spawn_join's baseline and stripped floor, which do not
@@ -22,7 +23,7 @@
  * count once the JIT has compiled the hot code, which a single short run mostly is not.
  */
 const [, , dist, workload, count, reps = '1'] = process.argv;
-const { run, spawn, sleep, killall, waitFor, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
+const { run, spawn, sleep, killall, waitFor, Event, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
 // Under callgrind a program runs several hundred times slower than natively (a repetition of
 // spawnjoin, 10,000 tasks: ~5 s under callgrind at a load average of ~8, 3-8 ms natively),
 // so a hub pass bounded by the default switch interval (5 ms) would resume that many times
@@ -361,6 +362,54 @@ const workloads = {
       for (let i = 0; i < N; i++) {
         ping.putNowait(i);
         yield* pong.get(60_000);
+      }
+      yield* ponger.join();
+    }),
+  // spawn N tasks that wait() on one Event, set it, join them all
+  event: () =>
+    run(function* () {
+      const event = new Event();
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(() => event.wait()));
+      yield* sleep(0);
+      event.set();
+      for (const t of tasks) yield* t.join();
+    }),
+  // the same with wait(1 h): timed waits that end by the set()
+  eventtimeout: () =>
+    run(function* () {
+      const event = new Event();
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(() => event.wait(3_600_000)));
+      yield* sleep(0);
+      event.set();
+      for (const t of tasks) yield* t.join();
+    }),
+  // killall() of N tasks waiting on one Event (each leaves the wait: the event forgets it)
+  eventkill: () =>
+    run(function* () {
+      const event = new Event();
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(() => event.wait()));
+      yield* sleep(0);
+      yield* killall(tasks);
+    }),
+  // two Events, two tasks: set the other's, wait on one's own, clear it
+  eventpingpong: () =>
+    run(function* () {
+      const ping = new Event();
+      const pong = new Event();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < N; i++) {
+          yield* ping.wait();
+          ping.clear();
+          pong.set();
+        }
+      });
+      for (let i = 0; i < N; i++) {
+        ping.set();
+        yield* pong.wait();
+        pong.clear();
       }
       yield* ponger.join();
     }),

@@ -1,20 +1,33 @@
 /**
  * `Event`: gevent's `gevent.event.Event`, a level-triggered flag that tasks wait for.
  *
- * How it works. The event keeps one list, in arrival order, of what waits for it: tasks
- * parked in `wait()` and callbacks registered with `rawlink()` (that is how `iwait` and
- * `wait` watch it). `set()` raises the flag and, before it returns, wakes every parked task
- * with `true` (they run in the hub's current pass, in the order they arrived); the
- * callbacks are called after `set()` has returned, from the hub at its next turn (before
- * it resumes another task), in the order they were registered, as gevent does. `clear()`
- * lowers the flag and wakes nobody. A task that calls `wait()` while the flag is up does
- * not block.
+ * How it works. The event keeps two lists of what waits for it: the tasks parked in
+ * `wait()`, in arrival order, and the callbacks registered with `rawlink()` (that is how
+ * `iwait` and `wait` watch it), in registration order. `set()` raises the flag and, before
+ * it returns, wakes every parked task with `true` (they run in the hub's current pass, in
+ * the order they arrived); the callbacks are called after `set()` has returned, from the
+ * hub at its next turn (before it resumes another task), in the order they were
+ * registered, as gevent does. `clear()` lowers the flag and wakes nobody. A task that calls
+ * `wait()` while the flag is up does not block.
+ *
+ * The tasks are an array (8 B a waiter; a `Set` took 21), from which a task that leaves
+ * early (killed, timed out) is not searched for. The latest to arrive is popped; the
+ * first (timeouts of one length expire, and `killall` kills, in arrival order) moves the
+ * array's head past it, and past the stale entries behind it, and the array is sliced when
+ * the head passes its middle; any other stays as a stale entry until `set()`, or until the
+ * stale entries outnumber the tasks that wait, when the array is rebuilt from the live ones
+ * (`parkedTasks`). A task's entry is live when the task is PARKED on this event and no
+ * later entry names it: a task that timed out and waits again is at its new place in the
+ * order.
  *
  * Invariants:
  * - while the flag is up, no task is parked on the event (`set()` woke them all, and `wait()`
  *   returns at once); callbacks may still be registered, with a notification scheduled;
- * - every task in `links` is PARKED on this event (the event is its Parking), and `waiting`
- *   counts them; every other entry is a callback registered with `rawlink()` and not called yet;
+ * - every task PARKED on this event (the event is its Parking) has an entry in `waiters`
+ *   at `head` or after, its last one; `waiting` counts these tasks; `waiters` is null when
+ *   `waiting` is 0; the entries before `head` are null; every other entry is stale, and
+ *   `waiters.length - head <= 2 * waiting + 1`;
+ * - `callbacks` holds the callbacks registered with `rawlink()` and not called yet;
  * - a task woken by `set()` evaluates its `wait()` to `true` even if the flag was cleared
  *   again before it ran: it learns that the flag was set at least once while it waited
  *   (gevent ≥ 1.1, CPython bpo-13502).
@@ -23,7 +36,19 @@
  */
 import { lazy } from '../core/operation.js';
 import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
-import { blockingOperation, currentTask, getHub, runRawlink, park, wake, type Parking, type Schedulable } from '../hub/hub.js';
+import {
+  PARKED,
+  WAIT,
+  blockingOperation,
+  currentTask,
+  getHub,
+  park,
+  runRawlink,
+  schedOf,
+  wake,
+  type Parking,
+  type Schedulable,
+} from '../hub/hub.js';
 import type { Waitable } from '../hub/wait.js';
 
 type EventCallback = (event: Event) => void;
@@ -54,9 +79,14 @@ type EventCallback = (event: Event) => void;
  */
 export class Event implements Waitable, Parking {
   #flag = false;
-  /** Parked tasks and rawlink callbacks, in arrival order; null until something waits. */
-  #links: Set<Schedulable | EventCallback> | null = null;
+  /** The parked tasks in arrival order, from `head` on, with stale entries (see the header); null while none waits. */
+  #waiters: (Schedulable | null)[] | null = null;
+  /** Where the entries of `waiters` begin: those before it have left (null). */
+  #head = 0;
+  /** How many tasks are parked on the event. */
   #waiting = 0;
+  /** The rawlink callbacks not called yet, in registration order; null until one is registered. */
+  #callbacks: Set<EventCallback> | null = null;
   #flushScheduled = false;
 
   /** Whether the flag is up. */
@@ -76,7 +106,7 @@ export class Event implements Waitable, Parking {
 
   /** How many tasks and callbacks wait for the event (gevent's `linkcount()`). */
   linkCount(): number {
-    return this.#links === null ? 0 : this.#links.size;
+    return this.#waiting + (this.#callbacks === null ? 0 : this.#callbacks.size);
   }
 
   /**
@@ -91,7 +121,8 @@ export class Event implements Waitable, Parking {
    */
   set(): void {
     this.#flag = true;
-    if (this.#links !== null) this.#notify();
+    if (this.#waiters !== null) this.#wakeAll();
+    if (this.#callbacks !== null && this.#callbacks.size !== 0) this.#scheduleFlush();
   }
 
   /**
@@ -118,7 +149,8 @@ export class Event implements Waitable, Parking {
   performWait(timeout: number | undefined): Performed<boolean> {
     const task = currentTask('event.wait()');
     if (this.#flag) return immediate(true);
-    (this.#links ??= new Set()).add(task);
+    if (this.#waiters === null) this.#waiters = [task];
+    else this.#waiters.push(task);
     this.#waiting++;
     return park(task, this, timeout, false);
   }
@@ -133,18 +165,45 @@ export class Event implements Waitable, Parking {
     if (typeof callback !== 'function') {
       throw new TypeError(`Event.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
     }
-    (this.#links ??= new Set()).add(callback as EventCallback);
+    (this.#callbacks ??= new Set()).add(callback as EventCallback);
     if (this.#flag) this.#scheduleFlush();
   }
 
   /** Forget a callback given to {@link Event.rawlink}; does nothing if it is not registered. */
   unlink(callback: (event: this) => void): void {
-    if (typeof callback === 'function') this.#links?.delete(callback as EventCallback);
+    if (typeof callback === 'function') this.#callbacks?.delete(callback as EventCallback);
   }
 
-  /** @internal Parking: a parked task leaves the wait (killed or timed out). */
+  /**
+   * @internal Parking: a parked task leaves the wait (killed or timed out), or a task
+   * that was to park here leaves before it parked (an interrupt pending: then its entry is
+   * the last). The hub calls it once per wait that did not end by `set()`, while the task
+   * is still PARKED here.
+   */
   unpark(task: Schedulable): void {
-    if (this.#links?.delete(task) === true) this.#waiting--;
+    const waiters = this.#waiters;
+    if (waiters === null) return;
+    const waiting = --this.#waiting;
+    if (waiting === 0) {
+      this.#waiters = null;
+      this.#head = 0;
+    } else if (waiters[waiters.length - 1] === task) {
+      waiters.pop();
+    } else if (waiters[this.#head] === task) {
+      // The first to arrive leaves (timeouts of one length expire, and killall() kills,
+      // in arrival order): so do the stale entries right behind it. A task parked here
+      // has an entry further on, so the loop stops before the end.
+      let head = this.#head;
+      do waiters[head++] = null;
+      while (!this.#parkedHere(waiters[head] as Schedulable));
+      if (head > waiters.length >> 1) {
+        this.#waiters = waiters.slice(head);
+        this.#head = 0;
+      } else this.#head = head;
+    } else if (waiters.length - this.#head > 2 * waiting) {
+      this.#waiters = parkedTasks(this, waiters, this.#head, waiting, task);
+      this.#head = 0;
+    }
   }
 
   /** What the event is, for reports and debugging: `Event(clear, 2 waiting)`. */
@@ -152,20 +211,25 @@ export class Event implements Waitable, Parking {
     return `Event(${this.#flag ? 'set' : 'clear'}, ${this.#waiting} waiting)`;
   }
 
-  /** Wake every parked task now; the callbacks are called from the hub soon after. */
-  #notify(): void {
-    const links = this.#links as Set<Schedulable | EventCallback>;
-    let callbacks = false;
-    for (const link of links) {
-      if (typeof link === 'function') {
-        callbacks = true;
-      } else {
-        links.delete(link);
-        wake(link, true);
-      }
-    }
+  /** Whether `task` is PARKED on this event (an entry of it in `waiters` may still be stale: see parkedTasks). */
+  #parkedHere(task: Schedulable): boolean {
+    return task[WAIT] === this && schedOf(task) === PARKED;
+  }
+
+  /** Wake every parked task now, in the order they arrived. */
+  #wakeAll(): void {
+    const waiters = this.#waiters as (Schedulable | null)[];
+    const head = this.#head;
+    const waiting = this.#waiting;
+    this.#waiters = null;
+    this.#head = 0;
     this.#waiting = 0;
-    if (callbacks) this.#scheduleFlush();
+    if (waiters.length - head === waiting) {
+      for (let i = head; i < waiters.length; i++) wake(waiters[i] as Schedulable, true);
+    } else {
+      const tasks = parkedTasks(this, waiters, head, waiting, null);
+      for (let i = 0; i < tasks.length; i++) wake(tasks[i] as Schedulable, true);
+    }
   }
 
   /** Call the callbacks from the hub's next turn (gevent's notifier callback). */
@@ -181,15 +245,33 @@ export class Event implements Waitable, Parking {
    */
   readonly #flush = (): void => {
     this.#flushScheduled = false;
-    const links = this.#links;
-    if (links === null) return;
-    const callbacks: EventCallback[] = [];
-    for (const link of links) if (typeof link === 'function') callbacks.push(link);
-    for (const callback of callbacks) {
-      if (!links.delete(callback)) continue;
+    const callbacks = this.#callbacks;
+    if (callbacks === null || callbacks.size === 0) return;
+    for (const callback of [...callbacks]) {
+      if (!callbacks.delete(callback)) continue;
       callLink(callback, this);
     }
   };
+}
+
+/**
+ * The live entries of `waiters` from `head` on, in order, in a new array: each task parked
+ * on `event` (`waiting` of them), at its last entry, but `leaving` (a task that is leaving
+ * the wait: it is still PARKED there while the hub unparks it). Read from the end, so that
+ * a task's last entry is the one kept, and only as far as the first of the `waiting` tasks.
+ */
+function parkedTasks(event: Event, waiters: (Schedulable | null)[], head: number, waiting: number, leaving: Schedulable | null): Schedulable[] {
+  const live: Schedulable[] = [];
+  const seen = new Set<Schedulable>();
+  if (leaving !== null) seen.add(leaving);
+  for (let i = waiters.length - 1; i >= head && live.length < waiting; i--) {
+    const task = waiters[i] as Schedulable;
+    if (task[WAIT] === event && schedOf(task) === PARKED && !seen.has(task)) {
+      seen.add(task);
+      live.push(task);
+    }
+  }
+  return live.reverse();
 }
 
 function callLink(callback: EventCallback, event: Event): void {

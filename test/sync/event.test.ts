@@ -11,6 +11,7 @@ import {
   Timeout,
   getHub,
   getcurrent,
+  joinall,
   run,
   sleep,
   spawn,
@@ -246,6 +247,91 @@ describe('set()', () => {
     expect(order).toEqual([3, 1, 2]);
   });
 
+  it('wakes a task that timed out and waits again at its new place, after those that waited meanwhile (gevent: each wait() appends its link)', async () => {
+    const evt = new Event();
+    const order: string[] = [];
+    await run(function* () {
+      const again = spawn(function* () {
+        if (!(yield* evt.wait(5))) order.push('timed out');
+        yield* evt.wait();
+        order.push('waited again');
+      });
+      const steady = spawn(function* () {
+        yield* evt.wait();
+        order.push('steady');
+      });
+      while (order.length === 0 || evt.waiting < 2) yield* sleep(1); // until it waits again
+      evt.set();
+      yield* joinall([again, steady]);
+    });
+    expect(order).toEqual(['timed out', 'steady', 'waited again']);
+    expect(evt.linkCount()).toBe(0);
+  });
+
+  it('wakes the others in their order when tasks in the middle were killed, and a killed task that waits again in its finally at its new place', async () => {
+    const evt = new Event();
+    const order: string[] = [];
+    await run(function* () {
+      const waiter = (name: string) =>
+        spawn(function* () {
+          yield* evt.wait();
+          order.push(name);
+        });
+      const first = waiter('first');
+      const killed = waiter('killed');
+      const stubborn = spawn(function* () {
+        try {
+          yield* evt.wait();
+          order.push('stubborn woken');
+        } finally {
+          yield* evt.wait();
+          order.push('stubborn in finally');
+        }
+      });
+      const last = waiter('last');
+      yield* sleep(0);
+      expect(evt.waiting).toBe(4);
+      yield* killed.kill();
+      stubborn.kill({ block: false }); // it leaves the wait at once, and waits again when it runs
+      yield* sleep(0);
+      expect(evt.waiting).toBe(3);
+      evt.set();
+      yield* joinall([first, killed, stubborn, last]);
+    });
+    expect(order).toEqual(['first', 'last', 'stubborn in finally']);
+    expect(evt.linkCount()).toBe(0);
+  });
+
+  it('forgets, one by one, waiters whose timeouts expire while another still waits, and wakes the rest in order', async () => {
+    const evt = new Event();
+    const woken: number[] = [];
+    await run(function* () {
+      const steady = spawn(function* () {
+        yield* evt.wait();
+        woken.push(-1);
+      });
+      // Three rounds of 1,000 timed waiters: each round's expire one by one, in the order
+      // they came, except every tenth, whose timeout is long enough to see the set().
+      const staying: Task[] = [];
+      for (let round = 0; round < 3; round++) {
+        const leaving: Task[] = [];
+        for (let i = 0; i < 1000; i++) {
+          const n = round * 1000 + i;
+          const task = spawn(function* () {
+            if (yield* evt.wait(n % 10 === 0 ? 600_000 : 1 + (i % 5))) woken.push(n);
+          });
+          (n % 10 === 0 ? staying : leaving).push(task);
+        }
+        yield* joinall(leaving);
+        expect(evt.waiting).toBe(1 + (round + 1) * 100);
+      }
+      evt.set();
+      yield* joinall([steady, ...staying]);
+    });
+    expect(woken).toEqual([-1, ...Array.from({ length: 300 }, (_, k) => k * 10)]);
+    expect(evt.waiting).toBe(0);
+  });
+
   it('works from plain code, such as a host timer callback', async () => {
     const evt = new Event();
     setTimeout(() => evt.set(), 1);
@@ -378,6 +464,31 @@ describe('wait([...]) and rawlink', () => {
     expect(calls).toEqual([]);
   });
 
+  it('a callback that unlinks itself or a later one, or registers another, while the callbacks are called: the unlinked one is not called, the new one is, after the others (the flag is still up)', async () => {
+    const evt = new Event();
+    const calls: string[] = [];
+    const third = () => calls.push('third');
+    const fourth = () => calls.push('fourth');
+    const first = () => {
+      calls.push('first');
+      evt.unlink(first);
+      evt.unlink(third);
+    };
+    const second = () => {
+      calls.push('second');
+      evt.rawlink(fourth);
+    };
+    evt.rawlink(first);
+    evt.rawlink(second);
+    evt.rawlink(third);
+    expect(evt.linkCount()).toBe(3);
+    evt.set();
+    expect(calls).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['first', 'second', 'fourth']);
+    expect(evt.linkCount()).toBe(0);
+  });
+
   it('rawlink refuses what is not a function (gevent: test__event.py::TestAsyncResult::test_link)', () => {
     const evt = new Event();
     expect(() => evt.rawlink(null as unknown as () => void)).toThrow(TypeError);
@@ -498,4 +609,5 @@ describe('property', () => {
       { numRuns: 60 },
     );
   });
+
 });
