@@ -91,16 +91,48 @@ export function candidateFiles(): string[] {
   return files.sort();
 }
 
-/** The files `runtime` runs, and the ones it skips with the reason. */
-export function filesFor(runtime: Runtime): { run: string[]; skipped: { file: string; reason: string }[] } {
+/** The files a runtime runs, and the ones it skips with the reason. */
+export interface RuntimeFiles {
+  run: string[];
+  skipped: { file: string; reason: string }[];
+}
+
+/** The files `runtime` runs of `candidates` (default: the test files there are now), and the ones it skips with the reason. */
+export function filesFor(runtime: Runtime, candidates: readonly string[] = candidateFiles()): RuntimeFiles {
   const run: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
-  for (const file of candidateFiles()) {
+  for (const file of candidates) {
     const exclusion = EXCLUDED.find((e) => e.file === file && e.test === undefined && e.runtimes.includes(runtime));
     if (exclusion === undefined) run.push(file);
     else skipped.push({ file, reason: exclusion.reason });
   }
   return { run, skipped };
+}
+
+/** What one run of run.ts runs: its runtimes' files, all taken from one listing. */
+export interface RunPlan {
+  /** The files to bundle: every file one of the runtimes runs. */
+  readonly bundle: string[];
+  /** Per runtime: the files it runs (those the PATH-PARTs pick) and all those it skips. */
+  readonly files: ReadonlyMap<Runtime, RuntimeFiles>;
+}
+
+/**
+ * Plan a run of `runtimes` on the files whose path contains one of `only` (all if empty):
+ * the test files are listed once, by `list`, and every runtime runs its part of that one
+ * list. A test file added while the runtimes run is in none of them (listed again per
+ * runtime, it would be run unbundled: the runtime waits the 180 s of a hung file, twice).
+ */
+export function planRun(runtimes: readonly Runtime[], only: readonly string[], list: () => readonly string[] = candidateFiles): RunPlan {
+  const candidates = list();
+  const picked = (file: string) => only.length === 0 || only.some((part) => file.includes(part));
+  const files = new Map<Runtime, RuntimeFiles>();
+  for (const runtime of runtimes) {
+    const { run, skipped } = filesFor(runtime, candidates);
+    files.set(runtime, { run: run.filter(picked), skipped });
+  }
+  const bundle = [...new Set([...files.values()].flatMap((f) => f.run))];
+  return { bundle, files };
 }
 
 /** The tests of single files left out, for the bundles (which tell the runtimes apart themselves). */

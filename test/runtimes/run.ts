@@ -9,7 +9,9 @@
  *     tsx test/runtimes/run.ts [deno|bun|chromium|firefox|jsc ...] [PATH-PART ...]
  *
  * runs the runtimes named (default: all) on the files whose path contains one of the
- * PATH-PARTs (an argument with a `/` or a `.`; default: all files).
+ * PATH-PARTs (an argument with a `/` or a `.`; default: all files). The files are listed
+ * once, at the start (files.ts's `planRun`), and bundled then: every runtime runs its part
+ * of that one list, so a test file added during the run is not run.
  *
  * A runtime that is not installed is reported as skipped, with the reason; a file the
  * runtime cannot run is listed with the reason from files.ts. A file that fails runs once
@@ -28,7 +30,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CHROMIUM_PATH, launchChromium } from '../../scripts/chromium.js';
 import { bundleName, bundleTests } from './bundle.js';
-import { RUNTIMES, filesFor, repoRoot, type Runtime } from './files.js';
+import { RUNTIMES, planRun, repoRoot, type Runtime, type RuntimeFiles } from './files.js';
 import { verdict, type FileOutcome } from './outcome.js';
 import type { TestResult } from './vitest-shim.js';
 import type { ConsoleMessage, Page } from 'puppeteer-core';
@@ -199,12 +201,9 @@ const failedIn = (outcome: FileOutcome) => verdict(outcome).state === 'fail';
 /** Files that failed, then passed when run again: listed at the end. */
 const flaky: string[] = [];
 
-/** File filters from the command line (arguments with a `/` or a `.`). */
-let only: string[] = [];
-
-async function runRuntime(runtime: Runtime, outdir: string): Promise<{ passed: number; failed: number; skipped: number } | null> {
-  const { run: all, skipped } = filesFor(runtime);
-  const run = only.length === 0 ? all : all.filter((f) => only.some((part) => f.includes(part)));
+/** Runs `files.run` on `runtime` (the files of the run's one listing: see planRun); reports `files.skipped`. */
+async function runRuntime(runtime: Runtime, files: RuntimeFiles, outdir: string): Promise<{ passed: number; failed: number; skipped: number } | null> {
+  const { run, skipped } = files;
   const started = Date.now();
   const how = await launcher(runtime, outdir);
   if (typeof how === 'string') {
@@ -274,7 +273,7 @@ const indent = (text: string, n: number) =>
     .join('\n');
 
 async function main(): Promise<void> {
-  only = process.argv.slice(2).filter((a) => a.includes('/') || a.includes('.'));
+  const only = process.argv.slice(2).filter((a) => a.includes('/') || a.includes('.'));
   const asked = process.argv.slice(2).filter((a) => !only.includes(a));
   const unknown = asked.filter((a) => !RUNTIMES.includes(a as Runtime));
   if (unknown.length !== 0) throw new Error(`unknown runtime ${unknown.join(', ')}: choose among ${RUNTIMES.join(', ')}`);
@@ -285,13 +284,13 @@ async function main(): Promise<void> {
   const outdir = mkdtempSync(join(repoRoot, 'node_modules', '.cache', 'greenlet-ts-runtimes-'));
   const started = Date.now();
   try {
-    const files = [...new Set(runtimes.flatMap((r) => filesFor(r).run))].filter((f) => only.length === 0 || only.some((part) => f.includes(part)));
-    await bundleTests(files, outdir);
-    console.log(`bundled ${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const plan = planRun(runtimes, only);
+    await bundleTests(plan.bundle, outdir);
+    console.log(`bundled ${plan.bundle.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const total = { passed: 0, failed: 0, skipped: 0 };
     const notRun: Runtime[] = [];
     for (const runtime of runtimes) {
-      const totals = await runRuntime(runtime, outdir);
+      const totals = await runRuntime(runtime, plan.files.get(runtime) as RuntimeFiles, outdir);
       if (totals === null) {
         notRun.push(runtime);
         continue;
