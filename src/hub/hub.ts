@@ -900,7 +900,6 @@ export class Hub extends Greenlet<[], never> {
   /** The pass is over: plan the next one and report what nobody will see. */
   private endPass(): void {
     this.lastFn = null;
-    this.fifo.passEnded();
     this.readyNextPass();
     if (this.queue.length !== 0 && !this.continuePending) {
       this.continuePending = true;

@@ -1,124 +1,124 @@
 /**
- * The hub's run queue: the READY tasks, first in first out, in a ring buffer that grows
- * with a burst and gives the room back once the burst has passed.
+ * The hub's run queue: the READY tasks, first in first out, in a chain of fixed-size
+ * chunks. A push writes into the newest chunk, and a chunk that fills up gets a new one
+ * after it; a shift reads from the oldest, and a chunk that has been read to its end is
+ * dropped (the collector takes it). So the queue grows with a burst and gives its room back
+ * as the burst drains, with nothing to copy and no pass-by-pass bookkeeping.
  *
- * Invariants: the buffer's capacity is a power of two, at least {@link RUN_QUEUE_FLOOR};
- * `items[head .. tail)` (modulo the capacity) holds the queued tasks in the order they
- * were pushed, every other slot is `undefined` (a shifted task is not kept alive by the
- * queue); `head === tail` means empty (the buffer grows as the push that fills it ends,
- * so it is never full between calls); `peak` is at least the largest length since the
- * current window began (see {@link RunQueue.passEnded}).
+ * Why chunks rather than one ring buffer. A store of a young object into an old one costs
+ * a write barrier (a call of ~50 instructions: `Builtins_RecordWriteSaveFP`), and a ring
+ * that lives as long as the hub is old, while the tasks pushed into it are mostly young
+ * (just spawned, or woken soon after they parked): one barrier per push, two per task in
+ * a fan-out (the push at its spawn, the push at its wake). A chunk is made when the one
+ * before it fills up, so it is as young as the tasks pushed into it, and a push costs no
+ * barrier unless the chunk has lived through two scavenges (one store of a new chunk into
+ * the queue per {@link RUN_QUEUE_CHUNK} pushes instead). The last chunk dropped is kept
+ * for the next one needed, though: a steady workload (a ping-pong, two tasks ready in
+ * turn) then goes back and forth between two chunks and allocates none, where a chunk made
+ * every 128 round trips made a channel ping-pong half as slow again in wall clock (its
+ * tasks are old: the barrier was never what it paid); a burst still gets new chunks, all
+ * but one. docs/benchmarks.md, `interop.waitfor_fanout`, has the counts.
  *
- * Why it shrinks only after whole passes. The textbook rule (halve when the length falls
- * under a quarter of the capacity) would follow the queue within a pass: a steady
- * workload that readies 1,000 tasks per pass and drains them would shrink to the floor
- * and grow back to 1,024 in every pass, copying each time. Here the hub tells the queue
- * when a pass ends, and the queue shrinks only once its length has stayed under a quarter
- * of the capacity for {@link RUN_QUEUE_QUIET_PASSES} passes in a row, to the smallest
- * size above twice the largest length of those passes: the same steady workload then
- * keeps its size (its peak is at least a quarter of it), and one that comes back to a
- * burst within those passes keeps the room it needs.
+ * Invariants: `first` is the oldest chunk, `last` the newest (the same one when the queue
+ * holds at most a chunk's worth); a chunk's slot {@link RUN_QUEUE_CHUNK} holds the next
+ * chunk; the queued tasks are `first[head ..]`, every chunk in between, then
+ * `last[.. tail)`, in the order they were pushed; `head` and `tail` are below
+ * RUN_QUEUE_CHUNK (a push that fills a chunk adds the next one; a shift that reads a
+ * chunk's last slot moves to the next one); a slot shifted is cleared at once (a task run
+ * is not kept alive by the queue), so `spare`, when there is one, is all empty; `chunks` counts the chunks after `first`, so the length
+ * is `chunks * RUN_QUEUE_CHUNK + tail - head`.
  *
  * @module
  */
 import type { RunQueueLike, Schedulable } from './hub.js';
 
-/** @internal The capacity the queue starts with and never shrinks below (a power of two). */
-export const RUN_QUEUE_FLOOR = 64;
-/** @internal How many passes in a row the queue must stay under a quarter of its capacity before it shrinks. */
-export const RUN_QUEUE_QUIET_PASSES = 16;
+/** @internal The tasks a chunk holds (the slot after them links the next chunk). */
+export const RUN_QUEUE_CHUNK = 256;
 
-/** @internal A FIFO ring buffer of tasks; see the module's comment for when it grows and shrinks. */
+/** RUN_QUEUE_CHUNK slots of tasks, then the next chunk (or undefined). */
+type Chunk = (Schedulable | Chunk | undefined)[];
+
+const CHUNK = RUN_QUEUE_CHUNK;
+
+/** @internal A FIFO chain of chunks of tasks; see the module's comment. */
 export class RunQueue implements RunQueueLike {
-  private items: (Schedulable | undefined)[] = slots(RUN_QUEUE_FLOOR);
-  private mask = RUN_QUEUE_FLOOR - 1;
+  private first: Chunk = newChunk();
   private head = 0;
+  private last: Chunk = this.first;
   private tail = 0;
-  /** The largest length since the window of quiet passes began. */
-  private peak = 0;
-  /** Passes in a row whose length stayed under a quarter of the capacity. */
-  private quietPasses = 0;
+  /** The chunks after `first`. */
+  private chunks = 0;
+  /** The last chunk dropped, empty, for the next chunk needed (see {@link RunQueue.addChunk}). */
+  private spare: Chunk | null = null;
 
   get length(): number {
-    return (this.tail - this.head) & this.mask;
+    return this.chunks * CHUNK + this.tail - this.head;
   }
 
-  /** @internal The number of slots in the buffer (for tests of the room given back). */
+  /** @internal The slots of the chunks held now (for tests of the room given back). */
   get capacity(): number {
-    return this.mask + 1;
+    return (this.chunks + 1) * CHUNK;
   }
 
   push(task: Schedulable): void {
-    this.items[this.tail] = task;
-    this.tail = (this.tail + 1) & this.mask;
-    // The length less one, modulo the capacity: the capacity less one when the push filled
-    // the buffer. One comparison here, the rest out of line: a first version that kept the
-    // length in a local and tested it twice measured 104 more instructions per channel
-    // round trip (callgrind; the push is inlined into every wake).
-    if (((this.tail - this.head - 1) & this.mask) >= this.peak) this.pushedPastPeak();
+    this.last[this.tail] = task;
+    if (++this.tail === CHUNK) this.addChunk();
   }
 
-  /** The push that just ended made the queue longer than its peak, or filled the buffer. */
-  private pushedPastPeak(): void {
-    if (this.tail === this.head) this.resize(2 * (this.mask + 1), this.mask + 1);
-    else this.peak = this.length;
+  /** The newest chunk is full: chain a new one after it. */
+  private addChunk(): void {
+    const chunk = this.spare ?? newChunk();
+    this.spare = null;
+    this.last[CHUNK] = chunk;
+    this.last = chunk;
+    this.tail = 0;
+    this.chunks++;
   }
 
   shift(): Schedulable | undefined {
-    if (this.head === this.tail) return undefined;
-    const task = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) & this.mask;
+    const first = this.first;
+    const head = this.head;
+    if (head === this.tail && first === this.last) return undefined;
+    const task = first[head] as Schedulable;
+    first[head] = undefined;
+    if (head + 1 === CHUNK) this.dropChunk(first);
+    else this.head = head + 1;
     return task;
+  }
+
+  /** The oldest chunk has been read to its end: go on with the next (there is one, see the invariants). */
+  private dropChunk(first: Chunk): void {
+    this.first = first[CHUNK] as Chunk;
+    first[CHUNK] = undefined;
+    this.spare = first;
+    this.head = 0;
+    this.chunks--;
   }
 
   queued(): Schedulable[] {
     const list: Schedulable[] = [];
-    for (let i = this.head; i !== this.tail; i = (i + 1) & this.mask) list.push(this.items[i] as Schedulable);
-    return list;
-  }
-
-  /**
-   * @internal The hub's pass has ended (called once per pass, with the tasks of the next
-   * pass not yet queued). Shrink if the queue has stayed under a quarter of its capacity
-   * for {@link RUN_QUEUE_QUIET_PASSES} passes in a row.
-   */
-  passEnded(): void {
-    const capacity = this.mask + 1;
-    if (capacity === RUN_QUEUE_FLOOR) return;
-    if (4 * this.peak >= capacity) {
-      this.quietPasses = 0;
-      this.peak = this.length;
-      return;
+    let chunk = this.first;
+    let i = this.head;
+    while (chunk !== this.last || i !== this.tail) {
+      list.push(chunk[i] as Schedulable);
+      if (++i === CHUNK) {
+        chunk = chunk[CHUNK] as Chunk;
+        i = 0;
+      }
     }
-    if (++this.quietPasses < RUN_QUEUE_QUIET_PASSES) return;
-    // The smallest power of two above twice the peak: that peak again is then at least a
-    // quarter of it (no shrinking further), and growing takes twice the peak.
-    let size = RUN_QUEUE_FLOOR;
-    while (size <= 2 * this.peak) size *= 2;
-    this.resize(size, this.length);
-  }
-
-  /**
-   * Move the `count` queued tasks (from head on; `count` is the capacity when the buffer
-   * is full, head === tail), in order, to the front of a buffer of `size` slots (a power of
-   * two above `count`).
-   */
-  private resize(size: number, count: number): void {
-    const old = this.items;
-    const oldMask = this.mask;
-    const items = slots(size);
-    for (let i = 0, j = this.head; i < count; i++, j = (j + 1) & oldMask) items[i] = old[j];
-    this.items = items;
-    this.head = 0;
-    this.tail = count;
-    this.mask = size - 1;
-    this.peak = count;
-    this.quietPasses = 0;
+    return list;
   }
 }
 
-/** An array of `size` empty slots, all made the same way (one elements kind for every buffer). */
-function slots(size: number): (Schedulable | undefined)[] {
-  return new Array<Schedulable | undefined>(size).fill(undefined);
+/**
+ * An empty chunk: its slots are holes, never read (only `[head, tail)` and a full chunk's
+ * link are). `new Array(n)` is the cheapest way to make one (callgrind, per chunk of 257
+ * slots: ~2,500 instructions, against ~8,400 with `.fill(undefined)`, which runs in C++).
+ * Its link slot is written here, so that every chunk has left the elements kind of an
+ * array of small integers before a push or a shift sees it: those see one kind only.
+ */
+function newChunk(): Chunk {
+  const chunk = new Array<Schedulable | Chunk | undefined>(CHUNK + 1);
+  chunk[CHUNK] = undefined;
+  return chunk;
 }

@@ -226,6 +226,67 @@ describe('waitFor(promise) in many tasks at once', () => {
     expect(seen).toEqual(['killed left with GreenletExit', 'timed out left with Timeout', 'a got it', 'b got it', 'c got it']);
   });
 
+  // Enough waiters to fill several chunks of the hub's run queue (256 tasks each).
+  it.each(['resolves', 'rejects'] as const)(
+    'wakes 1,000 tasks on one promise that %s in the order they waited, none lost or woken twice, through kills while parked and while queued',
+    async (outcome) => {
+      const d = deferred<string>();
+      const count = 1000;
+      const parkedKill = (i: number) => i % 10 === 5; // killed while parked on the promise
+      const queuedKill = (i: number) => i % 10 === 7; // killed once woken, while READY in the run queue
+      const got: number[] = [];
+      const exits: number[] = [];
+      const ends: number[] = [];
+      const gotValue = outcome === 'resolves' ? 'it' : 'boom';
+      await run(function* () {
+        const tasks: ReturnType<typeof spawn>[] = [];
+        // Task 0 is woken first: it kills the READY tasks queued behind it, before they run.
+        tasks.push(
+          spawn(function* () {
+            try {
+              yield* waitFor(d.promise);
+            } catch {
+              // the rejection
+            }
+            for (let i = 1; i < count; i++) if (queuedKill(i)) (tasks[i] as ReturnType<typeof spawn>).kill({ block: false });
+          }),
+        );
+        for (let i = 1; i < count; i++) {
+          tasks.push(
+            spawn(function* () {
+              try {
+                let value: string;
+                try {
+                  value = yield* waitFor(d.promise);
+                } catch (e) {
+                  if (e instanceof GreenletExit) throw e;
+                  value = (e as Error).message;
+                }
+                if (value === gotValue) got.push(i);
+                yield* sleep(0); // a killed READY task has its value, and meets the kill here
+              } catch (e) {
+                if (e instanceof GreenletExit) exits.push(i);
+                else throw e;
+              } finally {
+                ends.push(i);
+              }
+            }),
+          );
+        }
+        yield* sleep(0);
+        for (let i = 1; i < count; i++) if (parkedKill(i)) yield* (tasks[i] as ReturnType<typeof spawn>).kill();
+        if (outcome === 'resolves') d.resolve('it');
+        else d.reject(new Error('boom'));
+        for (const t of tasks) yield* t.join();
+      });
+      const all = Array.from({ length: count - 1 }, (_, k) => k + 1);
+      expect(got).toEqual(all.filter((i) => !parkedKill(i)));
+      expect(exits).toEqual([...all.filter(parkedKill), ...all.filter(queuedKill)]);
+      expect(ends.length).toBe(count - 1);
+      expect(new Set(ends).size).toBe(count - 1);
+    },
+  );
+
   it('evaluates to the value of a promise that has already woken other tasks', async () => {
     const d = deferred<string>();
     const values = await run(function* () {
