@@ -112,6 +112,12 @@ const OBSERVED = 4 << TASK_BITS;
  * look the task up in the map while some run() is awaited (nearly always).
  */
 const AWAITED = 8 << TASK_BITS;
+/**
+ * Set while the links are being fired (from the first to the last, a link task's run
+ * included): a link registered meanwhile joins the list and fires in the same
+ * notification, as in gevent (whose `_notify_links` loops until the list is empty).
+ */
+const NOTIFYING = 16 << TASK_BITS;
 
 const LINK_ALL = 0;
 const LINK_VALUE = 1;
@@ -580,10 +586,12 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
       this[FIRE_LINK](links);
       return;
     }
+    this[STATUS_KEY] |= NOTIFYING;
     for (let link = this[SHIFT_LINK](); link !== undefined; link = this[SHIFT_LINK]()) {
       if (this[FIRE_LINK](link)) return; // a link task resumes the notification
     }
     this.#links = null;
+    this[STATUS_KEY] &= ~NOTIFYING;
   }
 
   /** Take the first link off the list (the live list: unlink() may change it meanwhile). */
@@ -659,8 +667,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     }
     if (observes) this[STATUS_KEY] |= OBSERVED;
     const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
-    if ((this[STATUS_KEY] & OUTCOME) !== OUTCOME_PENDING) {
-      // Linked after the end: it still fires, from the hub.
+    const status = this[STATUS_KEY];
+    if ((status & OUTCOME) !== OUTCOME_PENDING && (status & NOTIFYING) === 0) {
+      // Linked after the end and its notification: it still fires, from the hub.
       getHub().soon(() => this[FIRE_LINK](link));
       return;
     }
@@ -725,18 +734,19 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   }
 
   /**
-   * Remove every registration of `callback` (or of a link target) made with link,
-   * linkValue, linkException or rawlink, even while the task's links are being fired.
+   * Remove the first registration of `callback` (or of a link target) made with link,
+   * linkValue, linkException or rawlink and not fired yet, even while the task's links are
+   * being fired; one registered twice stays registered once (gevent's `list.remove`).
    */
   unlink(callback: LinkCallback<this> | LinkTarget<R>): void {
     const links = this.#links;
     if (links === null) return;
-    const kept = (l: Link | Joiner): boolean => !(l instanceof Link && l.callback === callback);
     if (!Array.isArray(links)) {
-      if (!kept(links)) this.#links = null;
+      if (links instanceof Link && links.callback === callback) this.#links = null;
       return;
     }
-    this.#links = links.filter(kept);
+    const i = links.findIndex((l) => l instanceof Link && l.callback === callback);
+    if (i !== -1) links.splice(i, 1);
   }
 
   /** Whether any link or waiter is registered. */

@@ -2,8 +2,8 @@
  * `AsyncResult`: gevent's `gevent.event.AsyncResult`, a cell that receives one value or
  * one error, and the tasks that wait for it.
  *
- * How it works. Like `Event`, the result keeps one list, in arrival order, of parked tasks
- * and rawlink callbacks. `set(value)` or `setException(error)` stores the outcome and,
+ * How it works. The result keeps the parked tasks in arrival order, and, like `Event`, the
+ * rawlink callbacks in registration order (rawlinks.ts). `set(value)` or `setException(error)` stores the outcome and,
  * before it returns, hands it to every parked task in its wake value (a `get()` wakes with
  * the value or has the error raised at its wait; a `wait()` wakes with the value, or
  * `undefined` for an error); the callbacks are called soon after, from the hub, in the
@@ -17,22 +17,22 @@
  * Invariants:
  * - while the result is ready, no task is parked on it;
  * - every task in `links` is PARKED on this result, mapped to what it asked for (GET or
- *   WAIT), and `waiting` counts them; every other entry is an uncalled rawlink callback.
+ *   WAIT), and `waiting` counts them;
+ * - `rawlinks` holds the rawlink callbacks not called yet, once per registration, or is
+ *   null if none was ever registered.
  *
  * @module
  */
 import { lazy } from '../core/operation.js';
 import { immediate, type Performed, type SwitchOp } from '../core/switcher.js';
-import { blockingOperation, currentTask, getHub, park, runRawlink, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
+import { blockingOperation, currentTask, park, wake, wakeThrow, type Parking, type Schedulable } from '../hub/hub.js';
 import { Timeout } from '../hub/timeout.js';
 import type { Waitable } from '../hub/wait.js';
+import { Rawlinks } from './rawlinks.js';
 
-type ResultCallback = (result: unknown) => void;
-
-/** What a registered entry wants: a parked get(), a parked wait(), or a callback. */
+/** What a parked task wants: get() or wait(). */
 const GET = 0;
 const WAIT = 1;
-const LINK = 2;
 
 /** What {@link AsyncResult.setFrom} reads: a finished `Task`, or another `AsyncResult`. */
 export interface ResultSource<T> {
@@ -70,10 +70,11 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
   #value: T | undefined = undefined;
   #hasError = false;
   #error: unknown = undefined;
-  /** Parked tasks (GET or WAIT) and callbacks (LINK), in arrival order; null until needed. */
-  #links: Map<Schedulable | ResultCallback, number> | null = null;
+  /** Parked tasks (GET or WAIT), in arrival order; null until needed. */
+  #links: Map<Schedulable, number> | null = null;
   #waiting = 0;
-  #flushScheduled = false;
+  /** The rawlink callbacks (see rawlinks.ts); null until one is registered. */
+  #rawlinks: Rawlinks<AsyncResult<T>> | null = null;
 
   /**
    * An AsyncResult that settles when `promise` does: with its value, or with its rejection
@@ -115,7 +116,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
 
   /** How many tasks and callbacks wait for the result (gevent's `linkcount()`). */
   linkCount(): number {
-    return this.#links === null ? 0 : this.#links.size;
+    return this.#waiting + (this.#rawlinks === null ? 0 : this.#rawlinks.count);
   }
 
   /**
@@ -126,6 +127,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
     this.#hasValue = true;
     this.#value = value;
     if (this.#links !== null) this.#notify();
+    if (this.#rawlinks !== null) this.#rawlinks.schedule();
   }
 
   /**
@@ -138,6 +140,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
     this.#hasError = true;
     this.#error = error;
     if (this.#links !== null) this.#notify();
+    if (this.#rawlinks !== null) this.#rawlinks.schedule();
   }
 
   /**
@@ -221,7 +224,8 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * Call `callback(result)` once, when a value or an error is set (or soon, if it is set
    * already): from the hub, after `set()` has returned, so it must neither block nor throw
    * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
-   * were registered; one that unlinks a later one stops it. `iwait` and `wait` use this.
+   * were registered; one that unlinks a later one stops it. A callback registered twice is
+   * called twice, as in gevent. `iwait` and `wait` use this.
    */
   rawlink(callback: (result: this) => void): void {
     if (typeof callback !== 'function') {
@@ -229,13 +233,16 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
         `AsyncResult.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`,
       );
     }
-    (this.#links ??= new Map()).set(callback as unknown as ResultCallback, LINK);
-    if (this.ready()) this.#scheduleFlush();
+    (this.#rawlinks ??= new Rawlinks<AsyncResult<T>>(this)).add(callback as (result: AsyncResult<T>) => void);
   }
 
-  /** Forget a callback given to {@link AsyncResult.rawlink}; does nothing if it is not registered. */
+  /**
+   * Forget a callback given to {@link AsyncResult.rawlink}: its first registration not
+   * called yet (one registered twice stays registered once, as gevent's `list.remove`);
+   * does nothing if it is not registered.
+   */
   unlink(callback: (result: this) => void): void {
-    if (typeof callback === 'function') this.#links?.delete(callback as unknown as ResultCallback);
+    if (typeof callback === 'function') this.#rawlinks?.remove(callback as (result: AsyncResult<T>) => void);
   }
 
   /** @internal Parking: a parked task leaves the wait (killed or timed out). */
@@ -254,42 +261,17 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
     this.#waiting++;
   }
 
-  /** Hand the outcome to every parked task now; the callbacks are called from the hub soon after. */
+  /** Hand the outcome to every parked task now. */
   #notify(): void {
-    const links = this.#links as Map<Schedulable | ResultCallback, number>;
-    let callbacks = false;
-    for (const [link, kind] of links) {
-      if (kind === LINK) {
-        callbacks = true;
-        continue;
-      }
-      links.delete(link);
-      if (kind === WAIT) wake(link as Schedulable, this.#value);
-      else if (this.#hasValue) wake(link as Schedulable, this.#value);
-      else wakeThrow(link as Schedulable, this.#error);
-    }
+    const links = this.#links as Map<Schedulable, number>;
+    this.#links = null;
     this.#waiting = 0;
-    if (callbacks) this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    getHub().callSoon(this.#flush);
-  }
-
-  /** Call the callbacks registered now, in order, skipping any unlinked meanwhile. */
-  readonly #flush = (): void => {
-    this.#flushScheduled = false;
-    const links = this.#links;
-    if (links === null || !this.ready()) return;
-    const callbacks: ResultCallback[] = [];
-    for (const [link, kind] of links) if (kind === LINK) callbacks.push(link as ResultCallback);
-    for (const callback of callbacks) {
-      if (!links.delete(callback)) continue;
-      runRawlink(callback, this, () => `a rawlink callback of ${String(this)}`);
+    for (const [task, kind] of links) {
+      if (kind === WAIT) wake(task, this.#value);
+      else if (this.#hasValue) wake(task, this.#value);
+      else wakeThrow(task, this.#error);
     }
-  };
+  }
 }
 
 const RESULT_GET = blockingOperation<AsyncResult<unknown>, number | undefined, undefined, unknown>('asyncResult.get()', (r, timeout) =>

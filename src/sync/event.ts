@@ -27,7 +27,8 @@
  *   at `head` or after, its last one; `waiting` counts these tasks; `waiters` is null when
  *   `waiting` is 0; the entries before `head` are null; every other entry is stale, and
  *   `waiters.length - head <= 2 * waiting + 1`;
- * - `callbacks` holds the callbacks registered with `rawlink()` and not called yet;
+ * - `rawlinks` holds the callbacks registered with `rawlink()` and not called yet, in
+ *   order, once per registration (rawlinks.ts), or is null if none was ever registered;
  * - a task woken by `set()` evaluates its `wait()` to `true` even if the flag was cleared
  *   again before it ran: it learns that the flag was set at least once while it waited
  *   (gevent ≥ 1.1, CPython bpo-13502).
@@ -41,15 +42,14 @@ import {
   WAIT,
   blockingOperation,
   currentTask,
-  getHub,
   park,
-  runRawlink,
   schedOf,
   wake,
   type Parking,
   type Schedulable,
 } from '../hub/hub.js';
 import type { Waitable } from '../hub/wait.js';
+import { Rawlinks } from './rawlinks.js';
 
 type EventCallback = (event: Event) => void;
 
@@ -85,9 +85,8 @@ export class Event implements Waitable, Parking {
   #head = 0;
   /** How many tasks are parked on the event. */
   #waiting = 0;
-  /** The rawlink callbacks not called yet, in registration order; null until one is registered. */
-  #callbacks: Set<EventCallback> | null = null;
-  #flushScheduled = false;
+  /** The rawlink callbacks (see rawlinks.ts); null until one is registered. */
+  #rawlinks: Rawlinks<Event> | null = null;
 
   /** Whether the flag is up. */
   isSet(): boolean {
@@ -106,7 +105,7 @@ export class Event implements Waitable, Parking {
 
   /** How many tasks and callbacks wait for the event (gevent's `linkcount()`). */
   linkCount(): number {
-    return this.#waiting + (this.#callbacks === null ? 0 : this.#callbacks.size);
+    return this.#waiting + (this.#rawlinks === null ? 0 : this.#rawlinks.count);
   }
 
   /**
@@ -122,7 +121,7 @@ export class Event implements Waitable, Parking {
   set(): void {
     this.#flag = true;
     if (this.#waiters !== null) this.#wakeAll();
-    if (this.#callbacks !== null && this.#callbacks.size !== 0) this.#scheduleFlush();
+    if (this.#rawlinks !== null) this.#rawlinks.schedule();
   }
 
   /**
@@ -159,19 +158,25 @@ export class Event implements Waitable, Parking {
    * Call `callback(event)` once, after the flag is next raised (or soon, if it is up
    * already): from the hub, after `set()` has returned, so it must neither block nor throw
    * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
-   * were registered; one that unlinks a later one stops it. `iwait` and `wait` use this.
+   * were registered; one that unlinks a later one stops it. A callback registered twice is
+   * called twice, as in gevent. One registered while the callbacks are being called is
+   * called by the next notification, which the hub runs next if the flag is still up.
+   * `iwait` and `wait` use this.
    */
   rawlink(callback: (event: this) => void): void {
     if (typeof callback !== 'function') {
       throw new TypeError(`Event.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
     }
-    (this.#callbacks ??= new Set()).add(callback as EventCallback);
-    if (this.#flag) this.#scheduleFlush();
+    (this.#rawlinks ??= new Rawlinks<Event>(this)).add(callback as EventCallback);
   }
 
-  /** Forget a callback given to {@link Event.rawlink}; does nothing if it is not registered. */
+  /**
+   * Forget a callback given to {@link Event.rawlink}: its first registration not called
+   * yet (one registered twice stays registered once, as gevent's `list.remove`); does
+   * nothing if it is not registered.
+   */
   unlink(callback: (event: this) => void): void {
-    if (typeof callback === 'function') this.#callbacks?.delete(callback as EventCallback);
+    if (typeof callback === 'function') this.#rawlinks?.remove(callback as EventCallback);
   }
 
   /**
@@ -231,27 +236,6 @@ export class Event implements Waitable, Parking {
       for (let i = 0; i < tasks.length; i++) wake(tasks[i] as Schedulable, true);
     }
   }
-
-  /** Call the callbacks from the hub's next turn (gevent's notifier callback). */
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    getHub().callSoon(this.#flush);
-  }
-
-  /**
-   * Call the callbacks registered now, in order, skipping any unlinked meanwhile (by an
-   * earlier callback). Those registered by a callback wait for the next notification.
-   */
-  readonly #flush = (): void => {
-    this.#flushScheduled = false;
-    const callbacks = this.#callbacks;
-    if (callbacks === null || callbacks.size === 0) return;
-    for (const callback of [...callbacks]) {
-      if (!callbacks.delete(callback)) continue;
-      callLink(callback, this);
-    }
-  };
 }
 
 /**
@@ -272,10 +256,6 @@ function parkedTasks(event: Event, waiters: (Schedulable | null)[], head: number
     }
   }
   return live.reverse();
-}
-
-function callLink(callback: EventCallback, event: Event): void {
-  runRawlink(callback, event, () => `a rawlink callback of ${String(event)}`);
 }
 
 const EVENT_WAIT = blockingOperation<Event, number | undefined, undefined, boolean>('event.wait()', (ev, timeout) =>

@@ -34,6 +34,19 @@ type SemaphoreCallback = (semaphore: Semaphore) => void;
 const ACQUIRE = 0;
 const WAIT = 1;
 const LINK = 2;
+/** A callback registered again while an earlier registration of it is queued (a Repeat). */
+const REPEAT = 3;
+
+/**
+ * The key of a callback registered again while an earlier registration of it is queued:
+ * gevent's list holds a callback once per registration, and a Map key only once.
+ */
+class Repeat {
+  constructor(readonly callback: SemaphoreCallback) {}
+}
+
+/** How many Repeat keys a semaphore's queue holds; a semaphore that has none is not here. */
+const repeats = new WeakMap<Semaphore, number>();
 
 /**
  * A {@link BoundedSemaphore} (or `Lock`) was released more often than it was acquired:
@@ -83,7 +96,7 @@ export class OverReleaseError extends Error {
 export class Semaphore implements Waitable, Parking {
   #counter: number;
   /** Queued tasks (ACQUIRE or WAIT) and callbacks (LINK), in arrival order; null until needed. */
-  #queue: Map<Schedulable | SemaphoreCallback, number> | null = null;
+  #queue: Map<Schedulable | SemaphoreCallback | Repeat, number> | null = null;
   #waiting = 0;
   #flushScheduled = false;
 
@@ -212,19 +225,49 @@ export class Semaphore implements Waitable, Parking {
   /**
    * Call `callback(semaphore)` once, in its turn in the queue, when a permit is free (from a
    * microtask if one is free now). It runs inside `release()`, so it must neither block nor
-   * throw (an error it throws goes to the hub's reporter). `iwait` and `wait` use this.
+   * throw (an error it throws goes to the hub's reporter). A callback registered twice is
+   * called twice, as in gevent. `iwait` and `wait` use this.
    */
   rawlink(callback: (semaphore: this) => void): void {
     if (typeof callback !== 'function') {
       throw new TypeError(`${this.#kind()}.rawlink() takes a function, not ${callback === null ? 'null' : typeof callback}`);
     }
-    (this.#queue ??= new Map()).set(callback as SemaphoreCallback, LINK);
+    const queue = (this.#queue ??= new Map());
+    if (queue.has(callback)) {
+      queue.set(new Repeat(callback as SemaphoreCallback), REPEAT);
+      repeats.set(this, (repeats.get(this) ?? 0) + 1);
+    } else {
+      queue.set(callback as SemaphoreCallback, LINK);
+    }
     if (this.#counter > 0) this.#scheduleFlush();
   }
 
-  /** Forget a callback given to {@link Semaphore.rawlink}; does nothing if it is not registered. */
+  /**
+   * Forget a callback given to {@link Semaphore.rawlink}: its first registration not
+   * called yet (one registered twice stays registered once, as gevent's `list.remove`);
+   * does nothing if it is not registered.
+   */
   unlink(callback: (semaphore: this) => void): void {
-    if (typeof callback === 'function') this.#queue?.delete(callback as SemaphoreCallback);
+    const queue = this.#queue;
+    if (queue === null || typeof callback !== 'function') return;
+    if (!repeats.has(this)) {
+      queue.delete(callback as SemaphoreCallback);
+      return;
+    }
+    for (const [key, kind] of queue) {
+      if (key === callback || (kind === REPEAT && (key as Repeat).callback === callback)) {
+        queue.delete(key);
+        if (kind === REPEAT) this.#dropRepeat();
+        return;
+      }
+    }
+  }
+
+  /** A Repeat key left the queue. */
+  #dropRepeat(): void {
+    const count = (repeats.get(this) as number) - 1;
+    if (count === 0) repeats.delete(this);
+    else repeats.set(this, count);
   }
 
   /** @internal Parking: a queued task leaves the queue (killed or timed out). */
@@ -261,13 +304,18 @@ export class Semaphore implements Waitable, Parking {
    * (a callback linking again) wait for the next release, so this always ends.
    */
   #serve(): void {
-    const queue = this.#queue as Map<Schedulable | SemaphoreCallback, number>;
+    const queue = this.#queue as Map<Schedulable | SemaphoreCallback | Repeat, number>;
     let budget = queue.size;
     for (const [link, kind] of queue) {
       if (this.#counter <= 0 || budget-- === 0) break;
       queue.delete(link);
-      if (kind === LINK) {
-        runRawlink(link as SemaphoreCallback, this, () => `a rawlink callback of ${String(this)}`);
+      if (kind >= LINK) {
+        let callback = link as SemaphoreCallback;
+        if (kind === REPEAT) {
+          callback = (link as Repeat).callback;
+          this.#dropRepeat();
+        }
+        runRawlink(callback, this, () => `a rawlink callback of ${String(this)}`);
         continue;
       }
       this.#waiting--;

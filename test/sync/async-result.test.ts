@@ -393,6 +393,31 @@ describe('rawlink', () => {
     expect(seen).toEqual(['set returned', 'first', 'third']);
   });
 
+  it('a callback registered twice is called twice; unlink removes its first registration; linkCount counts each (gevent keeps a list)', async () => {
+    const r = new AsyncResult<number>();
+    const seen: string[] = [];
+    const a = (): void => void seen.push('a');
+    const b = (): void => void seen.push('b');
+    r.rawlink(a);
+    r.rawlink(b);
+    r.rawlink(a);
+    expect(r.linkCount()).toBe(3);
+    r.unlink(a);
+    expect(r.linkCount()).toBe(2);
+    await run(function* () {
+      r.set(1);
+      yield* sleep(0);
+    });
+    expect(seen).toEqual(['b', 'a']);
+    r.rawlink(a);
+    r.rawlink(a);
+    await run(function* () {
+      yield* sleep(0);
+    });
+    expect(seen).toEqual(['b', 'a', 'a', 'a']);
+    expect(r.linkCount()).toBe(0);
+  });
+
   it('on a result already set calls the callback from a microtask', async () => {
     const r = new AsyncResult<number>();
     r.set(1);

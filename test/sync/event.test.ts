@@ -489,6 +489,67 @@ describe('wait([...]) and rawlink', () => {
     expect(evt.linkCount()).toBe(0);
   });
 
+  it('a callback registered twice is called twice; unlink removes one registration, the first not called yet; linkCount counts each (gevent keeps a list)', async () => {
+    const evt = new Event();
+    const calls: string[] = [];
+    const a = () => calls.push('a');
+    const b = () => calls.push('b');
+    evt.rawlink(a);
+    evt.rawlink(b);
+    evt.rawlink(a);
+    expect(evt.linkCount()).toBe(3);
+    evt.unlink(a);
+    expect(evt.linkCount()).toBe(2);
+    evt.set();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['b', 'a']);
+    calls.length = 0;
+    const dropsLater = () => {
+      calls.push('drops the later a');
+      evt.unlink(a);
+    };
+    evt.rawlink(a);
+    evt.rawlink(dropsLater);
+    evt.rawlink(a);
+    evt.rawlink(a);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['a', 'drops the later a', 'a']);
+    expect(evt.linkCount()).toBe(0);
+  });
+
+  it('a callback registered while the callbacks are called is called by the next notification, after one already queued (gevent: _notify_link_list stops at the link that was last when it began)', async () => {
+    const evt = new Event();
+    const other = new Event();
+    const calls: string[] = [];
+    evt.rawlink(() => {
+      calls.push('first');
+      evt.rawlink(() => calls.push('late'));
+    });
+    evt.rawlink(() => calls.push('second'));
+    other.rawlink(() => calls.push('other event'));
+    evt.set();
+    other.set();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['first', 'second', 'other event', 'late']);
+  });
+
+  it('a callback registered during a notification whose flag is cleared meanwhile waits for the next set(), as in gevent', async () => {
+    const evt = new Event();
+    const calls: string[] = [];
+    evt.rawlink(() => {
+      calls.push('first');
+      evt.rawlink(() => calls.push('late'));
+      evt.clear();
+    });
+    evt.set();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['first']);
+    expect(evt.linkCount()).toBe(1);
+    evt.set();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual(['first', 'late']);
+  });
+
   it('rawlink refuses what is not a function (gevent: test__event.py::TestAsyncResult::test_link)', () => {
     const evt = new Event();
     expect(() => evt.rawlink(null as unknown as () => void)).toThrow(TypeError);

@@ -473,6 +473,35 @@ describe('wait(), ready() and rawlink', () => {
     expect(seen).toEqual([0, true, 0]);
   });
 
+  it('a callback registered twice is called twice; unlink removes its first registration, even after the first was called; linkCount counts each (gevent keeps a list)', () => {
+    const sem = new Semaphore(0);
+    const calls: string[] = [];
+    const a = () => calls.push('a');
+    const b = () => calls.push('b');
+    sem.rawlink(a);
+    sem.rawlink(b);
+    sem.rawlink(a);
+    expect(sem.linkCount()).toBe(3);
+    sem.unlink(a);
+    expect(sem.linkCount()).toBe(2);
+    sem.release();
+    expect(calls).toEqual(['b', 'a']);
+    expect(sem.tryAcquire()).toBe(true);
+    calls.length = 0;
+    // a, then a again, b, and a registered anew after the first a is unlinked: unlink
+    // takes the earliest left each time.
+    sem.rawlink(a);
+    sem.rawlink(a);
+    sem.rawlink(b);
+    sem.unlink(a);
+    sem.rawlink(a);
+    sem.unlink(a);
+    expect(sem.linkCount()).toBe(2);
+    sem.release();
+    expect(calls).toEqual(['b', 'a']);
+    expect(sem.linkCount()).toBe(0);
+  });
+
   it('rawlink refuses what is not a function, and unlink forgets a callback', () => {
     const sem = new Semaphore(0);
     expect(() => sem.rawlink(null as unknown as () => void)).toThrow(TypeError);
