@@ -12,8 +12,8 @@
  * one of the same notification stops it (its entry becomes null).
  *
  * Invariants:
- * - `callbacks` holds the registrations not called yet and not in the notification under
- *   way, in order (null when none);
+ * - `callbacks` holds, from `head` on, the registrations not called yet and not in the
+ *   notification under way, in order (null when none); its entries before `head` are null;
  * - `notifying` is non-null only while a notification calls its callbacks: those it has
  *   not reached, null where called or unlinked;
  * - `scheduled` is true while a notification is queued in the hub and has not begun.
@@ -33,6 +33,8 @@ type Callback<O> = (owner: O) => void;
 /** @internal The rawlink callbacks of one Event or AsyncResult (allocated at the first rawlink). */
 export class Rawlinks<O extends Owner> {
   #callbacks: Callback<O>[] | null = null;
+  /** Where the registrations in `callbacks` begin: those before it were unlinked (null). */
+  #head = 0;
   #notifying: (Callback<O> | null)[] | null = null;
   #scheduled = false;
   readonly #owner: O;
@@ -43,7 +45,7 @@ export class Rawlinks<O extends Owner> {
 
   /** How many registrations are not called yet (gevent's `len(self._links)`). */
   get count(): number {
-    let count = this.#callbacks === null ? 0 : this.#callbacks.length;
+    let count = this.#callbacks === null ? 0 : this.#callbacks.length - this.#head;
     const notifying = this.#notifying;
     if (notifying !== null) for (const callback of notifying) if (callback !== null) count++;
     return count;
@@ -69,9 +71,22 @@ export class Rawlinks<O extends Owner> {
     }
     const callbacks = this.#callbacks;
     if (callbacks === null) return;
-    const i = callbacks.indexOf(callback);
+    const head = this.#head;
+    const i = callbacks.indexOf(callback, head);
     if (i === -1) return;
-    if (callbacks.length === 1) this.#callbacks = null;
+    if (callbacks.length - head === 1) {
+      this.#callbacks = null;
+      this.#head = 0;
+    } else if (i === head) {
+      // The first to arrive leaves (timeouts of one length expire in arrival order): move
+      // the head past it, not the array's items (shift() moves them all once the array is
+      // large), and slice the array when the head passes its middle.
+      (callbacks as (Callback<O> | null)[])[i] = null;
+      if (head + 1 > callbacks.length >> 1) {
+        this.#callbacks = callbacks.slice(head + 1);
+        this.#head = 0;
+      } else this.#head = head + 1;
+    } else if (i === callbacks.length - 1) callbacks.pop();
     else callbacks.splice(i, 1);
   }
 
@@ -91,11 +106,13 @@ export class Rawlinks<O extends Owner> {
     this.#scheduled = false;
     const callbacks: (Callback<O> | null)[] | null = this.#callbacks;
     if (callbacks === null) return;
+    const head = this.#head;
     this.#callbacks = null;
+    this.#head = 0;
     this.#notifying = callbacks;
     const owner = this.#owner;
     try {
-      for (let i = 0; i < callbacks.length; i++) {
+      for (let i = head; i < callbacks.length; i++) {
         const callback = callbacks[i] as Callback<O> | null;
         if (callback === null) continue;
         callbacks[i] = null;

@@ -517,6 +517,23 @@ describe('wait([...]) and rawlink', () => {
     expect(evt.linkCount()).toBe(0);
   });
 
+  it('unlink from the front, the end and the middle, past the middle of the list and registering again: the rest are called in order, once each', async () => {
+    const evt = new Event();
+    const calls: number[] = [];
+    const cb = Array.from({ length: 10 }, (_, i) => () => void calls.push(i));
+    for (const c of cb) evt.rawlink(c);
+    for (const i of [0, 1, 2, 9, 5, 3]) evt.unlink(cb[i] as () => void);
+    evt.rawlink(cb[0] as () => void);
+    expect(evt.linkCount()).toBe(5);
+    for (const i of [4, 6]) evt.unlink(cb[i] as () => void);
+    evt.rawlink(cb[1] as () => void);
+    expect(evt.linkCount()).toBe(4);
+    evt.set();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(calls).toEqual([7, 8, 0, 1]);
+    expect(evt.linkCount()).toBe(0);
+  });
+
   it('a callback registered while the callbacks are called is called by the next notification, after one already queued (gevent: _notify_link_list stops at the link that was last when it began)', async () => {
     const evt = new Event();
     const other = new Event();
