@@ -3,8 +3,9 @@
  * at every spawn), on the `hub.spawn_sleep0_join` workload, against the same workload
  * without recording, measured alternately in the same run.
  */
-// By path: tsx resolves `greenlet-ts` (imported by hub.bench.ts) to src/ too, so both share one hub.
-import { recordSites, stopRecordingSites } from '../src/debug/sites.js';
+// Through the package, as hub.bench.ts imports `greenlet-ts`: both resolve to the same copy
+// (dist/ under `npm run bench`, src/ through tsconfig's paths otherwise), so they share one hub.
+import { recordSites, stopRecordingSites } from 'greenlet-ts/debug';
 import type { Benchmark } from './harness.js';
 import { SPAWN_COUNT, spawnSleepJoin } from './hub.bench.js';
 

@@ -2,7 +2,7 @@
  * Debug-layer benchmarks: what recording a trace costs on the most switch-heavy
  * workload there is, the channel ping-pong (every operation parks, wakes and switches).
  */
-import { startTrace } from '../src/debug/trace.js';
+import { startTrace } from 'greenlet-ts/debug';
 import type { Benchmark } from './harness.js';
 import { channelPingPong } from './hub.bench.js';
 
