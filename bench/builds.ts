@@ -2,7 +2,7 @@
  * `npm run bench:builds -- --base DIR`: the hot paths of this build beside those of
  * another build of greenlet-ts (DIR holds its `dist/`), measured alternately, each
  * measurement in a fresh process, as ratios (this / base). Used to show that a change
- * costs the hot paths nothing (docs/benchmarks.md, "Build against build").
+ * costs the hot paths nothing (docs/benchmarks-log.md, "Build against build").
  *
  * Make the base build from a commit with:
  *   git worktree add /tmp/base <commit> && (cd /tmp/base && npm ci && npm run build)

@@ -10,7 +10,7 @@
  *   node --expose-gc bench/fanout-rounds.mjs DIST [RUNS] [BLOCKS]
  *
  * DIST: a build's dist/ directory (absolute). RUNS per block (default 40), BLOCKS per side
- * (default 2). See docs/benchmarks.md, interop.waitfor_fanout.
+ * (default 2). See docs/benchmarks-log.md, interop.waitfor_fanout.
  */
 const [, , dist, runs = '40', blocks = '2'] = process.argv;
 if (dist === undefined) throw new Error('usage: node --expose-gc bench/fanout-rounds.mjs DIST [RUNS] [BLOCKS]');

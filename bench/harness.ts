@@ -89,7 +89,7 @@ export const PRIME_SIZE = 100;
  * code (the on-stack-replacement cache; a generator's code, which every resume enters), so
  * in some processes every later run deoptimizes the same way, and in others, depending on
  * when the concurrent compiler finished, none does. Small runs first give every path its
- * feedback before anything is compiled. Measured (docs/benchmarks.md, "The spread from
+ * feedback before anything is compiled. Measured (docs/benchmarks-log.md, "The spread from
  * process to process"): the async baseline of interop.waitfor_fanout deoptimized on every
  * run in about half the processes, and hub.spawn_join's generator in some; primed, no
  * deoptimization after the priming in any.

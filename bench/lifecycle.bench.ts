@@ -250,7 +250,7 @@ const FANOUT_COUNT = 10_000;
  * made afresh for each measurement would be a new call target for code that V8 compiled
  * for the last one, and code compiled on stack replacement stays in V8's cache and
  * deoptimizes on every later run (measured: "wrong call target" on every run of the async
- * baseline once its loop had been so compiled; docs/benchmarks.md, "The spread from process
+ * baseline once its loop had been so compiled; docs/benchmarks-log.md, "The spread from process
  * to process").
  */
 const FANOUT_RESOLVED = Promise.resolve(1);

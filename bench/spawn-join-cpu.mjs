@@ -5,7 +5,7 @@
  * and system parts, each the median of ROUNDS rounds of N tasks. CPU time depends less on
  * how busy the machine is than wall time; add `--single-threaded` to keep the collector on
  * the main thread, or `--trace-gc-nvp` for the bytes allocated and promoted per collection
- * (see docs/benchmarks.md, hub.spawn_join):
+ * (see docs/benchmarks-log.md, "Task lifecycle against async/await"):
  *
  *   node [--single-threaded] [--trace-gc-nvp] bench/spawn-join-cpu.mjs WHICH N ROUNDS [DIST]
  *

@@ -20,7 +20,7 @@
  * `prime` does), CAL=1 (a compute and a memory-latency calibration after every run),
  * MARK=1 (a line before each round, for --trace-* output), KEEP_OUTPUT=DIR (each
  * process's output kept), DETAIL=1 (every run's figures) or rounds (each round's median).
- * See docs/benchmarks.md, "The spread from process to process".
+ * See docs/benchmarks-log.md, "The spread from process to process".
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

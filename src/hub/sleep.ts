@@ -29,7 +29,7 @@ const SLEEPING: Parking = {
 /**
  * The task that sleeps: the current greenlet, which must be a task. The operation's name
  * for the error, `sleep(ms)`, is made only when it is not: built on every call, it cost
- * 1.2 % of the instructions of a kill of a sleeping task (callgrind; docs/benchmarks.md).
+ * 1.2 % of the instructions of a kill of a sleeping task (callgrind; docs/benchmarks-log.md).
  */
 function sleeper(ms: number): Schedulable {
   const g = getCurrentGreenlet() as Partial<Schedulable>;
