@@ -9,7 +9,10 @@
  * (and spawnjoin.closure.floor: V8's own part of it, no DIST used), sleep0, sleep1,
  * kill, killall, waitfor (N tasks), channel, queue, queuetimeout (N ping-pong round trips),
  * getready (N gets of a ready item), event, eventtimeout, eventkill (N tasks wait on one
- * Event: it is set, or they are killed), eventpingpong (N round trips through two Events), timerheap (N timers added to and removed from the
+ * Event: it is set, or they are killed), eventpingpong (N round trips through two Events),
+ * eventwaitlist, eventwaitlistkill (the same as event and eventkill through wait([event]):
+ * N rawlinks on one Event), eventwaitpingpong (eventpingpong through wait([own, stop],
+ * { count: 1 }): rawlink and unlink on lists of 0-2), timerheap (N timers added to and removed from the
  * hub's timer heap, not through the hub); or, for the fan-outs of interop.waitfor_fanout
  * and hub.spawn_sleep0_join, spawnall (spawn N tasks that return at once, then join them
  * all; spawnall.async and spawnall.floor: hub.spawn_join's baseline and stripped floor, which do not
@@ -25,7 +28,7 @@
  * below), so that no pass ends by the clock of a program slowed down by valgrind.
  */
 const [, , dist, workload, count, reps = '1'] = process.argv;
-const { run, spawn, sleep, killall, waitFor, Event, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
+const { run, spawn, sleep, killall, waitFor, wait, Event, Queue, Channel, setswitchinterval } = await import(`${dist}/index.js`);
 // Under callgrind a program runs several hundred times slower than natively (a repetition of
 // spawnjoin, 10,000 tasks: ~5 s under callgrind at a load average of ~8, 3-8 ms natively),
 // so a hub pass bounded by the default switch interval (5 ms) would resume that many times
@@ -415,6 +418,46 @@ const workloads = {
       for (let i = 0; i < N; i++) {
         ping.set();
         yield* pong.wait();
+        pong.clear();
+      }
+      yield* ponger.join();
+    }),
+  // spawn N tasks in wait([event]) on one Event (a rawlink each: one list of N), set it, join them all
+  eventwaitlist: () =>
+    run(function* () {
+      const event = new Event();
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(() => wait([event])));
+      yield* sleep(0);
+      event.set();
+      for (const t of tasks) yield* t.join();
+    }),
+  // killall() of N tasks in wait([event]) on one Event (each unlinks the first rawlink of the list)
+  eventwaitlistkill: () =>
+    run(function* () {
+      const event = new Event();
+      const tasks = [];
+      for (let i = 0; i < N; i++) tasks.push(spawn(() => wait([event])));
+      yield* sleep(0);
+      yield* killall(tasks);
+    }),
+  // eventpingpong through wait([own, stop], { count: 1 }): each round rawlinks on two Events and
+  // unlinks from the one not set (lists of 0-2 rawlinks)
+  eventwaitpingpong: () =>
+    run(function* () {
+      const ping = new Event();
+      const pong = new Event();
+      const stop = new Event();
+      const ponger = spawn(function* () {
+        for (let i = 0; i < N; i++) {
+          yield* wait([ping, stop], { count: 1 });
+          ping.clear();
+          pong.set();
+        }
+      });
+      for (let i = 0; i < N; i++) {
+        ping.set();
+        yield* wait([pong, stop], { count: 1 });
         pong.clear();
       }
       yield* ponger.join();
