@@ -18,12 +18,17 @@
  * (`close()` goes straight to stopped; a failed start too).
  *
  * Invariants:
- * - The list `#first`…`#last` holds exactly the requests whose task has not ended, in
- *   arrival order, and `#inFlight` counts them: each request's task is its Exchange,
- *   listed when the request arrives and unlisted (`released`) by its own body as it ends
- *   (a `finally`), or, for a task killed before it began, by a watcher of its end. (The
- *   server's own list rather than a `Group`: no `Set` entry and no link per request.)
- *   `stop()` waits for the list to empty (`#drained`), then kills what is left.
+ * - `#inFlight` counts the requests whose task has not ended: each request's task is its
+ *   Exchange, counted when the request arrives and counted out (`released`) by its own
+ *   body as it ends (a `finally`), or, for a task killed before it began, by a watcher of
+ *   its end. The list `#first`…`#last` holds those of them that can be found by `stop()`
+ *   and `close()`, in arrival order: every one except a request whose handler is running
+ *   at once in its task's plain `run` (the current task, the only one that can be so: it
+ *   goes on the list if it has to block, in `serveRequest`, or ends without blocking and
+ *   was never listed; `#exchanges()` adds it). (The server's own list rather than a
+ *   `Group`: no `Set` entry and no link per request; and no store of the exchange into the
+ *   long-lived server, two write barriers, for a request answered at once.) `stop()` waits
+ *   for the count to reach 0 (`#drained`), then kills what is left.
  * - With a pool, at most `pool.capacity` handlers run; the other requests' tasks wait in
  *   `pool.add()` (parked, in arrival order), never in an unbounded side queue.
  * - `#connections` holds every open connection with its count of responses not yet
@@ -209,8 +214,8 @@ type ServerSocket = Socket & { [CONNECTION]?: Connection };
 const COUNTED = 1;
 /** {@link Exchange.flags}: the task's body has begun (one killed before it begins ends without it). */
 const BEGAN = 2;
-/** {@link Exchange.flags}: it is in its server's list of requests in flight. */
-const LISTED = 4;
+/** {@link Exchange.flags}: it is counted in its server's `inFlight` (its task has not ended). */
+const IN_FLIGHT = 4;
 /** {@link Exchange.flags}: `stop()` has killed it (once, as a Group kills a member once). */
 const KILLED_BY_STOP = 8;
 /**
@@ -218,6 +223,8 @@ const KILLED_BY_STOP = 8;
  * bodyless GET), so it still has when the handler returns: no second look at its headers.
  */
 const ARRIVED_WHOLE = 16;
+/** {@link Exchange.flags}: it is in its server's list of requests in flight (see the invariants). */
+const LISTED = 32;
 
 /**
  * A request in flight: its task, with what the task needs. One object per request (the
@@ -226,8 +233,8 @@ const ARRIVED_WHOLE = 16;
  * server, and its yes-or-no states are bits of one field.
  */
 class Exchange extends Task<void, []> {
-  /** COUNTED, BEGAN, LISTED, KILLED_BY_STOP, ARRIVED_WHOLE. */
-  flags = COUNTED | LISTED;
+  /** COUNTED, BEGAN, IN_FLIGHT, KILLED_BY_STOP, ARRIVED_WHOLE, LISTED. */
+  flags = COUNTED | IN_FLIGHT;
   /** Its neighbours in the server's list, in arrival order. */
   prev: Exchange | null = null;
   next: Exchange | null = null;
@@ -601,10 +608,16 @@ export class HttpServer {
     }
   }
 
-  /** The requests in flight, oldest first, as a list of their own. */
+  /**
+   * The requests in flight, oldest first, as a list of their own: the listed ones, and the
+   * current task if it is a request of this server answered at once in its plain `run`
+   * (not listed: see the invariants), e.g. a handler that calls `close()`.
+   */
   #exchanges(): Exchange[] {
     const list: Exchange[] = [];
     for (let exchange = this.#first; exchange !== null; exchange = exchange.next) list.push(exchange);
+    const current = currentTaskOrNull();
+    if (current instanceof Exchange && current.server === this && (current.flags & (IN_FLIGHT | LISTED)) === IN_FLIGHT) list.push(current);
     return list;
   }
 
@@ -632,7 +645,7 @@ export class HttpServer {
     this.#backoff?.stop();
     // Also when the accept back-off has closed the listener: Node then emits 'close' once drained.
     server.close();
-    for (let exchange = this.#first; exchange !== null; exchange = exchange.next) {
+    for (const exchange of this.#exchanges()) {
       const raw = exchange.response.raw;
       if (!raw.headersSent && !raw.destroyed) raw.setHeader('connection', 'close');
     }
@@ -734,35 +747,44 @@ export class HttpServer {
     res.exchange = exchange;
     if (request.fullyRead) exchange.flags |= ARRIVED_WHOLE;
     else closeIfBodyTooLongAtHead(exchange);
-    this.#list(exchange);
+    // Counted now, listed only if it has to block (see the invariants).
+    this.#inFlight++;
     // We are in Node's request callback, plain main-greenlet code: run the new task now,
     // in this turn of the event loop, instead of a microtask later (and ask for none).
     hub.startNow(exchange);
-    // Inside a pass (a request emitted by a task) it has not begun: if it is killed before
-    // it does, its body never runs to unlist it, so its end is watched (rare: no cost otherwise).
-    if ((exchange.flags & BEGAN) === 0) exchange[WATCH_END](releaseAtEnd);
+    if ((exchange.flags & BEGAN) === 0) {
+      // Inside a pass (a request emitted by a task) it has not begun: listed now, in
+      // arrival order, and, if it is killed before it begins, its body never runs to count
+      // it out, so its end is watched (rare: no cost otherwise).
+      this.listed(exchange);
+      exchange[WATCH_END](releaseAtEnd);
+    }
   };
 
-  /** Append a request to the list of requests in flight. */
-  #list(exchange: Exchange): void {
+  /** @internal Append a request in flight to the list, unless it is there already or has ended. */
+  listed(exchange: Exchange): void {
+    if ((exchange.flags & (IN_FLIGHT | LISTED)) !== IN_FLIGHT) return;
+    exchange.flags |= LISTED;
     const last = this.#last;
     exchange.prev = last;
     if (last === null) this.#first = exchange;
     else last.next = exchange;
     this.#last = exchange;
-    this.#inFlight++;
   }
 
-  /** @internal A request's task ends (or is no longer waited for): take it off the list, once. */
+  /** @internal A request's task ends (or is no longer waited for): count it out and take it off the list, once. */
   released(exchange: Exchange): void {
-    if ((exchange.flags & LISTED) === 0) return;
-    exchange.flags &= ~LISTED;
-    const { prev, next } = exchange;
-    if (prev === null) this.#first = next;
-    else prev.next = next;
-    if (next === null) this.#last = prev;
-    else next.prev = prev;
-    exchange.prev = exchange.next = null;
+    const flags = exchange.flags;
+    if ((flags & IN_FLIGHT) === 0) return;
+    exchange.flags = flags & ~(IN_FLIGHT | LISTED);
+    if ((flags & LISTED) !== 0) {
+      const { prev, next } = exchange;
+      if (prev === null) this.#first = next;
+      else prev.next = next;
+      if (next === null) this.#last = prev;
+      else next.prev = prev;
+      exchange.prev = exchange.next = null;
+    }
     if (--this.#inFlight === 0 && this.#drained !== null) this.#drained.set();
   }
 
@@ -806,6 +828,8 @@ function releaseAtEnd(task: Task): void {
  * what it raised already, or NO_FAILURE. The request leaves the server's list as it ends.
  */
 function* serveRequest(exchange: Exchange, outcome: unknown, failure: unknown): GreenletBody<void> {
+  // It may block from here on: on the list, where stop() and close() find it.
+  exchange.server.listed(exchange);
   try {
     if (failure === NO_FAILURE) {
       try {

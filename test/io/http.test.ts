@@ -687,6 +687,39 @@ describe('HttpServer: graceful stop', () => {
     expect(server.inFlight).toBe(0);
   });
 
+  it('close() from a plain handler kills its own request too, as it kills every other', async () => {
+    // The handler runs in its task's plain `run`, where the request is not on the server's
+    // list (see HttpServer's invariants): close() still finds it and kills it (GreenletExit,
+    // at its first wait), as it kills the others, before the client's disconnection would.
+    let server: HttpServer | null = null;
+    let inFlightInHandler = -1;
+    let killedWith: unknown = null;
+    const handler = (): GreenletBody<void> => {
+      const own = server as unknown as HttpServer;
+      inFlightInHandler = own.inFlight;
+      own.close();
+      // A plain handler that returns a generator: it goes on in the request's task.
+      return (function* () {
+        try {
+          yield* new Event().wait();
+        } catch (error) {
+          killedWith = error;
+          throw error;
+        }
+      })();
+    };
+    const outcome = await runBounded(function* () {
+      server = yield* new HttpServer(handler).start();
+      const started = server;
+      const client = waitFor(nodeRequest(`${started.url}/`).then((r) => r.status, () => 'reset'));
+      yield* until(() => started.inFlight === 0, 'the handler that closed its server to be killed');
+      return { client: yield* client, inFlightInHandler, stopped: started.stopped };
+    });
+    expect(outcome).toEqual({ client: 'reset', inFlightInHandler: 1, stopped: true });
+    expect(killedWith).toBeInstanceOf(GreenletExit);
+    expect(killedWith).not.toBeInstanceOf(ClientDisconnected);
+  });
+
   it('serveForever() returns when another task stops the server', async () => {
     // gevent: test__server.py::TestDefaultSpawn::test_serve_forever
     const result = await runBounded(function* () {
