@@ -49,7 +49,11 @@ const { values, positionals } = parseArgs({
     warmup: { type: 'string', default: '5000' },
     'semi-space': { type: 'string' },
     'in-process': { type: 'boolean', default: false },
-    /** Keep callgrind's output, per function, in DIR/SCRIPT.REQUESTS.out (for callgrind_annotate). */
+    /**
+     * Keep callgrind's output, per function, in DIR/SCRIPT.REQUESTS.out (for callgrind_annotate);
+     * node then also runs with `--perf-basic-prof`, whose /tmp/perf-PID.map names the JIT
+     * code's addresses (the PID is the out file's `pid:` line).
+     */
     out: { type: 'string' },
   },
 });
@@ -57,6 +61,8 @@ const inProcess = values['in-process'];
 const connections = Number(values.connections ?? (inProcess ? 1 : 50));
 const warmup = Number(values.warmup);
 const [small, large] = values.requests.split(',').map(Number) as [number, number];
+/** With `--out`, name the JIT code for the per-function view (see `out`). */
+const perfMap = values.out === undefined ? [] : ['--perf-basic-prof'];
 const scripts = positionals.length > 0 ? positionals : inProcess ? ['plain', 'floor', 'greenlet'] : ['http-greenlet.mjs', 'http-plain.mjs'];
 
 /** Total instructions of `http-inprocess.mjs KIND requests`, counted after the warm-up. */
@@ -64,7 +70,7 @@ async function inProcessInstructions(kind: string, requests: number): Promise<nu
   const path = fileURLToPath(new URL('http-inprocess.mjs', import.meta.url));
   const file = values.out === undefined ? '/dev/null' : `${values.out}/${kind}.${requests}.out`;
   const semiSpace = values['semi-space'] === undefined ? [] : [`--min-semi-space-size=${values['semi-space']}`, `--max-semi-space-size=${values['semi-space']}`];
-  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', ...semiSpace, path, kind, String(requests), String(connections)];
+  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', ...perfMap, ...semiSpace, path, kind, String(requests), String(connections)];
   const { stderr } = await promisify(execFile)('valgrind', args, { env: { ...process.env, WARMUP: String(warmup) }, maxBuffer: 1 << 24 });
   const match = /Collected : (\d+)/.exec(stderr);
   if (!match) throw new Error(`${kind}: no callgrind total in:\n${stderr}`);
@@ -75,7 +81,7 @@ async function inProcessInstructions(kind: string, requests: number): Promise<nu
 async function instructions(script: string, requests: number): Promise<number> {
   const path = fileURLToPath(new URL(script, import.meta.url));
   const file = values.out === undefined ? '/dev/null' : `${values.out}/${script}.${requests}.out`;
-  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', path], {
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${file}`, process.execPath, '--single-threaded', ...perfMap, path], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
