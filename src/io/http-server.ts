@@ -194,7 +194,8 @@ class ExchangeResponse extends http.ServerResponse {
 
 /** A response closed: kill the task of a client that left, count the response out. */
 function onResponseClose(response: ExchangeResponse, exchange: Exchange): void {
-  if (!response.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
+  // Usually the task has long ended (a kill would do nothing): only then is the response read.
+  if (!exchange.ready() && !response.writableFinished) exchange.kill(new ClientDisconnected(), { block: false });
   exchange.server.responseDone(exchange);
 }
 
