@@ -668,12 +668,14 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     if (observes) this[STATUS_KEY] |= OBSERVED;
     const link = new Link(callback as LinkCallback | LinkTarget<never>, filter, raw, observes);
     const status = this[STATUS_KEY];
-    if ((status & OUTCOME) !== OUTCOME_PENDING && (status & NOTIFYING) === 0) {
-      // Linked after the end and its notification: it still fires, from the hub.
-      getHub().soon(() => this[FIRE_LINK](link));
-      return;
-    }
     this[PUSH_LINK](link);
+    if ((status & OUTCOME) !== OUTCOME_PENDING && (status & NOTIFYING) === 0) {
+      // Linked after the end and its notification: a new notification at the hub's next
+      // turn, which the links registered until then join (gevent's rawlink schedules
+      // _notify_links, and unlink() can still take the link back).
+      this[STATUS_KEY] = status | NOTIFYING;
+      getHub().callSoon(() => this[NOTIFY_LINKS]());
+    }
   }
 
   private [PUSH_LINK](link: Link | Joiner): void {

@@ -84,6 +84,16 @@ def scenario(kind):
     for _ in range(4):
         gevent.sleep(0)
     out['registersDuringNotification'] = log[:]
+    for seq in ('aab', 'abac'):
+        del log[:]
+        o, ready = make(kind)
+        calls = {k: (lambda k: lambda _: log.append(k))(k) for k in 'abc'}
+        for k in seq:
+            o.rawlink(calls[k])
+        ready()
+        for _ in range(5):
+            gevent.sleep(0)
+        out[seq] = log[:]
     print(json.dumps(out), flush=True)
 
 

@@ -8,7 +8,9 @@
  * that was last when it began), or in the same one (a task: `Greenlet._notify_links` loops
  * until the list is empty). The same program, rawlink-order.py, run by Debian's gevent
  * (`/usr/bin/python3`, package python3-gevent, which .ci/run installs; where it is not
- * installed that half is skipped, saying so), prints the lines this one expects of ours.
+ * installed that half is skipped, saying so), prints the lines this one expects of ours,
+ * but for one difference: a callback registered more than once before a notification
+ * (`expectedGevent`).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +31,18 @@ const expected = KINDS.map((kind) => ({
   abaUnlinkA: ['b', 'a'],
   registersDuringNotification:
     kind === 'Task' ? ['first', 'second', 'late', 'other object'] : ['first', 'second', 'other object', 'late'],
+  aab: ['a', 'a', 'b'],
+  abac: ['a', 'b', 'a', 'c'],
 }));
+
+/**
+ * gevent's, where it differs (docs/coming-from-gevent.md): its AbstractLinkable calls a
+ * callback at most once per notification (a set of the ids called) and stops at the first
+ * registration of the callback that was last when it began; a greenlet's links call all.
+ */
+const expectedGevent = expected.map((line) =>
+  line.kind === 'Task' ? line : { ...line, aab: ['a', 'b'], abac: ['a', 'b', 'c'] },
+);
 
 type Callback = (source: never) => void;
 interface Linkable {
@@ -106,6 +119,15 @@ function* scenario(kind: Kind): GreenletBody<object> {
   otherReady();
   for (let i = 0; i < 4; i++) yield* sleep(0);
   out.registersDuringNotification = log.splice(0);
+
+  for (const seq of ['aab', 'abac']) {
+    [o, ready] = make(kind);
+    const calls = new Map([...'abc'].map((k) => [k, (): void => void log.push(k)]));
+    for (const k of seq) o.rawlink(calls.get(k) as () => void);
+    ready();
+    for (let i = 0; i < 5; i++) yield* sleep(0);
+    out[seq] = log.splice(0);
+  }
   return out;
 }
 
@@ -127,7 +149,7 @@ it.skipIf(!gevent)(
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line) as unknown);
-    expect(lines).toEqual(expected);
+    expect(lines).toEqual(expectedGevent);
   },
   60_000,
 );
