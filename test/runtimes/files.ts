@@ -33,6 +33,7 @@ export const EXCLUDED: readonly { file: string; test?: string; runtimes: readonl
   { file: 'test/sync/event-memory.test.ts', runtimes: BROWSERS_AND_JSC, reason: 'measures process.memoryUsage()' },
   { file: 'test/sync/schedules.property.test.ts', runtimes: ['jsc'], reason: "the testing layer reads its own URL (src/testing/sites.ts), and JavaScriptCore's shell has no URL" },
   { file: 'test/sync/event-order.property.test.ts', runtimes: ['jsc'], reason: "runs on virtual time: the testing layer reads its own URL (src/testing/sites.ts), and JavaScriptCore's shell has no URL" },
+  { file: 'test/sync/rawlinks.property.test.ts', runtimes: ['jsc'], reason: "runs on virtual time: the testing layer reads its own URL (src/testing/sites.ts), and JavaScriptCore's shell has no URL" },
   { file: 'test/sync/iteration-using.test.ts', runtimes: ['jsc'], reason: "uses `using` in a for initializer, which esbuild leaves as it is and JavaScriptCore's shell cannot parse" },
   { file: 'test/conformance/greenlet/gc.test.ts', runtimes: ['firefox'], reason: 'needs gc(), which Firefox does not offer to pages' },
   { file: 'test/sync/local.test.ts', runtimes: ['firefox'], reason: 'two of its tests need gc(), which Firefox does not offer to pages' },
