@@ -134,7 +134,8 @@ export class Greenlet<A extends unknown[] = unknown[], R = unknown> implements R
     if (parent === undefined || parent === null) {
       p = getCurrentGreenlet();
     } else {
-      checkGreenlet(parent);
+      // A parent that the prototype holds already (a hub's task: its hub) is a greenlet.
+      if (parent !== this[PARENT_KEY]) checkGreenlet(parent);
       p = parent;
     }
     if (typeof run === 'function' && isAsync(run)) throw asyncError('run');

@@ -553,7 +553,8 @@ export class Hub extends Greenlet<[], never> {
   }
   /**
    * @internal Set by spawn() while it makes its task (see {@link Hub.adopt}), or by code
-   * that makes a task and hands it to {@link Hub.startNow} at once (an HttpServer's request).
+   * that makes a task and hands it to {@link Hub.startNow} at once (an HttpServer's request);
+   * the task constructor reads it and resets it.
    */
   spawning = false;
   private kickPending = false;
@@ -717,14 +718,26 @@ export class Hub extends Greenlet<[], never> {
   private ended(g: Greenlet | null, failed: boolean, outcome: unknown): void {
     const task = g as Schedulable | null;
     if (task === null || task[STATUS_KEY] === undefined) {
-      if (failed) this.report({ kind: 'callback-error', where: 'a greenlet whose parent is the hub', error: outcome });
+      this.endedNotTask(failed, outcome);
       return;
     }
     if ((task[STATUS_KEY] & SCHED_BITS) === SCHED_DONE) return;
     this.finish(task);
+    // What few ends need (a failure's name, the debug layer's observer) is out of line: the
+    // end hook runs at every task's end, and what V8 inlines into it is bounded in size.
+    if (failed || this.monitor !== null) this.endedObserved(task, failed, outcome);
+    task[SETTLE_KEY](failed, outcome);
+  }
+
+  /** {@link Hub.ended} of a greenlet that is not a task. */
+  private endedNotTask(failed: boolean, outcome: unknown): void {
+    if (failed) this.report({ kind: 'callback-error', where: 'a greenlet whose parent is the hub', error: outcome });
+  }
+
+  /** {@link Hub.ended} of a task that failed, or with the debug layer's observer installed. */
+  private endedObserved(task: Schedulable, failed: boolean, outcome: unknown): void {
     if (failed) nameError(outcome, task.name);
     this.monitor?.ended?.(task, failed, outcome);
-    task[SETTLE_KEY](failed, outcome);
   }
 
   /** @internal Take a task out of the scheduler for good. */
@@ -735,26 +748,29 @@ export class Hub extends Greenlet<[], never> {
     task[WAIT_KEY] = null;
     task[WAKE_KEY] = undefined;
     task[INTERRUPT_KEY] = NOTHING_PENDING;
-    if ((status & LISTED) !== 0) {
-      const prev = task[PREV_KEY];
-      const next = task[NEXT_KEY];
-      if (prev !== null) prev[NEXT_KEY] = next;
-      else if (this.liveHead === task) this.liveHead = next;
-      if (next !== null) next[PREV_KEY] = prev;
-      task[PREV_KEY] = task[NEXT_KEY] = null;
-    }
+    if ((status & LISTED) !== 0) this.unlist(task);
     this.liveCount--;
   }
 
+  /** Take `task` off the list of live tasks (it is on it). */
+  private unlist(task: Schedulable): void {
+    const prev = task[PREV_KEY];
+    const next = task[NEXT_KEY];
+    if (prev !== null) prev[NEXT_KEY] = next;
+    else if (this.liveHead === task) this.liveHead = next;
+    if (next !== null) next[PREV_KEY] = prev;
+    task[PREV_KEY] = task[NEXT_KEY] = null;
+  }
+
   /**
-   * @internal A new task: it counts as live from now. Made by `spawn()` (which sets
-   * {@link Hub.spawning}), it is queued to start at once and goes on the list of live tasks
-   * only if it parks (see PREV), as one made for {@link Hub.startNow} (queued, or current
-   * at once); made with `new Task`, it may stay NEW in no queue, and goes on the list now.
+   * @internal A new task: it counts as live from now. Made by `spawn()` (`spawned`: the task
+   * constructor read {@link Hub.spawning}), it is queued to start at once and goes on the
+   * list of live tasks only if it parks (see PREV), as one made for {@link Hub.startNow}
+   * (queued, or current at once); made with `new Task`, it may stay NEW in no queue, and
+   * goes on the list now.
    */
-  adopt(task: Schedulable): void {
-    if (this.spawning) this.spawning = false;
-    else this.list(task);
+  adopt(task: Schedulable, spawned: boolean): void {
+    if (!spawned) this.list(task);
     this.liveCount++;
     if (this.monitor !== null) this.monitor.spawned?.(task, getCurrentGreenlet());
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import { call } from '../core/call.js';
+import type { Context } from '../core/context.js';
 import { GreenletError, GreenletExit } from '../core/errors.js';
 import { Greenlet, type ErrorClass, type GreenletBody, type Switched } from '../core/greenlet.js';
 import {
@@ -161,12 +162,19 @@ const FIRE_LINK: unique symbol = Symbol('fireLink');
 const START_LINK_TASK: unique symbol = Symbol('startLinkTask');
 const ADD_LINK: unique symbol = Symbol('addLink');
 const EXTRAS: unique symbol = Symbol('extras');
+const NOTIFY_ALL: unique symbol = Symbol('notifyAll');
+// The task's own two fields (see Task's LINKS and ORIGIN). Symbol keys rather than
+// #private fields: a class with instance fields has an initializer that V8 (11, Node 20)
+// calls at every construction, and a subclass's `super()` call is then made through the
+// generic construct stub rather than inlined (HttpServer's Exchange, at every request).
+const LINKS: unique symbol = Symbol('links');
+const ORIGIN: unique symbol = Symbol('origin');
 
 
 /** What few tasks need, kept off the task record until one does (see Task's fields). */
 class TaskExtras {
   constructor(
-    /** What the task's `#origin` held before: its function, or once it has ended, the function's name. */
+    /** What the task's ORIGIN held before: its function, or once it has ended, the function's name. */
     public fn: unknown,
   ) {}
   /** A name given with `task.name = ...`, or null. */
@@ -175,6 +183,11 @@ class TaskExtras {
   startTimer: StartTimer | null = null;
   /** The task's id, once asked for; 0 until then. */
   id = 0;
+}
+
+/** A task with extras has ended: its function is dropped for its name, as on the task itself. */
+function settleExtras(extras: TaskExtras): void {
+  if (typeof extras.fn === 'function') extras.fn = functionName(getHub(), extras.fn);
 }
 
 /** A task parked in join() or get() of another task. */
@@ -196,6 +209,18 @@ class Joiner implements Parking {
 }
 
 let nextId = 1;
+
+const HUB = getHub();
+
+/** A task's arguments: those given to its constructor after the function. */
+function argumentsAfterFirst(args: IArguments): unknown[] {
+  return Array.prototype.slice.call(args, 1) as unknown[];
+}
+
+/** A new task starts with a copy of its spawner's context variables, if it has any. */
+function inheritContext(task: Task, ctx: Context): void {
+  if (ctx.size !== 0) task[CTX_KEY] = ctx.copy();
+}
 
 /**
  * The name of the function a task ran, read as the task drops the function at its end.
@@ -245,13 +270,13 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * case: a join), or an array of several. (The result, once there is one, is kept in the
    * hub's WAKE field, which a task that has ended no longer uses.)
    */
-  #links: Link | Joiner | (Link | Joiner)[] | null = null;
+  /** @internal */ declare [LINKS]: Link | Joiner | (Link | Joiner)[] | null;
   /**
    * The function until the task ends (its name is read only if `name` is), then that
    * name; or, in the few tasks that need more (a name given, a start timer), a
    * TaskExtras that holds it with the rest.
    */
-  #origin: unknown;
+  /** @internal */ declare [ORIGIN]: unknown;
 
   /**
    * Create a task that will call `run(...args)`; it does not start until
@@ -260,23 +285,34 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   constructor(run: (...args: A) => SwitchOp<R>, ...args: A);
   constructor(run?: ((...args: A) => GreenletBody<R> | R) | null, ...args: A);
   constructor(run?: ((...args: A) => GreenletBody<R> | R) | null) {
-    const hub = getHub();
-    super(run, hub);
-    this.#origin = run;
+    // Made by spawn() (or for Hub.startNow), the task is queued or current at once and goes
+    // on the hub's list of live tasks only if it parks (see Hub.adopt). Read and reset
+    // before super(), which refuses an async function: the next task made must not count
+    // as spawned then.
+    const spawned = HUB.spawning;
+    HUB.spawning = false;
+    super(run, HUB);
+    // The constructor is kept small, so that V8 inlines it into spawn() and the loop that
+    // calls it (no generic construct stub; docs/benchmarks-log.md, task lifecycle): what
+    // few tasks need is out of line, and `this` is read once (each read of `this` in a
+    // derived constructor is checked for super() having run).
+    const task: Task<R, A> = this;
+    task[LINKS] = null;
+    task[ORIGIN] = run;
     // NEW, to start with its arguments (K_ARGS), no outcome yet.
-    this[STATUS_KEY] = 0;
+    task[STATUS_KEY] = 0;
     // A task with no arguments (the usual case) keeps none: EMPTY is shared. (`arguments`
     // rather than a rest parameter, which would allocate an array on every spawn.)
-    this[WAKE_KEY] = arguments.length <= 1 ? NO_ARGS : Array.prototype.slice.call(arguments, 1);
-    this[WAIT_KEY] = null;
-    this[INTERRUPT_KEY] = NOTHING_PENDING;
-    this[PREV_KEY] = null;
-    this[NEXT_KEY] = null;
+    task[WAKE_KEY] = arguments.length <= 1 ? NO_ARGS : argumentsAfterFirst(arguments);
+    task[WAIT_KEY] = null;
+    task[INTERRUPT_KEY] = NOTHING_PENDING;
+    task[PREV_KEY] = null;
+    task[NEXT_KEY] = null;
     // Context variables are inherited: the task starts with a copy of its spawner's
     // context (unlike a raw greenlet, which starts empty). Greenlet-local storage is not.
     const ctx = recOf(getCurrentGreenlet())[CTX_KEY];
-    if (ctx !== null && ctx.size !== 0) this[CTX_KEY] = ctx.copy();
-    hub.adopt(this);
+    if (ctx !== null) inheritContext(task, ctx);
+    HUB.adopt(task, spawned);
   }
 
   /** Schedule the task to start on the hub's next pass. Does nothing if already started. */
@@ -301,7 +337,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   }
 
   private [CANCEL_START_TIMER](): void {
-    const extras = this.#origin;
+    const extras = this[ORIGIN];
     if (extras instanceof TaskExtras && extras.startTimer !== null) {
       getHub().timers.remove(extras.startTimer);
       extras.startTimer = null;
@@ -322,7 +358,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** The task's name, for reports: the function's name and the id, unless set. */
   get name(): string {
-    let fn = this.#origin;
+    let fn = this[ORIGIN];
     if (fn instanceof TaskExtras) {
       if (fn.name !== null) return fn.name;
       fn = fn.fn;
@@ -336,9 +372,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   }
 
   private [EXTRAS](): TaskExtras {
-    const origin = this.#origin;
+    const origin = this[ORIGIN];
     if (origin instanceof TaskExtras) return origin;
-    return (this.#origin = new TaskExtras(origin));
+    return (this[ORIGIN] = new TaskExtras(origin));
   }
 
   /**
@@ -457,9 +493,9 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal */
   removeJoiner(joiner: Joiner): void {
-    const links = this.#links;
+    const links = this[LINKS];
     if (links === joiner) {
-      this.#links = null;
+      this[LINKS] = null;
     } else if (Array.isArray(links)) {
       const i = links.indexOf(joiner);
       if (i !== -1) links.splice(i, 1);
@@ -555,20 +591,35 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** @internal The hub saw the task end: record the outcome, wake waiters, fire links. */
   [SETTLE_KEY](failed: boolean, outcome: unknown): void {
-    this[STATUS_KEY] = (this[STATUS_KEY] & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
+    const status = this[STATUS_KEY];
+    this[STATUS_KEY] = (status & ~OUTCOME) | (failed ? OUTCOME_ERROR : OUTCOME_VALUE);
     this[WAKE_KEY] = outcome;
-    const hub = getHub();
-    if ((this[STATUS_KEY] & AWAITED) !== 0) hub.awaited.delete(this);
     // The function is dropped at the end, as a greenlet drops it; `name` needs only its name.
-    const origin = this.#origin;
-    if (typeof origin === 'function') this.#origin = functionName(hub, origin);
-    else if (origin instanceof TaskExtras && typeof origin.fn === 'function') origin.fn = functionName(hub, origin.fn);
-    const links = this.#links;
+    const origin = this[ORIGIN];
+    if (typeof origin === 'function') this[ORIGIN] = functionName(HUB, origin);
+    // The rest is out of line and rare (awaited, named or delayed tasks; links other than a
+    // lone join): the end hook, which settles every task, is bounded in what V8 inlines.
+    else if (origin instanceof TaskExtras) settleExtras(origin);
+    if ((status & AWAITED) !== 0) HUB.awaited.delete(this);
+    const links = this[LINKS];
     if (links !== null) {
-      if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS_KEY] |= OBSERVED;
-      this[NOTIFY_LINKS]();
+      if (links instanceof Joiner) {
+        // The usual case, one task waiting in join() or get(): NOTIFY_LINKS's, inlined.
+        if (links.observes) this[STATUS_KEY] |= OBSERVED;
+        this[LINKS] = null;
+        this[FIRE_LINK](links);
+      } else {
+        this[NOTIFY_ALL]();
+      }
     }
-    if (failed && (this[STATUS_KEY] & OBSERVED) === 0) hub.unobserved.push(this);
+    if (failed && (this[STATUS_KEY] & OBSERVED) === 0) HUB.unobserved.push(this);
+  }
+
+  /** Settling, with links to notify other than a lone join: the links' look, then the notification. */
+  private [NOTIFY_ALL](): void {
+    const links = this[LINKS] as Link | Joiner | (Link | Joiner)[];
+    if (Array.isArray(links) ? links.some((l) => l.observes) : links.observes) this[STATUS_KEY] |= OBSERVED;
+    this[NOTIFY_LINKS]();
   }
 
   /**
@@ -579,10 +630,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * greenlet at once, so what it does comes before the later links.
    */
   private [NOTIFY_LINKS](): void {
-    const links = this.#links;
+    const links = this[LINKS];
     if (links instanceof Joiner) {
       // The usual case, one task waiting in join() or get(): the loop below, without its calls.
-      this.#links = null;
+      this[LINKS] = null;
       this[FIRE_LINK](links);
       return;
     }
@@ -590,16 +641,16 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
     for (let link = this[SHIFT_LINK](); link !== undefined; link = this[SHIFT_LINK]()) {
       if (this[FIRE_LINK](link)) return; // a link task resumes the notification
     }
-    this.#links = null;
+    this[LINKS] = null;
     this[STATUS_KEY] &= ~NOTIFYING;
   }
 
   /** Take the first link off the list (the live list: unlink() may change it meanwhile). */
   private [SHIFT_LINK](): Link | Joiner | undefined {
-    const links = this.#links;
+    const links = this[LINKS];
     if (links === null) return undefined;
     if (Array.isArray(links)) return links.shift();
-    this.#links = null;
+    this[LINKS] = null;
     return links;
   }
 
@@ -679,10 +730,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
   }
 
   private [PUSH_LINK](link: Link | Joiner): void {
-    const links = this.#links;
-    if (links === null) this.#links = link;
+    const links = this[LINKS];
+    if (links === null) this[LINKS] = link;
     else if (Array.isArray(links)) links.push(link);
-    else this.#links = [links, link];
+    else this[LINKS] = [links, link];
   }
 
   /**
@@ -741,10 +792,10 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
    * being fired; one registered twice stays registered once (gevent's `list.remove`).
    */
   unlink(callback: LinkCallback<this> | LinkTarget<R>): void {
-    const links = this.#links;
+    const links = this[LINKS];
     if (links === null) return;
     if (!Array.isArray(links)) {
-      if (links instanceof Link && links.callback === callback) this.#links = null;
+      if (links instanceof Link && links.callback === callback) this[LINKS] = null;
       return;
     }
     const i = links.findIndex((l) => l instanceof Link && l.callback === callback);
@@ -753,7 +804,7 @@ export class Task<R = unknown, A extends unknown[] = unknown[]> extends Greenlet
 
   /** Whether any link or waiter is registered. */
   hasLinks(): boolean {
-    const links = this.#links;
+    const links = this[LINKS];
     return links !== null && (!Array.isArray(links) || links.length !== 0);
   }
 
@@ -930,8 +981,6 @@ function newGreenletExit(): GreenletExit {
   }
 }
 
-const HUB = getHub();
-
 /**
  * Create a task running `fn(...args)` and schedule it to start on the hub's next pass
  * (not synchronously). gevent's `spawn`.
@@ -939,33 +988,26 @@ const HUB = getHub();
 export function spawn<A extends unknown[], R>(fn: (...args: A) => SwitchOp<R>, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R, ...args: A): Task<R, A>;
 export function spawn<A extends unknown[], R>(fn: (...args: A) => GreenletBody<R> | R): Task<R, A> {
-  checkFunction('spawn', fn);
-  // `arguments` rather than a rest parameter: a spawn without arguments allocates no array.
-  const n = arguments.length;
+  if (typeof fn !== 'function') throw notAFunction('spawn', fn);
   // Queued to start at once, the task goes on the hub's list of live tasks only if it
-  // parks (see Hub.adopt).
+  // parks (see Hub.adopt); the constructor reads the flag and resets it.
   HUB.spawning = true;
-  let task: Task<R, A>;
-  try {
-    if (n === 1) {
-      task = new Task<R, []>(fn as () => GreenletBody<R> | R) as unknown as Task<R, A>;
-    } else {
-      task = Reflect.construct(Task, arguments) as Task<R, A>;
-    }
-  } catch (error) {
-    // The constructor refused (an async function): the next task made must not count as spawned.
-    HUB.spawning = false;
-    throw error;
-  }
+  // `arguments` rather than a rest parameter: a spawn without arguments allocates no array.
+  const task =
+    arguments.length === 1
+      ? (new Task<R, []>(fn as () => GreenletBody<R> | R) as unknown as Task<R, A>)
+      : (Reflect.construct(Task, arguments) as Task<R, A>);
   // A new task is NEW, with no start timer: what start() does comes down to this.
   scheduleStart(task);
   return task;
 }
 
 function checkFunction(caller: string, fn: unknown): void {
-  if (typeof fn !== 'function') {
-    throw new TypeError(`${caller}() takes the function to run, not ${fn === null ? 'null' : typeof fn}`);
-  }
+  if (typeof fn !== 'function') throw notAFunction(caller, fn);
+}
+
+function notAFunction(caller: string, fn: unknown): TypeError {
+  return new TypeError(`${caller}() takes the function to run, not ${fn === null ? 'null' : typeof fn}`);
 }
 
 /** Like {@link spawn}, starting `ms` milliseconds from now. */
