@@ -161,7 +161,7 @@ export const ioBenchmarks: Benchmark[] = [
     target: '≥ 0.95',
     // As io.echo, with five rounds: the ratio moves by ±0.07 from run to run at three.
     // Instruction counts per request, which the load does not move:
-    // `node --import tsx bench/io/http-instructions.ts` (see docs/benchmarks.md).
+    // `node --import tsx bench/io/http-instructions.ts` (see docs/benchmarks-log.md).
     rounds: 5,
   },
   {

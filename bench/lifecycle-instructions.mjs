@@ -1,5 +1,5 @@
 /**
- * The workloads of docs/benchmarks.md's callgrind counts (the task lifecycle, and the hot
+ * The workloads of docs/benchmarks-log.md's callgrind counts (the task lifecycle, and the hot
  * operations of "Build against build"), one per process:
  *
  *   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
@@ -38,7 +38,7 @@ const { run, spawn, sleep, killall, waitFor, wait, Event, Queue, Channel, setswi
 // 2026-12-07: ~4,000 resumes of spawnjoin under callgrind, but on a loaded machine a pass
 // then ended where the CPU share put it, and counts drifted: waitfor read 737 and spawnall
 // 4,773 per task once, against 3,372-3,564 and 2,095-2,480 with the interval lifted: see
-// docs/benchmarks.md.) SWITCH_INTERVAL_MS sets another.
+// docs/benchmarks-log.md.) SWITCH_INTERVAL_MS sets another.
 // A build from before the switch interval ignores it.
 if (setswitchinterval !== undefined) setswitchinterval(Number(process.env.SWITCH_INTERVAL_MS ?? 1_000_000));
 const N = Number(count);

@@ -15,7 +15,7 @@
 // PRELOAD=a.js,b.js imports those modules of the build first, unused (what loading them
 // costs a server); BUNDLE=file.js makes `greenlet` import the library from that one file of
 // dist/ instead of dist/index.js and dist/io/index.js (e.g. an esbuild bundle of both): see
-// docs/benchmarks.md, "What loading the library costs plain node:http".
+// docs/benchmarks-log.md, "What loading the library costs plain node:http".
 // With WARMUP=N it first serves N requests, then turns callgrind's instrumentation on for
 // the measured requests only (run it under `valgrind --tool=callgrind --instr-atstart=no`).
 //

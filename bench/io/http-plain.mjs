@@ -3,7 +3,7 @@
 // same headers in the same order, Content-Length rather than chunked encoding), which
 // io.http checks before it measures: left to itself, `writeHead(200, headers).end(body)`
 // without a Content-Length answers in chunks, 18 bytes more and about 5,500 instructions
-// more per request (docs/benchmarks.md).
+// more per request (docs/benchmarks-log.md).
 import { createServer } from 'node:http';
 
 process.stdout.on('error', () => {});

@@ -275,7 +275,7 @@ Object.defineProperty(Greenlet.prototype, 'run', runAccessor(STATE_KEY, BODY_KEY
  * `run`'s accessor. Its getter is read at every start (drive() looks `run` up as an
  * attribute, R-6/R-7), and V8 inlines a getter there only if it is "small" (27 bytecodes
  * at most: then whatever drive()'s inlining budget has left), otherwise a call of ~63
- * instructions per start (docs/benchmarks.md, interop.waitfor_fanout). Hence the keys as
+ * instructions per start (docs/benchmarks-log.md, interop.waitfor_fanout). Hence the keys as
  * parameters of this function (read from its context, with no hole check as module
  * variables need) and the state tested for truth: PENDING is 0, and every other state,
  * a watched greenlet's (its record elsewhere) among them, goes to `started`.

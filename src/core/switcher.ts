@@ -715,7 +715,7 @@ function drive(t: Greenlet, k: number, p: unknown): unknown {
         // The usual start, a function given to the constructor, is called here rather than
         // in start(): optimized on its own, start() would inline the run functions it
         // calls, and V8 counts that code against drive()'s inlining budget, so drive()
-        // stopped inlining it (see docs/benchmarks.md, interop.waitfor_fanout).
+        // stopped inlining it (see docs/benchmarks-log.md, interop.waitfor_fanout).
         try {
           body =
             k === VALUE_KIND ? run(p) : p === NO_ARGS ? run() : Reflect.apply(run, undefined, p as unknown[]);

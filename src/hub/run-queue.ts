@@ -17,7 +17,7 @@
  * turn) then goes back and forth between two chunks and allocates none, where a chunk made
  * every 128 round trips made a channel ping-pong half as slow again in wall clock (its
  * tasks are old: the barrier was never what it paid); a burst still gets new chunks, all
- * but one. docs/benchmarks.md, `interop.waitfor_fanout`, has the counts.
+ * but one. docs/benchmarks-log.md, `interop.waitfor_fanout`, has the counts.
  *
  * Invariants: `first` is the oldest chunk, `last` the newest (the same one when the queue
  * holds at most a chunk's worth); a chunk's slot {@link RUN_QUEUE_CHUNK} holds the next
