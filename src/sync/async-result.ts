@@ -225,7 +225,7 @@ export class AsyncResult<T = unknown> implements Waitable, Parking {
    * already): from the hub, after `set()` has returned, so it must neither block nor throw
    * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
    * were registered; one that unlinks a later one stops it. A callback registered twice is
-   * called twice, as in gevent. `iwait` and `wait` use this.
+   * called twice (gevent calls it once per notification: docs/coming-from-gevent.md). `iwait` and `wait` use this.
    */
   rawlink(callback: (result: this) => void): void {
     if (typeof callback !== 'function') {

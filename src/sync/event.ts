@@ -159,7 +159,7 @@ export class Event implements Waitable, Parking {
    * already): from the hub, after `set()` has returned, so it must neither block nor throw
    * (an error it throws goes to the hub's reporter). Callbacks are called in the order they
    * were registered; one that unlinks a later one stops it. A callback registered twice is
-   * called twice, as in gevent. One registered while the callbacks are being called is
+   * called twice (gevent calls it once per notification: docs/coming-from-gevent.md). One registered while the callbacks are being called is
    * called by the next notification, which the hub runs next if the flag is still up.
    * `iwait` and `wait` use this.
    */

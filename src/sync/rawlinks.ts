@@ -81,12 +81,7 @@ class LargeList<C> {
   push(callback: C): void {
     const i = this.items.length;
     this.items.push(callback);
-    const positions = this.positions;
-    if (positions === null) return;
-    const at = positions.get(callback);
-    if (at === undefined) positions.set(callback, i);
-    else if (typeof at === 'number') positions.set(callback, [at, i]);
-    else at.push(i);
+    if (this.positions !== null) addPosition(this.positions, callback, i);
   }
 
   /**
@@ -120,13 +115,17 @@ function positionsOf<C>(items: (C | null)[], head: number): Map<C, number | numb
   const positions = new Map<C, number | number[]>();
   for (let i = head; i < items.length; i++) {
     const callback = items[i] as C | null;
-    if (callback === null) continue;
-    const at = positions.get(callback);
-    if (at === undefined) positions.set(callback, i);
-    else if (typeof at === 'number') positions.set(callback, [at, i]);
-    else at.push(i);
+    if (callback !== null) addPosition(positions, callback, i);
   }
   return positions;
+}
+
+/** Record that `callback` is registered at `i`, after its earlier positions. */
+function addPosition<C>(positions: Map<C, number | number[]>, callback: C, i: number): void {
+  const at = positions.get(callback);
+  if (at === undefined) positions.set(callback, i);
+  else if (typeof at === 'number') positions.set(callback, [at, i]);
+  else at.push(i);
 }
 
 /** @internal The rawlink callbacks of one Event or AsyncResult (allocated at the first rawlink). */

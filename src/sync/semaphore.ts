@@ -226,7 +226,7 @@ export class Semaphore implements Waitable, Parking {
    * Call `callback(semaphore)` once, in its turn in the queue, when a permit is free (from a
    * microtask if one is free now). It runs inside `release()`, so it must neither block nor
    * throw (an error it throws goes to the hub's reporter). A callback registered twice is
-   * called twice, as in gevent. `iwait` and `wait` use this.
+   * called twice (gevent calls it once per notification: docs/coming-from-gevent.md). `iwait` and `wait` use this.
    */
   rawlink(callback: (semaphore: this) => void): void {
     if (typeof callback !== 'function') {
